@@ -1,0 +1,44 @@
+# restore-drill: `make setup`, then `make drill SCENARIO=pvc-delete` or `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SCENARIO ?=
+CLUSTER ?= auto
+SIZE ?=
+KEEP ?= on-failure
+OUT ?= runs
+
+.PHONY: setup test test-all lint drill list doctor bench-data clean
+
+setup: $(BIN)/restore-drill system-tools
+
+$(BIN)/restore-drill: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	@touch $@
+
+# restic (the sim's real data path) from the system's packages when it is missing.
+system-tools:
+	@scripts/install-system-tools.sh
+
+test: setup
+	$(BIN)/pytest -q
+
+lint: setup
+	$(BIN)/ruff check restore_drill tests e2e
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+drill: setup
+	@if [ -z "$(SCENARIO)" ]; then $(BIN)/restore-drill list; echo "usage: make drill SCENARIO=<name>|all [CLUSTER=auto|kind|sim|existing] [SIZE=4MiB] [KEEP=never|on-failure|always]"; exit 2; fi
+	$(BIN)/restore-drill run $(SCENARIO) --cluster $(CLUSTER) --out $(OUT) --keep $(KEEP) $(if $(SIZE),--size $(SIZE),)
+
+list: setup
+	$(BIN)/restore-drill list
+
+doctor: setup
+	$(BIN)/restore-drill doctor
+
+clean:
+	rm -rf $(VENV) runs .mypy_cache .ruff_cache .pytest_cache

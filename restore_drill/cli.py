@@ -1,0 +1,63 @@
+"""The ``restore-drill`` command: a thin dispatcher over ``restore_drill.commands``.
+
+Each subcommand is a small module there with ``NAME``, ``HELP``, ``add_arguments(parser)``
+and ``run(args) -> int``; its options live beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from types import ModuleType
+
+from restore_drill import __version__
+from restore_drill.errors import DrillError, UsageError
+
+COMMAND_MODULES = (
+    "list_scenarios",
+    "run",
+    "doctor",
+    "sim",
+    "data",
+    "lint",
+    "verify_backups",
+)
+
+
+def _commands() -> list[ModuleType]:
+    return [importlib.import_module(f"restore_drill.commands.{name}") for name in COMMAND_MODULES]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="restore-drill",
+        description="End-to-end restore drills for VolSync-protected Kubernetes volumes.",
+    )
+    parser.add_argument("--version", action="version", version=f"restore-drill {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in _commands():
+        sub = subparsers.add_parser(module.NAME, help=module.HELP, description=module.HELP)
+        module.add_arguments(sub)
+        sub.set_defaults(handler=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except UsageError as exc:
+        print(f"restore-drill: error: {exc}", file=sys.stderr)
+        return 2
+    except DrillError as exc:
+        print(f"restore-drill: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("restore-drill: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,123 @@
+"""The cluster backend contract: what every backend (kind, sim, existing) provides.
+
+Scenario code talks only to this interface, so the same drill runs on every backend;
+backend differences live in the backend.
+"""
+
+from __future__ import annotations
+
+import abc
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from restore_drill.errors import RefusedDestructiveAction
+from restore_drill.k8s import Kube
+
+if TYPE_CHECKING:
+    from restore_drill.objectstore import ObjectStore
+
+
+class Cluster(abc.ABC):
+    """One Kubernetes cluster a drill runs against.
+
+    ``run_dir`` holds everything the run writes (kubeconfig, volumes, logs, bundles).
+    ``created_by_this_run`` guards every destructive step: a cluster, namespace or bucket
+    the run did not create is never deleted.
+    """
+
+    backend: str = ""  # "kind" | "sim" | "existing": printed in every report
+
+    def __init__(self, name: str, run_dir: Path, object_store: ObjectStore) -> None:
+        self.name = name
+        self.run_dir = Path(run_dir)
+        self.object_store = object_store
+        self.created_by_this_run = False
+        self._kube: Kube | None = None
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def create(self) -> None:
+        """Create the cluster (or reuse one that exists) with every addon Ready."""
+
+    @abc.abstractmethod
+    def _destroy(self) -> None:
+        """Tear the cluster down (only called when this run created it)."""
+
+    def delete(self) -> None:
+        """Delete the cluster, refusing when this run did not create it."""
+        if not self.created_by_this_run:
+            raise RefusedDestructiveAction(
+                f"refusing to delete {self.backend} cluster {self.name!r}: this run did not create it"
+            )
+        self.close_client()
+        self._destroy()
+        self.created_by_this_run = False
+
+    def rebuild(self) -> None:
+        """Lose the cluster and build a new one with the same addons; the object store stays."""
+        self.delete()
+        self.create()
+
+    # --- access ---------------------------------------------------------------------------
+
+    @property
+    def kubeconfig(self) -> Path:
+        """The kubeconfig for this cluster, inside the run directory (never ~/.kube/config)."""
+        return self.run_dir / "kubeconfig"
+
+    @property
+    def context(self) -> str | None:
+        return None
+
+    def kube(self) -> Kube:
+        if self._kube is None:
+            self._kube = Kube(self.kubeconfig, self.context)
+        return self._kube
+
+    def close_client(self) -> None:
+        if self._kube is not None:
+            self._kube.close()
+            self._kube = None
+
+    # --- what drills need to know -----------------------------------------------------------
+
+    storage_class: str = "csi-hostpath-sc"
+    snapshot_class: str = "csi-hostpath-snapclass"
+
+    @abc.abstractmethod
+    def versions(self) -> dict[str, str]:
+        """Component versions for reports: kubernetes, volsync, restic, snapshotter, ..."""
+
+    @abc.abstractmethod
+    def install_volsync(self, version: str) -> None:
+        """Install or upgrade VolSync to ``version`` (one of the pinned versions)."""
+
+    def assert_may_delete_namespace(self, namespace: str, created: set[str]) -> None:
+        """Refuse to delete a namespace this run did not create."""
+        if namespace not in created:
+            raise RefusedDestructiveAction(
+                f"refusing to delete namespace {namespace!r}: this run did not create it"
+            )
+
+    def collect_bundle(self, dest: Path, namespaces: list[str]) -> None:
+        """Write objects, events and pod/mover logs of ``namespaces`` under ``dest``.
+
+        Backends add their own extras (``kind export logs``). Secrets are redacted.
+        """
+        from restore_drill.clusters.bundle import write_bundle
+
+        write_bundle(self.kube(), dest, namespaces)
+
+    def __enter__(self) -> Cluster:
+        self.create()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close_client()

@@ -1,0 +1,79 @@
+"""The one exception tree of restore-drill.
+
+Everything the harness raises on purpose derives from :class:`DrillError`, so callers
+(the CLI, the pytest plugin, scripts) can catch one type and print one clear line.
+"""
+
+from __future__ import annotations
+
+
+class DrillError(Exception):
+    """Base of every error restore-drill raises on purpose."""
+
+
+class UsageError(DrillError):
+    """Bad input from a person: an unknown scenario, a malformed file, a wrong flag."""
+
+
+class ScenarioError(UsageError):
+    """A scenario file is invalid; the message names the file and the field."""
+
+
+class BackendUnavailable(DrillError):
+    """A cluster backend cannot run on this machine (e.g. no Docker engine for kind)."""
+
+
+class RefusedDestructiveAction(DrillError):
+    """The harness refused to delete something this run did not create."""
+
+
+class KubeError(DrillError):
+    """The Kubernetes API answered with an error the caller did not expect."""
+
+    def __init__(self, message: str, *, status: int | None = None, reason: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.reason = reason
+
+
+class NotFound(KubeError):
+    """The object does not exist (HTTP 404)."""
+
+
+class WaitTimeout(DrillError):
+    """A wait ran past its deadline; ``last_seen`` says what it observed last."""
+
+    def __init__(self, what: str, waited_seconds: float, last_seen: str) -> None:
+        super().__init__(
+            f"timed out after {waited_seconds:.1f}s waiting for {what}; last seen: {last_seen}"
+        )
+        self.what = what
+        self.waited_seconds = waited_seconds
+        self.last_seen = last_seen
+
+
+class RestoreTimeout(DrillError):
+    """The measured recovery time exceeded the scenario's target."""
+
+    def __init__(self, measured_seconds: float, target_seconds: float, detail: str = "") -> None:
+        message = f"restore took {measured_seconds:.1f}s, target is {target_seconds:.0f}s"
+        super().__init__(f"{message}: {detail}" if detail else message)
+        self.measured_seconds = measured_seconds
+        self.target_seconds = target_seconds
+
+
+class VerificationFailed(DrillError):
+    """Restored data differs from what was written (missing, extra or changed entries)."""
+
+
+class ObjectStoreError(DrillError):
+    """The S3 object store could not be started, reached or used."""
+
+
+class ResticError(DrillError):
+    """A restic command failed; ``kind`` classifies why (wrong-password, no-repository, ...)."""
+
+    def __init__(self, message: str, *, kind: str = "failed", exit_code: int | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.exit_code = exit_code

@@ -1,0 +1,373 @@
+"""The Kubernetes layer: one client per kubeconfig, apply/get/delete, and watch-driven waits.
+
+Objects travel as plain dicts (what the API returns), so callers need no client types.
+The client is always built from an explicit kubeconfig file: the user's ``~/.kube/config``
+is never read or written.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kubernetes import client as k8s_client
+from kubernetes import config as k8s_config
+from kubernetes.client.rest import ApiException
+from kubernetes.dynamic import DynamicClient
+from kubernetes.dynamic.exceptions import ApiException as DynamicApiException
+from kubernetes.dynamic.exceptions import DynamicApiError, ResourceNotFoundError
+
+from restore_drill.errors import KubeError, NotFound, WaitTimeout
+
+Obj = dict[str, Any]
+Predicate = Callable[[Obj | None], bool]
+
+FIELD_MANAGER = "restore-drill"
+
+
+@dataclass(frozen=True)
+class Kind:
+    """An API group/version and kind, e.g. ``Kind("v1", "PersistentVolumeClaim")``."""
+
+    api_version: str
+    kind: str
+    namespaced: bool = True
+
+    def __str__(self) -> str:
+        return f"{self.kind}.{self.api_version}"
+
+
+NAMESPACE = Kind("v1", "Namespace", namespaced=False)
+POD = Kind("v1", "Pod")
+PVC = Kind("v1", "PersistentVolumeClaim")
+PV = Kind("v1", "PersistentVolume", namespaced=False)
+SECRET = Kind("v1", "Secret")
+CONFIG_MAP = Kind("v1", "ConfigMap")
+EVENT = Kind("v1", "Event")
+SERVICE_ACCOUNT = Kind("v1", "ServiceAccount")
+DEPLOYMENT = Kind("apps/v1", "Deployment")
+JOB = Kind("batch/v1", "Job")
+STORAGE_CLASS = Kind("storage.k8s.io/v1", "StorageClass", namespaced=False)
+VOLUME_SNAPSHOT = Kind("snapshot.storage.k8s.io/v1", "VolumeSnapshot")
+VOLUME_SNAPSHOT_CONTENT = Kind(
+    "snapshot.storage.k8s.io/v1", "VolumeSnapshotContent", namespaced=False
+)
+VOLUME_SNAPSHOT_CLASS = Kind("snapshot.storage.k8s.io/v1", "VolumeSnapshotClass", namespaced=False)
+REPLICATION_SOURCE = Kind("volsync.backube/v1alpha1", "ReplicationSource")
+REPLICATION_DESTINATION = Kind("volsync.backube/v1alpha1", "ReplicationDestination")
+CRD = Kind("apiextensions.k8s.io/v1", "CustomResourceDefinition", namespaced=False)
+
+
+def kind_of(manifest: Mapping[str, Any]) -> Kind:
+    """The :class:`Kind` of a manifest dict (namespaced-ness from its metadata)."""
+    return Kind(
+        manifest["apiVersion"],
+        manifest["kind"],
+        namespaced="namespace" in manifest.get("metadata", {}),
+    )
+
+
+def describe(obj: Obj | None, limit: int = 400) -> str:
+    """A short, human-readable summary of an object's state, for timeout messages."""
+    if obj is None:
+        return "absent"
+    meta = obj.get("metadata", {})
+    parts = [f"{obj.get('kind', '?')}/{meta.get('name', '?')}"]
+    if meta.get("deletionTimestamp"):
+        parts.append(f"terminating (finalizers={meta.get('finalizers', [])})")
+    status = obj.get("status")
+    if status:
+        parts.append("status=" + json.dumps(status, sort_keys=True, default=str))
+    text = " ".join(parts)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _error(exc: Exception, what: str) -> KubeError:
+    status = getattr(exc, "status", None)
+    body = getattr(exc, "body", None) or ""
+    reason = getattr(exc, "reason", "") or ""
+    message = ""
+    try:
+        parsed = json.loads(body) if isinstance(body, str | bytes) and body else {}
+        message = parsed.get("message", "")
+        reason = parsed.get("reason", reason)
+    except ValueError:
+        message = str(body)[:200]
+    text = f"{what}: {status} {reason}: {message}".rstrip(": ")
+    if status == 404:
+        return NotFound(text, status=status, reason=str(reason))
+    return KubeError(text, status=status, reason=str(reason))
+
+
+class Kube:
+    """A Kubernetes API client bound to one kubeconfig file (and optionally one context)."""
+
+    def __init__(self, kubeconfig: str | Path, context: str | None = None) -> None:
+        self.kubeconfig = Path(kubeconfig)
+        if not self.kubeconfig.is_file():
+            raise KubeError(f"kubeconfig not found: {self.kubeconfig}")
+        configuration = k8s_client.Configuration()
+        k8s_config.load_kube_config(
+            config_file=str(self.kubeconfig),
+            context=context,
+            client_configuration=configuration,
+            persist_config=False,
+        )
+        self.api_client = k8s_client.ApiClient(configuration)
+        self._dynamic: DynamicClient | None = None
+
+    @property
+    def dynamic(self) -> DynamicClient:
+        # Discovery is done lazily: a freshly started API server may still be warming up.
+        if self._dynamic is None:
+            try:
+                self._dynamic = DynamicClient(self.api_client)
+            except (ApiException, DynamicApiError) as exc:
+                raise _error(exc, "API discovery") from exc
+        return self._dynamic
+
+    def close(self) -> None:
+        self.api_client.close()
+
+    def resource(self, kind: Kind) -> Any:
+        try:
+            return self.dynamic.resources.get(api_version=kind.api_version, kind=kind.kind)
+        except ResourceNotFoundError as exc:
+            raise KubeError(f"the API server does not serve {kind}") from exc
+
+    # --- reads -------------------------------------------------------------------------
+
+    def get(self, kind: Kind, name: str, namespace: str | None = None) -> Obj:
+        """The object, or :class:`NotFound`."""
+        try:
+            found = self.resource(kind).get(name=name, namespace=namespace)
+        except (ApiException, DynamicApiError) as exc:
+            raise _error(exc, f"get {kind} {namespace or ''}/{name}") from exc
+        return dict(found.to_dict())
+
+    def find(self, kind: Kind, name: str, namespace: str | None = None) -> Obj | None:
+        """The object, or None when it does not exist."""
+        try:
+            return self.get(kind, name, namespace)
+        except NotFound:
+            return None
+
+    def list(
+        self,
+        kind: Kind,
+        namespace: str | None = None,
+        *,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+    ) -> list[Obj]:
+        return list(self._list(kind, namespace, label_selector, field_selector)["items"])
+
+    def _list(
+        self,
+        kind: Kind,
+        namespace: str | None,
+        label_selector: str | None,
+        field_selector: str | None,
+    ) -> Obj:
+        try:
+            found = self.resource(kind).get(
+                namespace=namespace, label_selector=label_selector, field_selector=field_selector
+            )
+        except (ApiException, DynamicApiError) as exc:
+            raise _error(exc, f"list {kind}") from exc
+        return dict(found.to_dict())
+
+    def pod_logs(self, name: str, namespace: str, container: str | None = None) -> str:
+        core = k8s_client.CoreV1Api(self.api_client)
+        try:
+            kwargs = {"container": container} if container else {}
+            return str(core.read_namespaced_pod_log(name, namespace, **kwargs))
+        except ApiException as exc:
+            raise _error(exc, f"logs of pod {namespace}/{name}") from exc
+
+    def events_for(self, namespace: str, name: str | None = None) -> list[Obj]:
+        """Events in a namespace, optionally only those about the object called ``name``."""
+        selector = f"involvedObject.name={name}" if name else None
+        events = self.list(EVENT, namespace, field_selector=selector)
+        return sorted(events, key=lambda e: str(e.get("lastTimestamp") or ""))
+
+    # --- writes ------------------------------------------------------------------------
+
+    def apply(self, manifest: Mapping[str, Any], *, field_manager: str = FIELD_MANAGER) -> Obj:
+        """Server-side apply ``manifest`` with ``field_manager``, taking over conflicts."""
+        kind = kind_of(manifest)
+        meta = manifest["metadata"]
+        try:
+            applied = self.resource(kind).server_side_apply(
+                body=dict(manifest),
+                name=meta["name"],
+                namespace=meta.get("namespace"),
+                field_manager=field_manager,
+                force_conflicts=True,
+            )
+        except (ApiException, DynamicApiError) as exc:
+            raise _error(exc, f"apply {kind} {meta.get('namespace', '')}/{meta['name']}") from exc
+        return dict(applied.to_dict())
+
+    def create(self, manifest: Mapping[str, Any]) -> Obj:
+        kind = kind_of(manifest)
+        meta = manifest["metadata"]
+        try:
+            created = self.resource(kind).create(body=dict(manifest), namespace=meta.get("namespace"))
+        except (ApiException, DynamicApiError) as exc:
+            raise _error(exc, f"create {kind} {meta.get('namespace', '')}/{meta['name']}") from exc
+        return dict(created.to_dict())
+
+    def patch(
+        self,
+        kind: Kind,
+        name: str,
+        patch: Any,
+        namespace: str | None = None,
+        *,
+        content_type: str = "application/merge-patch+json",
+        subresource: str | None = None,
+    ) -> Obj:
+        """Patch an object (JSON merge patch by default; ``subresource="status"`` for status)."""
+        resource = self.resource(kind)
+        if subresource:
+            resource = resource.subresources[subresource]
+        try:
+            patched = resource.patch(
+                body=patch, name=name, namespace=namespace, content_type=content_type
+            )
+        except (ApiException, DynamicApiError) as exc:
+            raise _error(exc, f"patch {kind} {namespace or ''}/{name}") from exc
+        return dict(patched.to_dict())
+
+    def replace_status(self, obj: Mapping[str, Any]) -> Obj:
+        """Write ``obj['status']`` through the status subresource (optimistic concurrency)."""
+        kind = kind_of(obj)
+        meta = obj["metadata"]
+        resource = self.resource(kind).subresources["status"]
+        try:
+            replaced = resource.replace(body=dict(obj), name=meta["name"], namespace=meta.get("namespace"))
+        except (ApiException, DynamicApiError) as exc:
+            raise _error(exc, f"update status of {kind} {meta['name']}") from exc
+        return dict(replaced.to_dict())
+
+    def delete(
+        self,
+        kind: Kind,
+        name: str,
+        namespace: str | None = None,
+        *,
+        propagation: str = "Background",
+    ) -> bool:
+        """Delete an object; False when it was already gone."""
+        try:
+            self.resource(kind).delete(
+                name=name, namespace=namespace, body={"propagationPolicy": propagation}
+            )
+        except (ApiException, DynamicApiError) as exc:
+            error = _error(exc, f"delete {kind} {namespace or ''}/{name}")
+            if isinstance(error, NotFound):
+                return False
+            raise error from exc
+        return True
+
+    def delete_and_wait_gone(
+        self, kind: Kind, name: str, namespace: str | None = None, *, timeout: float = 120
+    ) -> None:
+        """Delete an object and wait (by watch) until the API no longer has it."""
+        self.delete(kind, name, namespace)
+        self.wait_for(
+            kind, name, namespace, lambda obj: obj is None, timeout=timeout, what=f"{name} gone"
+        )
+
+    # --- waits -------------------------------------------------------------------------
+
+    def watch(
+        self,
+        kind: Kind,
+        namespace: str | None = None,
+        *,
+        resource_version: str | None = None,
+        field_selector: str | None = None,
+        label_selector: str | None = None,
+        timeout_seconds: int = 60,
+    ) -> Iterator[tuple[str, Obj]]:
+        """Raw watch events ``(type, object)``; raises :class:`KubeError` with status 410 when
+        the resourceVersion is too old (the caller re-lists)."""
+        resource = self.resource(kind)
+        try:
+            for event in resource.watch(
+                namespace=namespace,
+                resource_version=resource_version,
+                field_selector=field_selector,
+                label_selector=label_selector,
+                timeout=max(1, int(timeout_seconds)),
+            ):
+                raw = event.get("raw_object") or {}
+                yield str(event["type"]), dict(raw)
+        except (ApiException, DynamicApiError, DynamicApiException) as exc:
+            raise _error(exc, f"watch {kind}") from exc
+
+    def wait_for(
+        self,
+        kind: Kind,
+        name: str,
+        namespace: str | None,
+        predicate: Predicate,
+        *,
+        timeout: float,
+        what: str = "",
+        on_event: Callable[[Obj | None], None] | None = None,
+    ) -> Obj | None:
+        """Wait until ``predicate(object)`` holds (the object is None while absent).
+
+        List-then-watch from the list's resourceVersion, re-listing when the watch expires
+        or answers 410 Gone. On the deadline raises :class:`WaitTimeout` naming what it saw
+        last. ``on_event`` is called with each state seen (for progress display).
+        """
+        what = what or f"{kind.kind} {namespace + '/' if namespace else ''}{name}"
+        start = time.monotonic()
+        deadline = start + timeout
+        selector = f"metadata.name={name}"
+        last: Obj | None = None
+        while True:
+            listed = self._list(kind, namespace, None, selector)
+            items = listed.get("items") or []
+            last = dict(items[0]) if items else None
+            if on_event:
+                on_event(last)
+            if predicate(last):
+                return last
+            version = (listed.get("metadata") or {}).get("resourceVersion")
+            try:
+                while (remaining := deadline - time.monotonic()) > 0:
+                    for event_type, obj in self.watch(
+                        kind,
+                        namespace,
+                        resource_version=version,
+                        field_selector=selector,
+                        timeout_seconds=int(min(remaining, 60)) or 1,
+                    ):
+                        if event_type == "BOOKMARK":
+                            version = obj.get("metadata", {}).get("resourceVersion", version)
+                            continue
+                        last = None if event_type == "DELETED" else obj
+                        version = obj.get("metadata", {}).get("resourceVersion", version)
+                        if on_event:
+                            on_event(last)
+                        if predicate(last):
+                            return last
+                        if time.monotonic() >= deadline:
+                            break
+                    else:
+                        continue
+                    break
+            except KubeError as exc:
+                if exc.status != 410:
+                    raise
+                continue  # history compacted: re-list and resume
+            raise WaitTimeout(what, time.monotonic() - start, describe(last))
