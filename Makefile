@@ -8,7 +8,7 @@ SIZE ?=
 KEEP ?= on-failure
 OUT ?= runs
 
-.PHONY: setup test test-all lint drill list doctor bench-data clean
+.PHONY: setup test test-all test-kind lint drill list doctor bench-data clean
 
 setup: $(BIN)/restore-drill system-tools
 
@@ -25,8 +25,12 @@ system-tools:
 test: setup
 	$(BIN)/pytest -q
 
+# The Docker-gated tests (a real kind cluster with every pinned addon; several minutes).
+test-kind: setup
+	$(BIN)/pytest -q -m kind -rs
+
 lint: setup
-	$(BIN)/ruff check restore_drill tests e2e
+	$(BIN)/ruff check restore_drill tests $(wildcard e2e)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
@@ -39,6 +43,10 @@ list: setup
 
 doctor: setup
 	$(BIN)/restore-drill doctor
+
+# Data agent throughput beside openssl/sha256sum on the same trees (prints ratios).
+bench-data: setup
+	$(BIN)/python benchmarks/bench_data.py $(if $(SIZE),--large-size $(SIZE),)
 
 clean:
 	rm -rf $(VENV) runs .mypy_cache .ruff_cache .pytest_cache

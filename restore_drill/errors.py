@@ -77,3 +77,12 @@ class ResticError(DrillError):
         super().__init__(message)
         self.kind = kind
         self.exit_code = exit_code
+
+
+class CommandFailed(DrillError):
+    """An external tool (kind, kubectl, helm, git) exited non-zero or ran past its timeout."""
+
+    def __init__(self, message: str, *, program: str, exit_code: int | None) -> None:
+        super().__init__(message)
+        self.program = program
+        self.exit_code = exit_code

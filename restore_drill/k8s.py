@@ -7,8 +7,11 @@ is never read or written.
 
 from __future__ import annotations
 
+import builtins
 import json
+import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +23,7 @@ from kubernetes.client.rest import ApiException
 from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.exceptions import ApiException as DynamicApiException
 from kubernetes.dynamic.exceptions import DynamicApiError, ResourceNotFoundError
+from urllib3.exceptions import HTTPError as TransportError
 
 from restore_drill.errors import KubeError, NotFound, WaitTimeout
 
@@ -27,6 +31,9 @@ Obj = dict[str, Any]
 Predicate = Callable[[Obj | None], bool]
 
 FIELD_MANAGER = "restore-drill"
+# What the client raises: API answers, and transport failures (refused, reset, timed out)
+# which must surface as KubeError too, e.g. while a sim API server restarts.
+API_ERRORS = (ApiException, DynamicApiError, TransportError)
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,7 @@ CONFIG_MAP = Kind("v1", "ConfigMap")
 EVENT = Kind("v1", "Event")
 SERVICE_ACCOUNT = Kind("v1", "ServiceAccount")
 DEPLOYMENT = Kind("apps/v1", "Deployment")
+STATEFUL_SET = Kind("apps/v1", "StatefulSet")
 JOB = Kind("batch/v1", "Job")
 STORAGE_CLASS = Kind("storage.k8s.io/v1", "StorageClass", namespaced=False)
 VOLUME_SNAPSHOT = Kind("snapshot.storage.k8s.io/v1", "VolumeSnapshot")
@@ -87,6 +95,9 @@ def describe(obj: Obj | None, limit: int = 400) -> str:
 
 
 def _error(exc: Exception, what: str) -> KubeError:
+    if isinstance(exc, TransportError):
+        cause = getattr(exc, "reason", None) or exc
+        return KubeError(f"{what}: API server unreachable: {cause}", reason="Unreachable")
     status = getattr(exc, "status", None)
     body = getattr(exc, "body", None) or ""
     reason = getattr(exc, "reason", "") or ""
@@ -124,10 +135,16 @@ class Kube:
     def dynamic(self) -> DynamicClient:
         # Discovery is done lazily: a freshly started API server may still be warming up.
         if self._dynamic is None:
+            # A private discovery cache file, removed at once: the client's default file is
+            # shared per host, and Kube objects built concurrently (sim controllers) read
+            # each other's half-written copies ("load cache error").
+            cache = Path(tempfile.gettempdir()) / f"restore-drill-discovery-{uuid.uuid4().hex}.json"
             try:
-                self._dynamic = DynamicClient(self.api_client)
-            except (ApiException, DynamicApiError) as exc:
+                self._dynamic = DynamicClient(self.api_client, cache_file=str(cache))
+            except API_ERRORS as exc:
                 raise _error(exc, "API discovery") from exc
+            finally:
+                cache.unlink(missing_ok=True)
         return self._dynamic
 
     def close(self) -> None:
@@ -145,7 +162,7 @@ class Kube:
         """The object, or :class:`NotFound`."""
         try:
             found = self.resource(kind).get(name=name, namespace=namespace)
-        except (ApiException, DynamicApiError) as exc:
+        except API_ERRORS as exc:
             raise _error(exc, f"get {kind} {namespace or ''}/{name}") from exc
         return dict(found.to_dict())
 
@@ -177,19 +194,27 @@ class Kube:
             found = self.resource(kind).get(
                 namespace=namespace, label_selector=label_selector, field_selector=field_selector
             )
-        except (ApiException, DynamicApiError) as exc:
+        except API_ERRORS as exc:
             raise _error(exc, f"list {kind}") from exc
         return dict(found.to_dict())
+
+    def server_version(self) -> str:
+        """The API server's gitVersion (e.g. ``v1.33.1``)."""
+        try:
+            info = k8s_client.VersionApi(self.api_client).get_code()
+        except API_ERRORS as exc:
+            raise _error(exc, "server version") from exc
+        return str(info.git_version)
 
     def pod_logs(self, name: str, namespace: str, container: str | None = None) -> str:
         core = k8s_client.CoreV1Api(self.api_client)
         try:
             kwargs = {"container": container} if container else {}
             return str(core.read_namespaced_pod_log(name, namespace, **kwargs))
-        except ApiException as exc:
+        except API_ERRORS as exc:
             raise _error(exc, f"logs of pod {namespace}/{name}") from exc
 
-    def events_for(self, namespace: str, name: str | None = None) -> list[Obj]:
+    def events_for(self, namespace: str, name: str | None = None) -> builtins.list[Obj]:
         """Events in a namespace, optionally only those about the object called ``name``."""
         selector = f"involvedObject.name={name}" if name else None
         events = self.list(EVENT, namespace, field_selector=selector)
@@ -209,7 +234,7 @@ class Kube:
                 field_manager=field_manager,
                 force_conflicts=True,
             )
-        except (ApiException, DynamicApiError) as exc:
+        except API_ERRORS as exc:
             raise _error(exc, f"apply {kind} {meta.get('namespace', '')}/{meta['name']}") from exc
         return dict(applied.to_dict())
 
@@ -217,8 +242,10 @@ class Kube:
         kind = kind_of(manifest)
         meta = manifest["metadata"]
         try:
-            created = self.resource(kind).create(body=dict(manifest), namespace=meta.get("namespace"))
-        except (ApiException, DynamicApiError) as exc:
+            created = self.resource(kind).create(
+                body=dict(manifest), namespace=meta.get("namespace")
+            )
+        except API_ERRORS as exc:
             raise _error(exc, f"create {kind} {meta.get('namespace', '')}/{meta['name']}") from exc
         return dict(created.to_dict())
 
@@ -240,7 +267,7 @@ class Kube:
             patched = resource.patch(
                 body=patch, name=name, namespace=namespace, content_type=content_type
             )
-        except (ApiException, DynamicApiError) as exc:
+        except API_ERRORS as exc:
             raise _error(exc, f"patch {kind} {namespace or ''}/{name}") from exc
         return dict(patched.to_dict())
 
@@ -250,8 +277,10 @@ class Kube:
         meta = obj["metadata"]
         resource = self.resource(kind).subresources["status"]
         try:
-            replaced = resource.replace(body=dict(obj), name=meta["name"], namespace=meta.get("namespace"))
-        except (ApiException, DynamicApiError) as exc:
+            replaced = resource.replace(
+                body=dict(obj), name=meta["name"], namespace=meta.get("namespace")
+            )
+        except API_ERRORS as exc:
             raise _error(exc, f"update status of {kind} {meta['name']}") from exc
         return dict(replaced.to_dict())
 
@@ -268,7 +297,7 @@ class Kube:
             self.resource(kind).delete(
                 name=name, namespace=namespace, body={"propagationPolicy": propagation}
             )
-        except (ApiException, DynamicApiError) as exc:
+        except API_ERRORS as exc:
             error = _error(exc, f"delete {kind} {namespace or ''}/{name}")
             if isinstance(error, NotFound):
                 return False
@@ -309,7 +338,7 @@ class Kube:
             ):
                 raw = event.get("raw_object") or {}
                 yield str(event["type"]), dict(raw)
-        except (ApiException, DynamicApiError, DynamicApiException) as exc:
+        except (*API_ERRORS, DynamicApiException) as exc:
             raise _error(exc, f"watch {kind}") from exc
 
     def wait_for(

@@ -1,0 +1,108 @@
+"""Checksummed datasets: profiles, the data agent, manifests and their exact comparison.
+
+The agent (``agent.py``) is one stdlib-only script that runs next to the data (in a pod, or
+as a local process on sim); this package ships it and reads what it prints. Hashing
+happens where the data is; only manifests travel.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from restore_drill.data import agent
+from restore_drill.data.diff import STRICT, Change, Diff, Policy, diff_manifests
+from restore_drill.data.manifest import (
+    Manifest,
+    load_manifest,
+    manifest_lines,
+    manifest_of,
+    read_manifest,
+)
+from restore_drill.data.profiles import (
+    DATASETS_DIR,
+    list_profiles,
+    load_profile,
+    parse_size,
+    profile_json,
+)
+from restore_drill.errors import UsageError
+
+# Pods run the agent with this image; only the stdlib is used, and the agent stays
+# Python 3.9-compatible so an older pinned image keeps working. Pinned to a patch release
+# so that a drill is repeatable (bump it deliberately).
+AGENT_IMAGE = "docker.io/library/python:3.12.8-slim-bookworm"
+AGENT_MOUNT = "/agent"  # ConfigMap with keys agent.py and profile.json
+DATA_MOUNT = "/data"  # the PVC under test
+MARKER_NAME = agent.MARKER_NAME
+
+__all__ = [
+    "AGENT_IMAGE",
+    "AGENT_MOUNT",
+    "DATASETS_DIR",
+    "DATA_MOUNT",
+    "MARKER_NAME",
+    "STRICT",
+    "Change",
+    "Diff",
+    "Manifest",
+    "Policy",
+    "agent_command",
+    "agent_files",
+    "agent_source",
+    "check_dataset",
+    "diff_manifests",
+    "list_profiles",
+    "load_manifest",
+    "load_profile",
+    "manifest_lines",
+    "manifest_of",
+    "mark",
+    "parse_size",
+    "profile_json",
+    "read_manifest",
+    "write_dataset",
+]
+
+
+def agent_source() -> str:
+    """The agent script's text, for the ConfigMap key ``agent.py``."""
+    return Path(agent.__file__).read_text(encoding="utf-8")
+
+
+def agent_files(profile: dict[str, Any]) -> dict[str, str]:
+    """ConfigMap data: the agent and the profile it writes."""
+    return {"agent.py": agent_source(), "profile.json": profile_json(profile)}
+
+
+def agent_command(action: str, *, seed: int | None = None, size: str | None = None) -> list[str]:
+    """The container command for one agent action on the data mount."""
+    command = ["python3", f"{AGENT_MOUNT}/agent.py", action]
+    if action == "write":
+        if seed is None or size is None:
+            raise UsageError("agent write needs a seed and a size")
+        parse_size(size)
+        command += ["--profile-file", f"{AGENT_MOUNT}/profile.json"]
+        command += ["--seed", str(seed), "--size", size]
+    elif action not in ("manifest", "mark", "check"):
+        raise UsageError(f"unknown agent action {action!r}")
+    return [*command, "--root", DATA_MOUNT]
+
+
+def write_dataset(
+    profile: dict[str, Any], seed: int, size: int, root: str | Path
+) -> dict[str, Any]:
+    """Write a dataset into an empty local directory (the agent's own code, in process)."""
+    try:
+        return agent.write_dataset(str(root), profile, seed, size)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def mark(root: str | Path) -> Path:
+    return Path(agent.mark(str(root)))
+
+
+def check_dataset(root: str | Path) -> list[str]:
+    """App-level problems (SQLite integrity_check); empty when the data is usable."""
+    return agent.check(str(root))

@@ -1,0 +1,31 @@
+"""Every scenario file as a drill, on the backend given with ``--cluster`` (opt-in)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from restore_drill.plugin import remember
+from restore_drill.scenario import Backend, RunOptions, Scenario, run_drill
+
+
+@pytest.mark.drill
+def test_drill(
+    drill_scenario: Scenario,
+    drill_backend: Backend,
+    drill_out: Path,
+    request: pytest.FixtureRequest,
+) -> None:
+    if drill_backend.cluster.backend not in drill_scenario.backends:
+        pytest.skip(f"{drill_scenario.name} does not run on {drill_backend.cluster.backend}")
+    options = RunOptions(
+        out_dir=drill_out,
+        size=request.config.getoption("--drill-size"),
+        keep=request.config.getoption("--keep"),
+    )
+    result = run_drill(drill_scenario, drill_backend.cluster, drill_backend.object_store, options)
+    remember(request.node, result)
+    assert result.passed, f"{result.failure_type}: {result.failure}"
+    assert result.rto_seconds is not None and result.rto_seconds <= result.rto_target_seconds
+    assert result.verify.get("ok") is True

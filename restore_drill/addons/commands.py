@@ -1,0 +1,177 @@
+"""Running external tools, and the exact command lines that install each pinned addon."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+from restore_drill.addons.pins import Addons
+from restore_drill.errors import BackendUnavailable, CommandFailed
+
+log = logging.getLogger(__name__)
+
+FIELD_MANAGER = "restore-drill"
+
+
+# --- running tools ------------------------------------------------------------------------
+
+
+def run_command(
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float = 600,
+    secrets: Iterable[str] = (),
+) -> subprocess.CompletedProcess[str]:
+    """Run ``argv`` (no shell) with ``os.environ`` plus ``env``; raise :class:`CommandFailed`.
+
+    ``secrets`` are scrubbed from anything this function logs or raises, in case a tool
+    echoes them back.
+    """
+    argv = [str(arg) for arg in argv]
+    hidden = [s for s in secrets if s]
+
+    def scrub(text: str) -> str:
+        for secret in hidden:
+            text = text.replace(secret, "***")
+        return text
+
+    program = argv[0]
+    if shutil.which(program) is None and not Path(program).is_file():
+        raise BackendUnavailable(f"{program} is not installed (not on PATH)")
+    log.info("running: %s", scrub(" ".join(argv)))
+    try:
+        done = subprocess.run(
+            argv,
+            env={**os.environ, **(env or {})},
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise CommandFailed(
+            f"{Path(program).name} ran past its {timeout:.0f}s timeout: {scrub(' '.join(argv))}",
+            program=program,
+            exit_code=None,
+        ) from exc
+    if done.returncode != 0:
+        tail = scrub((done.stderr or done.stdout or "").strip())[-1500:]
+        raise CommandFailed(
+            f"{Path(program).name} exited {done.returncode}: {scrub(' '.join(argv[1:]))}\n{tail}",
+            program=program,
+            exit_code=done.returncode,
+        )
+    return done
+
+
+# --- command lines ----------------------------------------------------------------------------
+
+
+def kubectl(kubeconfig: Path, *args: str) -> list[str]:
+    return ["kubectl", "--kubeconfig", str(kubeconfig), *args]
+
+
+def _kustomize_url(repository: str, path: str, ref: str) -> str:
+    return f"{repository.rstrip('/')}/{path}?ref={ref}"
+
+
+def _raw_url(repository: str, ref: str, path: str) -> str:
+    owner_repo = repository.rstrip("/").removeprefix("https://github.com/")
+    return f"https://raw.githubusercontent.com/{owner_repo}/{ref}/{path}"
+
+
+def snapshotter_argv(addons: Addons, kubeconfig: Path) -> list[list[str]]:
+    """VolumeSnapshot CRDs, then the snapshot-controller, as kustomizations at the tag."""
+    snap = addons.section("snapshotter")
+    repo, tag = str(snap["repository"]), str(snap["version"])
+    # Server-side apply: CRDs are too large for client-side apply's annotation.
+    apply = ["apply", "--server-side", f"--field-manager={FIELD_MANAGER}", "--force-conflicts"]
+    return [
+        kubectl(kubeconfig, *apply, "-k", _kustomize_url(repo, str(snap["crds_path"]), tag)),
+        kubectl(
+            kubeconfig,
+            *apply,
+            "-n",
+            str(snap["controller_namespace"]),
+            "-k",
+            _kustomize_url(repo, str(snap["controller_path"]), tag),
+        ),
+    ]
+
+
+def data_source_validator_argv(addons: Addons, kubeconfig: Path) -> list[list[str]]:
+    dsv = addons.section("data_source_validator")
+    if not dsv.get("enabled", False):
+        return []
+    repo, tag = str(dsv["repository"]), str(dsv["version"])
+    apply = ["apply", "--server-side", f"--field-manager={FIELD_MANAGER}", "--force-conflicts"]
+    return [
+        kubectl(kubeconfig, *apply, "-f", _raw_url(repo, tag, str(m))) for m in dsv["manifests"]
+    ]
+
+
+def csi_hostpath_clone_argv(addons: Addons, checkout: Path) -> list[str]:
+    hp = addons.section("csi_hostpath")
+    return [
+        "git",
+        "clone",
+        "--depth",
+        "1",
+        "--branch",
+        str(hp["version"]),
+        str(hp["repository"]),
+        str(checkout),
+    ]
+
+
+def csi_hostpath_deploy_argv(addons: Addons, checkout: Path) -> list[str]:
+    return [str(checkout / str(addons.section("csi_hostpath")["deploy_script"]))]
+
+
+def helm_env(run_dir: Path, kubeconfig: Path) -> dict[str, str]:
+    """Helm's repository list and cache inside the run directory, never the user's."""
+    helm_home = run_dir / "helm"
+    return {
+        "KUBECONFIG": str(kubeconfig),
+        "HELM_REPOSITORY_CONFIG": str(helm_home / "repositories.yaml"),
+        "HELM_REPOSITORY_CACHE": str(helm_home / "cache"),
+        "HELM_CONFIG_HOME": str(helm_home / "config"),
+        "HELM_CACHE_HOME": str(helm_home / "cache-home"),
+        "HELM_DATA_HOME": str(helm_home / "data"),
+    }
+
+
+def helm_repo_argv(addons: Addons) -> list[list[str]]:
+    vs = addons.section("volsync")
+    name, url = str(vs["chart_repository_name"]), str(vs["chart_repository_url"])
+    return [["helm", "repo", "add", "--force-update", name, url], ["helm", "repo", "update", name]]
+
+
+def helm_volsync_argv(addons: Addons, kubeconfig: Path, version: str) -> list[str]:
+    """``helm upgrade --install`` of the VolSync chart at a pinned ``version``."""
+    vs = addons.section("volsync")
+    addons.check_volsync_version(version)
+    return [
+        "helm",
+        "upgrade",
+        "--install",
+        str(vs["release"]),
+        f"{vs['chart_repository_name']}/{vs['chart']}",
+        "--version",
+        version,
+        "--namespace",
+        str(vs["namespace"]),
+        "--create-namespace",
+        "--wait",
+        "--timeout",
+        "10m",
+        "--kubeconfig",
+        str(kubeconfig),
+    ]

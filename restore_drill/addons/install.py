@@ -1,0 +1,187 @@
+"""Installing the addons in order, each followed by its readiness wait (watch-driven)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from restore_drill.addons.commands import (
+    csi_hostpath_clone_argv,
+    csi_hostpath_deploy_argv,
+    data_source_validator_argv,
+    helm_env,
+    helm_repo_argv,
+    helm_volsync_argv,
+    run_command,
+    snapshotter_argv,
+)
+from restore_drill.addons.pins import (
+    Addons,
+    demote_default_class_patch,
+    snapshot_class_manifest,
+    storage_class_manifest,
+)
+from restore_drill.k8s import CRD, DEPLOYMENT, STATEFUL_SET, STORAGE_CLASS, Kind, Kube, Obj
+
+# --- readiness --------------------------------------------------------------------------------
+
+
+def _condition(obj: Obj | None, kind: str) -> bool:
+    if obj is None:
+        return False
+    for cond in (obj.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == kind:
+            return bool(cond.get("status") == "True")
+    return False
+
+
+def crd_established(obj: Obj | None) -> bool:
+    return _condition(obj, "Established")
+
+
+def deployment_available(obj: Obj | None) -> bool:
+    if obj is None:
+        return False
+    status = obj.get("status") or {}
+    current = status.get("observedGeneration", 0) >= (obj.get("metadata") or {}).get(
+        "generation", 0
+    )
+    return current and _condition(obj, "Available")
+
+
+def statefulset_ready(obj: Obj | None) -> bool:
+    if obj is None:
+        return False
+    wanted = (obj.get("spec") or {}).get("replicas", 1)
+    status = obj.get("status") or {}
+    return bool(
+        status.get("readyReplicas", 0) >= wanted and status.get("updatedReplicas", 0) >= wanted
+    )
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """One thing that must hold before drills start: ``predicate`` on one object."""
+
+    what: str
+    kind: Kind
+    name: str
+    namespace: str | None
+
+    def wait(self, kube: Kube, timeout: float) -> None:
+        predicate = {
+            CRD: crd_established,
+            DEPLOYMENT: deployment_available,
+            STATEFUL_SET: statefulset_ready,
+        }[self.kind]
+        kube.wait_for(
+            self.kind, self.name, self.namespace, predicate, timeout=timeout, what=self.what
+        )
+
+
+def snapshotter_readiness(addons: Addons) -> list[Readiness]:
+    snap = addons.section("snapshotter")
+    crds = [Readiness(f"CRD {name} Established", CRD, str(name), None) for name in snap["crds"]]
+    ns, deploy = str(snap["controller_namespace"]), str(snap["controller_deployment"])
+    return [*crds, Readiness(f"{ns}/{deploy} Available", DEPLOYMENT, deploy, ns)]
+
+
+def data_source_validator_readiness(addons: Addons) -> list[Readiness]:
+    dsv = addons.section("data_source_validator")
+    if not dsv.get("enabled", False):
+        return []
+    return [Readiness(f"CRD {name} Established", CRD, str(name), None) for name in dsv["crds"]]
+
+
+def csi_hostpath_readiness(addons: Addons) -> list[Readiness]:
+    hp = addons.section("csi_hostpath")
+    ns, name = str(hp["namespace"]), str(hp["statefulset"])
+    return [Readiness(f"StatefulSet {ns}/{name} ready", STATEFUL_SET, name, ns)]
+
+
+def volsync_readiness(addons: Addons) -> list[Readiness]:
+    vs = addons.section("volsync")
+    crds = [Readiness(f"CRD {name} Established", CRD, str(name), None) for name in vs["crds"]]
+    ns, deploy = str(vs["namespace"]), str(vs["deployment"])
+    return [*crds, Readiness(f"VolSync {ns}/{deploy} Available", DEPLOYMENT, deploy, ns)]
+
+
+# --- installing ----------------------------------------------------------------------------
+
+
+class AddonInstaller:
+    """Installs every addon at its pinned version into the cluster behind ``kubeconfig``."""
+
+    def __init__(
+        self, addons: Addons, kubeconfig: Path, run_dir: Path, *, timeout: float = 300
+    ) -> None:
+        self.addons = addons
+        self.kubeconfig = Path(kubeconfig)
+        self.run_dir = Path(run_dir)
+        self.timeout = timeout
+        self.env = {"KUBECONFIG": str(self.kubeconfig)}
+
+    def install_all(self, kube: Kube, volsync_version: str | None = None) -> None:
+        self.install_snapshotter(kube)
+        self.install_data_source_validator(kube)
+        self.install_csi_hostpath(kube)
+        self.install_storage_classes(kube)
+        self.install_volsync(kube, volsync_version or self.addons.volsync_default)
+
+    def _run_all(self, commands: Iterable[Sequence[str]], **kwargs: Any) -> None:
+        for argv in commands:
+            run_command(argv, env=self.env, timeout=self.timeout, **kwargs)
+
+    def _wait_all(self, kube: Kube, checks: Iterable[Readiness]) -> None:
+        for check in checks:
+            check.wait(kube, self.timeout)
+
+    def install_snapshotter(self, kube: Kube) -> None:
+        argv = snapshotter_argv(self.addons, self.kubeconfig)
+        run_command(argv[0], env=self.env, timeout=self.timeout)
+        # The controller watches the CRDs: let them settle before it starts.
+        self._wait_all(kube, [r for r in snapshotter_readiness(self.addons) if r.kind == CRD])
+        self._run_all(argv[1:])
+        self._wait_all(kube, snapshotter_readiness(self.addons))
+
+    def install_data_source_validator(self, kube: Kube) -> None:
+        self._run_all(data_source_validator_argv(self.addons, self.kubeconfig))
+        self._wait_all(kube, data_source_validator_readiness(self.addons))
+
+    def install_csi_hostpath(self, kube: Kube) -> None:
+        checkout = self.run_dir / "addons" / "csi-driver-host-path"
+        if checkout.exists():
+            shutil.rmtree(checkout)
+        checkout.parent.mkdir(parents=True, exist_ok=True)
+        run_command(csi_hostpath_clone_argv(self.addons, checkout), timeout=self.timeout)
+        for manifest in self.addons.section("csi_hostpath").get("drop_manifests") or []:
+            (checkout / str(manifest)).unlink(missing_ok=True)
+        run_command(
+            csi_hostpath_deploy_argv(self.addons, checkout),
+            env=self.env,
+            cwd=checkout,
+            timeout=self.timeout,
+        )
+        self._wait_all(kube, csi_hostpath_readiness(self.addons))
+
+    def install_storage_classes(self, kube: Kube) -> None:
+        kind_default = str(self.addons.section("storage").get("kind_default_class") or "")
+        if kind_default and kube.find(STORAGE_CLASS, kind_default) is not None:
+            kube.patch(STORAGE_CLASS, kind_default, demote_default_class_patch())
+        kube.apply(storage_class_manifest(self.addons))
+        kube.apply(snapshot_class_manifest(self.addons))
+
+    def install_volsync(self, kube: Kube, version: str) -> None:
+        self.addons.check_volsync_version(version)
+        env = helm_env(self.run_dir, self.kubeconfig)
+        for argv in helm_repo_argv(self.addons):
+            run_command(argv, env=env, timeout=self.timeout)
+        run_command(
+            helm_volsync_argv(self.addons, self.kubeconfig, version),
+            env=env,
+            timeout=max(self.timeout, 660),
+        )
+        self._wait_all(kube, volsync_readiness(self.addons))

@@ -1,0 +1,210 @@
+"""The ``kind`` backend: a real single-node Kubernetes in Docker, with pinned addons.
+
+The cluster is made with the kind CLI on PATH, not with pytest-kind's ``KindCluster``:
+that class downloads its own kind (v0.17.0, too old for the pinned node image) unless
+given a path, writes ``.pytest-kind/`` into the current directory, reuses an existing
+cluster without saying so (we must know whether this run created it before we may delete
+it), and has no ``--wait`` nor ``kind export logs``. The kind CLI gives all of that in
+four commands, each an argv list built below and tested.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import subprocess
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from restore_drill.addons import (
+    KIND_CONFIG_FILE,
+    AddonInstaller,
+    Addons,
+    load_addons,
+    run_command,
+)
+from restore_drill.clusters.base import Cluster
+from restore_drill.clusters.bundle import store_secrets, write_bundle
+from restore_drill.errors import BackendUnavailable, DrillError
+
+if TYPE_CHECKING:
+    from restore_drill.objectstore import ObjectStore
+
+log = logging.getLogger(__name__)
+
+DOCKER_TIMEOUT = 10.0
+NO_DOCKER_HINT = "start a Docker engine (or run with --cluster sim, which needs no Docker)"
+
+
+def docker_engine_answers(timeout: float = DOCKER_TIMEOUT) -> tuple[bool, str]:
+    """(True, server version) when a Docker engine answers; else (False, why)."""
+    if shutil.which("docker") is None:
+        return False, "the docker CLI is not installed"
+    try:
+        done = subprocess.run(
+            ["docker", "info", "--format", "{{.ServerVersion}}"],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return False, f"the Docker engine did not answer within {timeout:.0f}s"
+    version = done.stdout.strip()
+    if done.returncode == 0 and version:
+        return True, f"Docker engine {version}"
+    lines = [line.strip() for line in (done.stderr or "").splitlines() if line.strip()]
+    why = lines[-1] if lines else f"docker info exited {done.returncode}"
+    return False, f"no Docker engine answers ({why})"
+
+
+REQUIRED_TOOLS = ("kind", "kubectl", "helm", "git")
+
+
+def kind_unavailable_reason() -> str | None:
+    """One line saying why the kind backend cannot run here and what to do; None if it can.
+
+    Also used to skip tests marked ``kind`` (tests/conftest.py, the pytest plugin)."""
+    answers, why = docker_engine_answers()
+    if not answers:
+        return f"{why}; {NO_DOCKER_HINT}"
+    missing = [tool for tool in REQUIRED_TOOLS if shutil.which(tool) is None]
+    if missing:
+        return (
+            f"{', '.join(missing)} not on PATH; install them (kind "
+            f"{load_addons().kind_version}), see 'restore-drill doctor'"
+        )
+    return None
+
+
+def render_kind_config(
+    addons: Addons, name: str, source: Path = KIND_CONFIG_FILE
+) -> dict[str, Any]:
+    """``clusters/kind.yaml`` with this cluster's name (the image comes from ``--image``)."""
+    config = yaml.safe_load(source.read_text(encoding="utf-8"))
+    if not isinstance(config, dict):
+        raise DrillError(f"{source}: expected a kind Cluster mapping")
+    config["name"] = name
+    return config
+
+
+def kind_create_argv(name: str, config: Path, image: str, kubeconfig: Path) -> list[str]:
+    return [
+        "kind",
+        "create",
+        "cluster",
+        "--name",
+        name,
+        "--config",
+        str(config),
+        "--image",
+        image,
+        "--kubeconfig",
+        str(kubeconfig),
+        "--wait",
+        "180s",
+    ]
+
+
+def kind_delete_argv(name: str, kubeconfig: Path) -> list[str]:
+    return ["kind", "delete", "cluster", "--name", name, "--kubeconfig", str(kubeconfig)]
+
+
+def kind_export_kubeconfig_argv(name: str, kubeconfig: Path) -> list[str]:
+    return ["kind", "export", "kubeconfig", "--name", name, "--kubeconfig", str(kubeconfig)]
+
+
+def kind_export_logs_argv(name: str, dest: Path) -> list[str]:
+    return ["kind", "export", "logs", str(dest), "--name", name]
+
+
+class KindCluster(Cluster):
+    """A kind cluster named ``name``; reused (never claimed) when it already exists."""
+
+    backend = "kind"
+
+    def __init__(
+        self,
+        name: str,
+        run_dir: Path,
+        object_store: ObjectStore,
+        *,
+        addons: Addons | None = None,
+        volsync_version: str | None = None,
+        install_addons: bool = True,
+    ) -> None:
+        super().__init__(name, run_dir, object_store)
+        self.addons = addons or load_addons()
+        self.volsync_version = self.addons.check_volsync_version(
+            volsync_version or self.addons.volsync_default
+        )
+        self.install_addons = install_addons
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    def ensure_available(self) -> None:
+        """Raise :class:`BackendUnavailable` with one line when kind cannot run here."""
+        why = kind_unavailable_reason()
+        if why:
+            raise BackendUnavailable(f"kind backend unavailable: {why}")
+
+    def exists(self) -> bool:
+        done = run_command(["kind", "get", "clusters"], timeout=60)
+        return self.name in done.stdout.split()
+
+    def create(self) -> None:
+        self.ensure_available()
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        if self.exists():
+            # Someone else's (or an earlier run's) cluster: use it, never claim it.
+            log.info("reusing existing kind cluster %s", self.name)
+            run_command(kind_export_kubeconfig_argv(self.name, self.kubeconfig), timeout=60)
+        else:
+            config = self.run_dir / "kind.yaml"
+            config.write_text(yaml.safe_dump(render_kind_config(self.addons, self.name)))
+            run_command(
+                kind_create_argv(self.name, config, self.addons.node_image, self.kubeconfig),
+                timeout=600,
+            )
+            self.created_by_this_run = True
+        self.kubeconfig.chmod(0o600)
+        if self.install_addons:
+            AddonInstaller(self.addons, self.kubeconfig, self.run_dir).install_all(
+                self.kube(), self.volsync_version
+            )
+
+    def _destroy(self) -> None:
+        run_command(kind_delete_argv(self.name, self.kubeconfig), timeout=300)
+
+    # --- what drills need -----------------------------------------------------------------
+
+    def install_volsync(self, version: str) -> None:
+        self.addons.check_volsync_version(version)
+        AddonInstaller(self.addons, self.kubeconfig, self.run_dir).install_volsync(
+            self.kube(), version
+        )
+        self.volsync_version = version
+
+    def versions(self) -> dict[str, str]:
+        found = self.addons.versions()
+        found["volsync"] = self.volsync_version
+        found["kubernetes-server"] = self.server_version()
+        return found
+
+    def server_version(self) -> str:
+        try:
+            return self.kube().server_version()
+        except DrillError as exc:  # versions decorate reports: never fail a run for them
+            return f"unknown ({exc})"
+
+    def collect_bundle(self, dest: Path, namespaces: list[str]) -> None:
+        write_bundle(self.kube(), dest, namespaces, secrets=store_secrets(self.object_store))
+        try:
+            run_command(kind_export_logs_argv(self.name, dest / "kind-logs"), timeout=300)
+        except DrillError as exc:
+            # A bundle is collected when things already went wrong: note, never raise.
+            dest.mkdir(parents=True, exist_ok=True)
+            with (dest / "errors.txt").open("a", encoding="utf-8") as errors:
+                errors.write(f"kind export logs: {exc}\n")

@@ -1,0 +1,138 @@
+"""``restore-drill run SCENARIO|all``: play drills on a backend and write their results.
+
+Exit status: 0 when every drill passed, 1 when any failed, 2 on a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from restore_drill.clusters import CHOICES, choose_backend
+from restore_drill.errors import UsageError
+from restore_drill.report import (
+    TABLE_HEADER,
+    DrillResult,
+    append_history,
+    table_rows,
+    write_reports,
+)
+from restore_drill.scenario import (
+    RunOptions,
+    Scenario,
+    find_scenario,
+    load_scenarios,
+    run_drill,
+    start_backend,
+)
+
+NAME = "run"
+HELP = "run one scenario (or all) on a cluster backend and write result.json files"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("scenario", help="scenario name, or 'all'")
+    parser.add_argument("--cluster", default="auto", choices=CHOICES)
+    parser.add_argument("--out", type=Path, default=Path("runs"), help="results directory")
+    parser.add_argument("--keep", default="on-failure", choices=("never", "on-failure", "always"))
+    parser.add_argument("--size", default=None, help="dataset size per PVC, e.g. 4MiB")
+    parser.add_argument("--kubeconfig", default=None, help="existing backend only")
+    parser.add_argument("--context", default=None, help="existing backend only")
+    parser.add_argument(
+        "--allow-existing", action="store_true", help="opt in to --cluster existing"
+    )
+
+
+def _scenarios(name: str, backend: str) -> list[Scenario]:
+    if name != "all":
+        scenario = find_scenario(name)
+        if backend not in scenario.backends:
+            raise UsageError(f"scenario {name} does not run on {backend} ({scenario.backends})")
+        return [scenario]
+    return [s for s in load_scenarios() if backend in s.backends]
+
+
+def _backend_options(args: argparse.Namespace, backend: str) -> dict[str, object]:
+    if backend != "existing":
+        if args.kubeconfig or args.context or args.allow_existing:
+            raise UsageError("--kubeconfig/--context/--allow-existing go with --cluster existing")
+        # The nightly workflow's matrix picks the VolSync version this way (kind only).
+        version = os.environ.get("RESTORE_DRILL_VOLSYNC_VERSION", "")
+        return {"volsync_version": version} if version and backend == "kind" else {}
+    if not (args.kubeconfig and args.allow_existing):
+        raise UsageError("--cluster existing needs --kubeconfig and --allow-existing")
+    return {
+        "kubeconfig": args.kubeconfig,
+        "context": args.context,
+        "allow_existing": True,
+        "run_id": datetime.now(UTC).strftime("%H%M%S"),
+        "s3_endpoint": os.environ.get("RESTORE_DRILL_S3_ENDPOINT", ""),
+    }
+
+
+class Progress:
+    """One line per step; on a terminal, elapsed time against the target as well."""
+
+    def __init__(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+        self.started = time.monotonic()
+        self.tty = sys.stdout.isatty()
+
+    def __call__(self, step: str) -> None:
+        elapsed = time.monotonic() - self.started
+        line = f"  [{self.scenario.name}] {step} (elapsed {elapsed:.1f}s"
+        print(f"{line}, RTO target {self.scenario.target_seconds:g}s)", flush=True)
+
+
+def print_table(results: list[DrillResult]) -> None:
+    rows = [TABLE_HEADER, *table_rows(results)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(TABLE_HEADER))]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+
+
+def run(args: argparse.Namespace) -> int:
+    ci = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+    backend, why = choose_backend(args.cluster, ci=ci)
+    print(f"restore-drill: backend {backend} ({why})", flush=True)
+    scenarios = _scenarios(args.scenario, backend)
+    options = _backend_options(args, backend)
+    if args.size:
+        from restore_drill.data import parse_size
+
+        parse_size(args.size)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    run_dir = args.out / f"run-{stamp}"
+    started = start_backend(backend, run_dir / "backend", **options)
+    results: list[DrillResult] = []
+    try:
+        for scenario in scenarios:
+            print(f"drill {scenario.name}: {scenario.description.strip().splitlines()[0]}")
+            result = run_drill(
+                scenario,
+                started.cluster,
+                started.object_store,
+                RunOptions(
+                    out_dir=run_dir, size=args.size, keep=args.keep, progress=Progress(scenario)
+                ),
+            )
+            append_history(result, args.out)
+            results.append(result)
+            print(
+                f"drill {scenario.name}: {result.verdict}"
+                + (f" - {result.failure_type}: {result.failure}" if result.failure else "")
+            )
+    finally:
+        failed = any(not r.passed for r in results)
+        keep = args.keep == "always" or (args.keep == "on-failure" and failed)
+        started.close(keep_cluster=keep)
+    paths = write_reports(results, run_dir)
+    write_reports(results, args.out)  # the latest run's report at a stable path
+    print()
+    print_table(results)
+    print(f"\nresults: {run_dir} (report: {paths['html']})")
+    return 0 if results and all(r.passed for r in results) else 1

@@ -1,0 +1,286 @@
+"""From a repository on disk to the objects it deploys, each tied to its file, app and deployer.
+
+Kustomization roots are rendered by kustomize; YAML files outside any kustomization are
+taken as they are. Flux Kustomizations re-render their ``spec.path`` with their
+``postBuild.substitute`` variables; ArgoCD Applications and ApplicationSets (git directory
+generators) claim the directories they deploy.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import fnmatch
+import posixpath
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from restore_drill.lint.catalog import finding
+from restore_drill.lint.findings import Finding
+from restore_drill.lint.kustomize import (
+    Kustomization,
+    find_kustomizations,
+    find_roots,
+    render_roots,
+)
+from restore_drill.lint.loader import KUSTOMIZATION_NAMES, Document, load_tree, parse_documents
+from restore_drill.lint.model import CLUSTER_SCOPED, Deployer, Obj, dig, mapping, sequence, text
+
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[=-]([^}]*))?\}")
+_FLUX_GROUP = "kustomize.toolkit.fluxcd.io"
+
+
+@dataclass
+class Rendered:
+    objects: list[Obj] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    roots: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Unit:
+    """A directory deployed as one unit: a kustomization root, or loose files in a directory."""
+
+    directory: str
+    documents: list[Document]
+    text: str | None  # rendered text (substitution re-parses it)
+    default_file: str
+
+
+def render_repository(repo: Path) -> Rendered:
+    loads, walk_findings = load_tree(repo)
+    out = Rendered(findings=list(walk_findings))
+    for result in loads.values():
+        out.findings.extend(result.findings)
+    unreadable = {f.file for f in out.findings}
+
+    kustomizations = find_kustomizations(loads)
+    roots = find_roots(kustomizations)
+    out.roots = [k.directory or "." for k in roots]
+    origin = _origin_index(loads)
+    units = _render_units(repo, roots, loads, unreadable=unreadable, origin=origin,
+                          findings=out.findings)
+    units.extend(_loose_units(loads, kustomizations))
+
+    every_doc = [doc for unit in units for doc in unit.documents]
+    flux = [d for d in every_doc if text(d.body.get("apiVersion")).startswith(_FLUX_GROUP + "/")
+            and d.body.get("kind") == "Kustomization"]
+    argo = [d for d in every_doc if text(d.body.get("apiVersion")).startswith("argoproj.io/")
+            and d.body.get("kind") in ("Application", "ApplicationSet")]
+    config = _config_values(every_doc)
+
+    by_directory = {unit.directory: unit for unit in units}
+    claimed: set[str] = set()
+    for doc in flux:
+        path = posixpath.normpath(text(dig(doc.body, "spec", "path")).lstrip("/") or ".")
+        unit = by_directory.get(path)
+        if unit is None:
+            continue
+        claimed.add(path)
+        deployer = _deployer(doc, "FluxKustomization")
+        variables = _flux_variables(doc.body, config)
+        documents = _substitute(unit, variables, out.findings, deployer)
+        target_ns = text(dig(doc.body, "spec", "targetNamespace"))
+        _collect(out, documents, deployer.name, deployer, target_ns or deployer.namespace,
+                 force_namespace=bool(target_ns))
+
+    for unit in units:
+        if unit.directory in claimed:
+            continue
+        argo_deployer, app, namespace = _argo_deployer(argo, unit.directory)
+        _collect(out, unit.documents, app, argo_deployer, namespace, force_namespace=False)
+    return out
+
+
+def _render_units(repo: Path, roots: list[Kustomization], loads: dict[str, Any], *,
+                  unreadable: set[str], origin: dict[tuple[str, str], list[str]],
+                  findings: list[Finding]) -> list[_Unit]:
+    to_render: list[str] = []
+    fallback: dict[str, str] = {}
+    for root in roots:
+        inside = [f for f in unreadable if _under(f, root.directory)]
+        reason = root.remote_reason() or (
+            f"it contains unreadable files ({', '.join(sorted(inside)[:3])})" if inside else "")
+        if reason:
+            fallback[root.directory] = reason
+        else:
+            to_render.append(root.directory)
+    outcomes = render_roots(str(repo), to_render)
+    units: list[_Unit] = []
+    for root in roots:
+        outcome = outcomes.get(root.directory)
+        reason = fallback.get(root.directory) or (outcome.problem if outcome else "")
+        if outcome is not None and outcome.text is not None:
+            parsed = parse_documents(outcome.text, root.file)
+            findings.extend(parsed.findings)
+            for doc in parsed.documents:
+                doc.file = _source_file(doc.body, root, origin)
+            units.append(_Unit(root.directory or ".", parsed.documents, outcome.text, root.file))
+            continue
+        findings.append(finding(
+            "RD906", f"{root.file}: not rendered because {reason}; its files were read as they are",
+            file=root.file, app=posixpath.basename(root.directory) or "."))
+        docs = [doc for rel, result in loads.items() if _under(rel, root.directory)
+                and posixpath.basename(rel) not in KUSTOMIZATION_NAMES for doc in result.documents]
+        namespace = text(root.body.get("namespace"))
+        if namespace:
+            docs = [_with_namespace(d, namespace, force=True) for d in docs]
+        units.append(_Unit(root.directory or ".", docs, None, root.file))
+    return units
+
+
+def _loose_units(loads: dict[str, Any], kustomizations: dict[str, Kustomization]) -> list[_Unit]:
+    """YAML files with no kustomization above them, grouped by directory."""
+    grouped: dict[str, list[Document]] = {}
+    for rel, result in sorted(loads.items()):
+        directory = posixpath.dirname(rel)
+        if any(_under(rel, k) for k in kustomizations):
+            continue
+        grouped.setdefault(directory or ".", []).extend(result.documents)
+    return [_Unit(d, docs, None, d) for d, docs in grouped.items()]
+
+
+def _under(rel: str, directory: str) -> bool:
+    return directory in ("", ".") or rel.startswith(directory.rstrip("/") + "/")
+
+
+def _origin_index(loads: dict[str, Any]) -> dict[tuple[str, str], list[str]]:
+    origin: dict[tuple[str, str], list[str]] = {}
+    for rel, result in loads.items():
+        for doc in result.documents:
+            key = (text(doc.body.get("kind")), text(dig(doc.body, "metadata", "name")))
+            origin.setdefault(key, []).append(rel)
+    return origin
+
+
+def _source_file(body: dict[str, Any], root: Kustomization,
+                 origin: dict[tuple[str, str], list[str]]) -> str:
+    """The file a rendered object most likely came from (the root's kustomization if unknown)."""
+    candidates = origin.get((text(body.get("kind")), text(dig(body, "metadata", "name"))), [])
+    inside = [c for c in candidates if _under(c, root.directory)]
+    if inside:
+        return inside[0]
+    return candidates[0] if len(candidates) == 1 else root.file
+
+
+def _deployer(doc: Document, kind: str) -> Deployer:
+    meta = mapping(doc.body.get("metadata"))
+    return Deployer(kind, text(meta.get("name")), text(meta.get("namespace")), doc.file, doc.body)
+
+
+def _config_values(documents: list[Document]) -> dict[tuple[str, str], dict[str, str]]:
+    """ConfigMap and Secret (stringData) values, for Flux ``substituteFrom``."""
+    values: dict[tuple[str, str], dict[str, str]] = {}
+    for doc in documents:
+        kind = text(doc.body.get("kind"))
+        if kind in ("ConfigMap", "Secret"):
+            data = {k: text(v) for k, v in mapping(doc.body.get("data")).items()}
+            if kind == "Secret":
+                data = {k: _decode(v) for k, v in data.items()}
+            data.update({k: text(v) for k, v in mapping(doc.body.get("stringData")).items()})
+            values[(kind, text(dig(doc.body, "metadata", "name")))] = data
+    return values
+
+
+def _decode(value: str) -> str:
+    try:
+        return base64.b64decode(value, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return ""
+
+
+def _flux_variables(body: dict[str, Any], config: dict[tuple[str, str], dict[str, str]],
+                    ) -> dict[str, str]:
+    post_build = mapping(dig(body, "spec", "postBuild"))
+    variables: dict[str, str] = {}
+    for ref in map(mapping, sequence(post_build.get("substituteFrom"))):
+        variables.update(config.get((text(ref.get("kind")), text(ref.get("name"))), {}))
+    variables.update({k: text(v) for k, v in mapping(post_build.get("substitute")).items()})
+    return variables
+
+
+def _substitute(unit: _Unit, variables: dict[str, str], findings: list[Finding],
+                deployer: Deployer) -> list[Document]:
+    if unit.text is None:  # loose files or a fallback: substitute in the parsed values
+        return unit.documents
+    missing: set[str] = set()
+
+    def replace(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in variables:
+            return variables[name]
+        if default is not None:
+            return default
+        missing.add(name)
+        return match.group(0)
+
+    parsed = parse_documents(_VARIABLE.sub(replace, unit.text), unit.default_file)
+    findings.extend(parsed.findings)
+    for name in sorted(missing):
+        findings.append(finding(
+            "RD907", f"{deployer.file}: Flux Kustomization {deployer.name} leaves ${{{name}}} "
+            f"unset in {unit.directory}", file=deployer.file, kind="Kustomization",
+            namespace=deployer.namespace, name=deployer.name, app=deployer.name))
+    originals = {(text(d.body.get("kind")), i): d.file for i, d in enumerate(unit.documents)}
+    for index, doc in enumerate(parsed.documents):
+        doc.file = originals.get((text(doc.body.get("kind")), index), unit.default_file)
+    return parsed.documents
+
+
+def _argo_deployer(argo: list[Document], directory: str) -> tuple[Deployer | None, str, str]:
+    """The ArgoCD Application or ApplicationSet deploying ``directory``: (deployer, app, ns)."""
+    basename = posixpath.basename(directory) if directory != "." else "."
+    for doc in argo:
+        spec = mapping(doc.body.get("spec"))
+        if doc.body.get("kind") == "Application":
+            sources = [mapping(spec.get("source")), *map(mapping, sequence(spec.get("sources")))]
+            paths = {posixpath.normpath(text(s.get("path"))) for s in sources if s.get("path")}
+            if directory in paths:
+                deployer = _deployer(doc, "Application")
+                ns = text(dig(spec, "destination", "namespace"))
+                return deployer, deployer.name, ns
+            continue
+        for generator in map(mapping, sequence(spec.get("generators"))):
+            patterns = sequence(dig(generator, "git", "directories"))
+            included = [text(dig(p, "path")) for p in patterns if not dig(p, "exclude")]
+            excluded = [text(dig(p, "path")) for p in patterns if dig(p, "exclude")]
+            if any(fnmatch.fnmatch(directory, p) for p in included) and not any(
+                    fnmatch.fnmatch(directory, p) for p in excluded):
+                deployer = _deployer(doc, "ApplicationSet")
+                ns = text(dig(spec, "template", "spec", "destination", "namespace"))
+                ns = re.sub(r"\{\{\s*\.?path\.basename\s*\}\}", basename, ns)
+                return deployer, basename, ns
+    return None, basename, ""
+
+
+def _collect(out: Rendered, documents: list[Document], app: str, deployer: Deployer | None,
+             namespace: str, *, force_namespace: bool) -> None:
+    for doc in _expand_lists(documents):
+        if not doc.body.get("kind"):
+            continue
+        placed = _with_namespace(doc, namespace, force=force_namespace) if namespace else doc
+        out.objects.append(Obj(placed.body, placed.file, app, deployer))
+
+
+def _expand_lists(documents: list[Document]) -> list[Document]:
+    """``kind: List`` (as ``kubectl get -o yaml`` writes) holds its objects in ``items``."""
+    expanded: list[Document] = []
+    for doc in documents:
+        items = doc.body.get("items")
+        if text(doc.body.get("kind")).endswith("List") and isinstance(items, list):
+            expanded.extend(Document(i, doc.file, doc.line) for i in items if isinstance(i, dict))
+        else:
+            expanded.append(doc)
+    return expanded
+
+
+def _with_namespace(doc: Document, namespace: str, *, force: bool) -> Document:
+    if text(doc.body.get("kind")) in CLUSTER_SCOPED:
+        return doc
+    meta = mapping(doc.body.get("metadata"))
+    if meta.get("namespace") and not force:
+        return doc
+    body = {**doc.body, "metadata": {**meta, "namespace": namespace}}
+    return Document(body, doc.file, doc.line)

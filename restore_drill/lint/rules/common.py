@@ -1,0 +1,66 @@
+"""Small helpers the rule families share."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from restore_drill.lint.model import Model, Obj, dig, mapping, sequence, text
+
+_QUANTITY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGTPE]i?|k|m)?\s*$")
+_FACTORS = {
+    None: 1, "k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15,
+    "E": 10**18, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60,
+}
+
+
+def quantity_bytes(value: object) -> int | None:
+    """``"10Gi"`` -> bytes; None when absent or not a Kubernetes quantity."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    match = _QUANTITY.match(text(value))
+    if match is None or match.group(2) == "m":
+        return None
+    return int(float(match.group(1)) * _FACTORS[match.group(2)])
+
+
+def gib(size: int) -> str:
+    return f"{size / 2**30:g}Gi"
+
+
+def pvc_request(pvc: Obj) -> object:
+    return dig(pvc.spec, "resources", "requests", "storage")
+
+
+def restic(obj: Obj) -> dict[str, object]:
+    return mapping(obj.spec.get("restic"))
+
+
+def restored_pvcs(model: Model, rd: Obj) -> Iterator[Obj]:
+    """PVCs whose dataSourceRef names this ReplicationDestination."""
+    for pvc in model.of_kind("PersistentVolumeClaim"):
+        ref = mapping(pvc.spec.get("dataSourceRef"))
+        if (pvc.namespace == rd.namespace and text(ref.get("kind")) == "ReplicationDestination"
+                and text(ref.get("name")) == rd.name):
+            yield pvc
+
+
+def backed_up_pvcs(model: Model) -> dict[tuple[str, str], Obj]:
+    """(namespace, PVC name) -> the ReplicationSource that backs it up."""
+    return {(rs.namespace, text(rs.spec.get("sourcePVC"))): rs
+            for rs in model.volsync("ReplicationSource")}
+
+
+def pod_spec(workload: Obj) -> dict[str, object]:
+    """The pod template's spec of any workload kind (the Pod's own spec for a Pod)."""
+    if workload.kind == "Pod":
+        return workload.spec
+    if workload.kind == "CronJob":
+        return mapping(dig(workload.spec, "jobTemplate", "spec", "template", "spec"))
+    return mapping(dig(workload.spec, "template", "spec"))
+
+
+def claim_names(workload: Obj) -> list[str]:
+    volumes = sequence(pod_spec(workload).get("volumes"))
+    return [text(dig(v, "persistentVolumeClaim", "claimName")) for v in volumes
+            if dig(v, "persistentVolumeClaim", "claimName")]

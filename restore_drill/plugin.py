@@ -1,0 +1,113 @@
+"""pytest plugin (entry point ``pytest11``): drill options, the ``drill`` marker, fixtures.
+
+Thin on purpose: drills run through :mod:`restore_drill.scenario`, exactly as
+``restore-drill run`` does. e2e drills are opt-in: they run when ``--cluster`` is given.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from restore_drill.clusters import CHOICES, choose_backend
+from restore_drill.errors import UsageError
+from restore_drill.report import DrillResult
+from restore_drill.scenario import Backend, Scenario, load_scenarios, start_backend
+
+KEEP_CHOICES = ("never", "on-failure", "always")
+last_result_key = pytest.StashKey[DrillResult]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("restore-drill", "restore drills (VolSync restore tests)")
+    group.addoption(
+        "--cluster",
+        choices=CHOICES,
+        default=None,
+        help="run drills on this backend (drills are skipped without it)",
+    )
+    group.addoption(
+        "--scenario",
+        action="append",
+        default=[],
+        help="only this scenario (repeatable); default: every scenario",
+    )
+    group.addoption(
+        "--keep",
+        choices=KEEP_CHOICES,
+        default="on-failure",
+        help="keep namespaces/cluster after a drill",
+    )
+    group.addoption("--drill-size", default=None, help="dataset size per PVC, e.g. 2MiB")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "drill(scenario): a restore drill on a cluster backend")
+    cluster = config.getoption("--cluster", None)
+    if config.getoption("--scenario", None) and not cluster:
+        raise pytest.UsageError("--scenario needs --cluster (drills are opt-in)")
+    if config.getoption("--drill-size", None) and not cluster:
+        raise pytest.UsageError("--drill-size needs --cluster (drills are opt-in)")
+    size = config.getoption("--drill-size", None)
+    if size:
+        from restore_drill.data import parse_size
+
+        try:
+            parse_size(size)
+        except UsageError as exc:
+            raise pytest.UsageError(f"--drill-size: {exc}") from None
+    if cluster:
+        selected_scenarios(config)  # unknown names are a usage error before collection
+
+
+def selected_scenarios(config: pytest.Config) -> list[Scenario]:
+    wanted = config.getoption("--scenario") or []
+    scenarios = load_scenarios()
+    unknown = sorted(set(wanted) - {s.name for s in scenarios})
+    if unknown:
+        raise pytest.UsageError(f"--scenario: unknown {', '.join(unknown)}")
+    return [s for s in scenarios if not wanted or s.name in wanted]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "drill_scenario" in metafunc.fixturenames:
+        scenarios = selected_scenarios(metafunc.config)
+        metafunc.parametrize("drill_scenario", scenarios, ids=[s.name for s in scenarios])
+
+
+@pytest.fixture(scope="session")
+def drill_backend(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Backend]:
+    """One cluster + object store for the session's drills (scenarios use own namespaces)."""
+    requested = request.config.getoption("--cluster")
+    if not requested:
+        pytest.skip("drills are opt-in: pass --cluster auto|kind|sim|existing")
+    ci = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+    backend_name, _why = choose_backend(requested, ci=ci)
+    backend = start_backend(backend_name, tmp_path_factory.mktemp("drill-backend"))
+    yield backend
+    backend.close(keep_cluster=request.config.getoption("--keep") == "always")
+
+
+@pytest.fixture(scope="session")
+def drill_cluster(drill_backend: Backend) -> object:
+    return drill_backend.cluster
+
+
+@pytest.fixture(scope="session")
+def object_store(drill_backend: Backend) -> object:
+    return drill_backend.object_store
+
+
+@pytest.fixture
+def drill_out(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    return tmp_path
+
+
+def remember(item: pytest.Item, result: DrillResult) -> None:
+    """Keep a drill's result on its test item (for reporting hooks)."""
+    item.stash[last_result_key] = result

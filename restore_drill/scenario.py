@@ -1,0 +1,369 @@
+"""Scenarios: files in ``scenarios/*.yaml`` (data, not code) and the runner that plays one.
+
+A scenario names apps, a dataset, steps, a recovery-time target and the backends it runs
+on. The runner executes the steps in order, times each, measures RTO from the start of the
+disaster step to restored PVC Bound and app pod Ready, and verifies the data beside it.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from restore_drill import data, steps, volsync
+from restore_drill.errors import DrillError, RestoreTimeout, ScenarioError, UsageError
+from restore_drill.report import DrillResult, StepTiming, write_result
+
+if TYPE_CHECKING:
+    from restore_drill.clusters.base import Cluster
+    from restore_drill.objectstore import ObjectStore
+
+SCENARIOS_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+BACKENDS = ("kind", "sim", "existing")
+FIELDS = {"name", "description", "apps", "dataset", "steps", "target_seconds", "backends", "faults"}
+REQUIRED = ("name", "apps", "dataset", "steps", "target_seconds", "backends")
+
+
+@dataclass(frozen=True)
+class StepCall:
+    name: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    description: str
+    apps: tuple[str, ...]
+    profile: str
+    size: str
+    steps: tuple[StepCall, ...]
+    target_seconds: float
+    backends: tuple[str, ...]
+    faults: tuple[str, ...] = ()
+    path: Path | None = None
+
+    def with_faults(self, *names: str) -> Scenario:
+        return replace(self, faults=(*self.faults, *names))
+
+
+def _fail(where: str, field_name: str, message: str) -> ScenarioError:
+    return ScenarioError(f"{where}: {field_name}: {message}")
+
+
+def _step_call(item: Any, where: str, index: int) -> StepCall:
+    field_name = f"steps[{index}]"
+    if isinstance(item, str):
+        name, params = item, {}
+    elif isinstance(item, dict) and len(item) == 1:
+        name, raw = next(iter(item.items()))
+        params = dict(raw or {})
+    else:
+        raise _fail(where, field_name, "a step is a name or {name: {param: value}}")
+    spec = steps.STEPS.get(str(name))
+    if spec is None:
+        raise _fail(
+            where, field_name, f"unknown step {name!r} (known: {', '.join(sorted(steps.STEPS))})"
+        )
+    unknown = sorted(set(params) - spec.params)
+    if unknown:
+        raise _fail(where, f"{field_name}.{name}", f"unknown parameter(s) {', '.join(unknown)}")
+    return StepCall(str(name), params)
+
+
+def parse_scenario(raw: Any, where: str, known_apps: list[str] | None = None) -> Scenario:
+    """Validate a scenario document; every error is one line naming ``where`` and the field."""
+    if not isinstance(raw, dict):
+        raise ScenarioError(f"{where}: a scenario file is a mapping of fields")
+    unknown = sorted(set(raw) - FIELDS)
+    if unknown:
+        raise _fail(where, unknown[0], "unknown field")
+    for name in REQUIRED:
+        if raw.get(name) in (None, "", []):
+            raise _fail(where, name, "missing")
+    target = raw["target_seconds"]
+    if isinstance(target, bool) or not isinstance(target, int | float) or target <= 0:
+        raise _fail(
+            where, "target_seconds", f"must be a positive number of seconds, got {target!r}"
+        )
+    apps = known_apps if known_apps is not None else volsync.available_apps()
+    for index, app in enumerate(raw["apps"]):
+        if app not in apps:
+            raise _fail(where, f"apps[{index}]", f"unknown app {app!r} (known: {', '.join(apps)})")
+    dataset = raw["dataset"]
+    if not isinstance(dataset, dict) or not dataset.get("profile"):
+        raise _fail(where, "dataset.profile", "missing")
+    if dataset["profile"] not in data.list_profiles():
+        raise _fail(where, "dataset.profile", f"unknown profile {dataset['profile']!r}")
+    size = str(dataset.get("size") or "1MiB")
+    try:
+        data.parse_size(size)
+    except UsageError as exc:
+        raise _fail(where, "dataset.size", str(exc)) from None
+    backends = tuple(raw["backends"])
+    for index, backend in enumerate(backends):
+        if backend not in BACKENDS:
+            raise _fail(where, f"backends[{index}]", f"unknown backend {backend!r}")
+    calls = tuple(_step_call(item, where, i) for i, item in enumerate(raw["steps"]))
+    disasters = [c.name for c in calls if steps.STEPS[c.name].disaster]
+    if len(disasters) != 1:
+        raise _fail(where, "steps", f"need exactly one disaster step, found {disasters or 'none'}")
+    faults = tuple(raw.get("faults") or ())
+    for index, name in enumerate(faults):
+        if name not in steps.FAULTS:
+            raise _fail(where, f"faults[{index}]", f"unknown fault {name!r}")
+    return Scenario(
+        name=str(raw["name"]),
+        description=str(raw.get("description") or ""),
+        apps=tuple(raw["apps"]),
+        profile=str(dataset["profile"]),
+        size=size,
+        steps=calls,
+        target_seconds=float(target),
+        backends=backends,
+        faults=faults,
+    )
+
+
+def load_scenario_file(path: Path) -> Scenario:
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise ScenarioError(f"{path}: cannot be read as YAML: {exc}".splitlines()[0]) from None
+    scenario = parse_scenario(raw, str(path))
+    if scenario.name != path.stem:
+        raise _fail(str(path), "name", f"{scenario.name!r} differs from the file name")
+    return replace(scenario, path=path)
+
+
+def load_scenarios(directory: Path = SCENARIOS_DIR) -> list[Scenario]:
+    return [load_scenario_file(p) for p in sorted(directory.glob("*.yaml"))]
+
+
+def find_scenario(name: str, directory: Path = SCENARIOS_DIR) -> Scenario:
+    path = directory / f"{name}.yaml"
+    if not path.exists():
+        known = ", ".join(p.stem for p in sorted(directory.glob("*.yaml")))
+        raise UsageError(f"unknown scenario {name!r} (known: {known})")
+    return load_scenario_file(path)
+
+
+# --- running ---------------------------------------------------------------------------
+
+
+@dataclass
+class RunOptions:
+    out_dir: Path
+    size: str | None = None
+    keep: str = "on-failure"  # never | on-failure | always
+    step_timeout: float = 300.0
+    progress: Callable[[str], None] = lambda _line: None
+
+
+def placeholder_values(
+    *,
+    object_store: ObjectStore,
+    cluster: Cluster,
+    namespace: str,
+    bucket: str,
+    run_id: str,
+    password: str,
+) -> dict[str, str]:
+    credentials = object_store.credentials
+    return {
+        "NAMESPACE": namespace,
+        "BUCKET": bucket,
+        "RUN_ID": run_id,
+        "STORAGE_CLASS": cluster.storage_class,
+        "SNAPSHOT_CLASS": cluster.snapshot_class,
+        "S3_ENDPOINT": object_store.cluster_endpoint,
+        "RESTIC_PASSWORD": password,
+        "AWS_ACCESS_KEY_ID": credentials.access_key,
+        "AWS_SECRET_ACCESS_KEY": credentials.secret_key,
+        "AWS_DEFAULT_REGION": credentials.region,
+        "AGENT_IMAGE": data.AGENT_IMAGE,
+    }
+
+
+def prepare_drill(
+    scenario: Scenario, cluster: Cluster, object_store: ObjectStore, options: RunOptions
+) -> steps.Drill:
+    run_id = secrets.token_hex(4)
+    bucket = f"rd-{run_id}"
+    password = secrets.token_urlsafe(24)
+    apps = []
+    for app in scenario.apps:
+        namespace = f"rd-{run_id}-{app}"
+        values = placeholder_values(
+            object_store=object_store,
+            cluster=cluster,
+            namespace=namespace,
+            bucket=bucket,
+            run_id=run_id,
+            password=password,
+        )
+        apps.append(steps.AppUnderTest(volsync.load_app(app, values), namespace, values))
+    return steps.Drill(
+        scenario=scenario.name,
+        run_id=run_id,
+        cluster=cluster,
+        object_store=object_store,
+        bucket=bucket,
+        apps=apps,
+        profile=data.load_profile(scenario.profile),
+        size=options.size or scenario.size,
+        seed=int(run_id, 16) % 100_000,
+        step_timeout=options.step_timeout,
+        target_seconds=scenario.target_seconds,
+        progress=options.progress,
+    )
+
+
+def run_steps(scenario: Scenario, drill: steps.Drill, timings: list[StepTiming]) -> None:
+    for call in scenario.steps:
+        drill.progress(call.name)
+        started = time.monotonic()
+        try:
+            steps.STEPS[call.name].run(drill, **call.params)
+        except BaseException:
+            timings.append(StepTiming(call.name, time.monotonic() - started, ok=False))
+            raise
+        timings.append(StepTiming(call.name, time.monotonic() - started))
+        for name in scenario.faults:
+            if steps.FAULTS[name].after == call.name:
+                drill.progress(f"fault {name}")
+                steps.FAULTS[name].run(drill)
+                drill.notes.append(f"fault injected after {call.name}: {name}")
+
+
+def judge(scenario: Scenario, drill: steps.Drill) -> None:
+    """Raise RestoreTimeout when the measured RTO is over the target."""
+    rto = drill.rto_seconds
+    if rto is not None and rto > scenario.target_seconds:
+        raise RestoreTimeout(rto, scenario.target_seconds, "PVC Bound and app pod Ready too late")
+
+
+def run_drill(
+    scenario: Scenario, cluster: Cluster, object_store: ObjectStore, options: RunOptions
+) -> DrillResult:
+    """Play ``scenario`` on a running cluster; the result (never raises a DrillError)."""
+    if cluster.backend not in scenario.backends:
+        raise UsageError(f"scenario {scenario.name} does not run on {cluster.backend}")
+    drill = prepare_drill(scenario, cluster, object_store, options)
+    object_store.create_bucket(drill.bucket)
+    timings: list[StepTiming] = []
+    failure: DrillError | None = None
+    try:
+        run_steps(scenario, drill, timings)
+        judge(scenario, drill)
+    except DrillError as exc:
+        failure = exc
+    result = DrillResult(
+        scenario=scenario.name,
+        backend=cluster.backend,
+        run_id=drill.run_id,
+        passed=failure is None,
+        rto_target_seconds=scenario.target_seconds,
+        rto_seconds=drill.rto_seconds,
+        rpo_seconds=drill.rpo_seconds,
+        verify_seconds=drill.verify_seconds,
+        verify=drill.verify,
+        steps=timings,
+        versions=_versions(cluster),
+        failure=str(failure) if failure else None,
+        failure_type=type(failure).__name__ if failure else None,
+        notes=drill.notes,
+        namespaces=sorted(drill.created_namespaces),
+    )
+    directory = options.out_dir / f"{scenario.name}-{drill.run_id}"
+    if failure is not None and options.keep != "never":
+        _bundle(cluster, directory / "bundle", drill)
+    write_result(result, directory)
+    _clean_up(cluster, object_store, drill, keep=options.keep, failed=failure is not None)
+    return result
+
+
+def _versions(cluster: Cluster) -> dict[str, str]:
+    try:
+        return {**cluster.versions(), "backend": cluster.backend}
+    except DrillError:
+        return {"backend": cluster.backend}
+
+
+def _bundle(cluster: Cluster, dest: Path, drill: steps.Drill) -> None:
+    try:
+        cluster.collect_bundle(dest, sorted(drill.created_namespaces))
+    except DrillError as exc:
+        drill.notes.append(f"failure bundle incomplete: {exc}")
+
+
+def _clean_up(
+    cluster: Cluster, object_store: ObjectStore, drill: steps.Drill, *, keep: str, failed: bool
+) -> None:
+    if keep == "always" or (keep == "on-failure" and failed):
+        return
+    from restore_drill import k8s
+
+    for namespace in sorted(drill.created_namespaces):
+        try:
+            cluster.assert_may_delete_namespace(namespace, drill.created_namespaces)
+            cluster.kube().delete(k8s.NAMESPACE, namespace)
+        except DrillError as exc:
+            drill.notes.append(f"clean-up: {exc}")
+    try:
+        object_store.delete_bucket(drill.bucket)
+    except DrillError as exc:
+        drill.notes.append(f"clean-up: {exc}")
+
+
+# --- backends ----------------------------------------------------------------------------
+
+
+@dataclass
+class Backend:
+    """A started object store and cluster for a run; ``close`` stops only what it started."""
+
+    cluster: Cluster
+    object_store: ObjectStore
+    created_cluster: bool
+
+    def close(self, *, keep_cluster: bool = False) -> None:
+        try:
+            if self.created_cluster and not keep_cluster and self.cluster.created_by_this_run:
+                self.cluster.delete()
+            else:
+                self.cluster.close_client()
+        finally:
+            self.object_store.stop()
+
+
+def start_backend(backend: str, run_dir: Path, **options: Any) -> Backend:
+    """Start the object store, then create (or attach to) the cluster for ``backend``."""
+    from restore_drill.clusters import make_cluster
+    from restore_drill.objectstore import ExternalS3, LocalS3, MinioContainer, S3Credentials
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    store: ObjectStore
+    if backend == "sim":
+        store = LocalS3(log_path=run_dir / "local-s3.log")
+    elif backend == "kind":
+        store = MinioContainer()
+    else:
+        endpoint = str(options.pop("s3_endpoint", "") or "")
+        if not endpoint:
+            raise UsageError("--cluster existing needs an S3 endpoint (RESTORE_DRILL_S3_ENDPOINT)")
+        store = ExternalS3(endpoint, S3Credentials.from_env())
+    store.start()
+    try:
+        cluster = make_cluster(backend, run_dir / "cluster", store, **options)
+        cluster.create()
+    except BaseException:
+        store.stop()
+        raise
+    return Backend(cluster, store, created_cluster=backend != "existing")

@@ -1,0 +1,8 @@
+"""The steps and faults scenario files name; importing this package registers them all."""
+
+from __future__ import annotations
+
+from restore_drill.steps import actions, faults
+from restore_drill.steps.context import FAULTS, STEPS, AppUnderTest, Drill, FaultSpec, StepSpec
+
+__all__ = ["FAULTS", "STEPS", "AppUnderTest", "Drill", "FaultSpec", "StepSpec", "actions", "faults"]

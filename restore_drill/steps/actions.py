@@ -1,0 +1,298 @@
+"""The steps a scenario file names, in the order a drill usually runs them."""
+
+from __future__ import annotations
+
+import time
+
+from restore_drill import k8s, volsync
+from restore_drill.addons import load_addons
+from restore_drill.errors import RefusedDestructiveAction, VerificationFailed
+from restore_drill.steps.context import AppUnderTest, Drill, step
+from restore_drill.steps.workloads import (
+    app_pods,
+    ensure_agent_config_map,
+    list_data,
+    run_agent_job,
+    wait_app_ready,
+    write_and_list,
+)
+
+
+def _namespace_manifest(app: AppUnderTest) -> list[k8s.Obj]:
+    return [m for m in app.fixture.manifests if m["kind"] == "Namespace"]
+
+
+def _sync_app(drill: Drill, app: AppUnderTest) -> None:
+    """GitOps: namespace, the harness's agent ConfigMap, then every app manifest."""
+    kube = drill.kube()
+    volsync.gitops_sync(kube, _namespace_manifest(app))
+    ensure_agent_config_map(drill, app)
+    volsync.gitops_sync(kube, app.fixture.manifests)
+
+
+@step("deploy_app")
+def deploy_app(drill: Drill) -> None:
+    """Deploy each app as GitOps would; its PVCs start from the first (empty) restore."""
+    kube = drill.kube()
+    for app in drill.apps:
+        existing = kube.find(k8s.NAMESPACE, app.namespace)
+        if existing is not None and app.namespace not in drill.created_namespaces:
+            raise RefusedDestructiveAction(
+                f"namespace {app.namespace} exists and was not created by this run"
+            )
+        drill.created_namespaces.add(app.namespace)
+        _sync_app(drill, app)
+    wait_restored_quietly(drill)
+
+
+def wait_restored_quietly(drill: Drill) -> None:
+    kube = drill.kube()
+    for app in drill.apps:
+        for pvc in app.fixture.pvcs:
+            _wait_bound(kube, app, pvc, drill.remaining())
+        wait_app_ready(drill, app, timeout=drill.remaining())
+
+
+def _wait_bound(kube: k8s.Kube, app: AppUnderTest, pvc: str, timeout: float) -> None:
+    kube.wait_for(
+        k8s.PVC,
+        pvc,
+        app.namespace,
+        lambda o: bool(o) and (o or {}).get("status", {}).get("phase") == "Bound",
+        timeout=timeout,
+        what=f"PVC {app.namespace}/{pvc} Bound",
+    )
+
+
+@step("write_dataset", params=("name",))
+def write_dataset(drill: Drill, name: str = "dataset") -> None:
+    """Write a fresh checksummed dataset into every PVC and keep its manifest."""
+    written = {}
+    for app in drill.apps:
+        for index, pvc in enumerate(app.fixture.pvcs):
+            seed = drill.seed + 1000 * len(drill.datasets) + index
+            written[f"{app.name}/{pvc}"] = write_and_list(drill, app, pvc, seed)
+    drill.datasets[name] = written
+    drill.last_dataset = name
+
+
+@step("backup")
+def backup(drill: Drill) -> None:
+    """Back every PVC up now (manual trigger), then hand the RS back to its schedule."""
+    kube = drill.kube()
+    started = time.time()
+    for app in drill.apps:
+        for pvc in app.fixture.pvcs:
+            source = app.fixture.source_for(pvc)
+            name = source["metadata"]["name"]
+            volsync.manual_sync(
+                kube,
+                k8s.REPLICATION_SOURCE,
+                name,
+                app.namespace,
+                drill.next_tag("backup"),
+                timeout=drill.step_timeout,
+            )
+            schedule = (source["spec"].get("trigger") or {}).get("schedule")
+            if schedule:
+                volsync.restore_schedule(
+                    kube, k8s.REPLICATION_SOURCE, name, app.namespace, schedule
+                )
+    drill.backup_times.append(started)
+
+
+@step("restore_point")
+def restore_point(drill: Drill) -> None:
+    """Have every ReplicationDestination restore the newest backup into a new latestImage."""
+    kube = drill.kube()
+    for app in drill.apps:
+        for pvc in app.fixture.pvcs:
+            name = app.fixture.destination_for(pvc)["metadata"]["name"]
+            before = volsync.latest_image(
+                kube.find(k8s.REPLICATION_DESTINATION, name, app.namespace)
+            )
+            volsync.manual_sync(
+                kube,
+                k8s.REPLICATION_DESTINATION,
+                name,
+                app.namespace,
+                drill.next_tag("restore"),
+                timeout=drill.step_timeout,
+            )
+            volsync.wait_latest_image(
+                kube, name, app.namespace, timeout=drill.step_timeout, not_named=before
+            )
+
+
+@step("write_marker")
+def write_marker(drill: Drill) -> None:
+    """Write the post-backup marker: a correct restore must not contain it."""
+    for app in drill.apps:
+        for pvc in app.fixture.pvcs:
+            run_agent_job(drill, app, pvc, "mark", "python3 /agent/agent.py mark --root /data")
+
+
+def _delete_pods(drill: Drill, app: AppUnderTest) -> None:
+    for pod in app_pods(drill.kube(), app):
+        drill.kube().delete(k8s.POD, pod["metadata"]["name"], app.namespace)
+
+
+@step("delete_pvc", disaster=True)
+def delete_pvc(drill: Drill) -> None:
+    """``kubectl delete pvc``; it stays Terminating while the app's pod uses it, so the
+    operator deletes the pod too (its Deployment makes a new one)."""
+    drill.mark_disaster()
+    kube = drill.kube()
+    for app in drill.apps:
+        for pvc in app.fixture.pvcs:
+            kube.delete(k8s.PVC, pvc, app.namespace)
+        _delete_pods(drill, app)
+        for pvc in app.fixture.pvcs:
+            kube.wait_for(
+                k8s.PVC,
+                pvc,
+                app.namespace,
+                lambda o: o is None,
+                timeout=drill.step_timeout,
+                what=f"PVC {app.namespace}/{pvc} gone",
+            )
+
+
+@step("delete_app", disaster=True)
+def delete_app(drill: Drill) -> None:
+    """Delete every object of the app (as from the ArgoCD UI) and wait until all are gone."""
+    drill.mark_disaster()
+    kube = drill.kube()
+    for app in drill.apps:
+        objects = [m for m in app.fixture.manifests if m["kind"] != "Namespace"]
+        for manifest in objects:
+            kube.delete(k8s.kind_of(manifest), manifest["metadata"]["name"], app.namespace)
+        _delete_pods(drill, app)
+        for manifest in objects:
+            kube.wait_for(
+                k8s.kind_of(manifest),
+                manifest["metadata"]["name"],
+                app.namespace,
+                lambda o: o is None,
+                timeout=drill.step_timeout,
+                what=f"{manifest['kind']} {app.namespace}/{manifest['metadata']['name']} gone",
+            )
+
+
+@step("delete_namespace", disaster=True)
+def delete_namespace(drill: Drill) -> None:
+    """Delete the app's namespace and wait until it is gone."""
+    drill.mark_disaster()
+    kube = drill.kube()
+    for app in drill.apps:
+        drill.cluster.assert_may_delete_namespace(app.namespace, drill.created_namespaces)
+        kube.delete_and_wait_gone(k8s.NAMESPACE, app.namespace, timeout=drill.step_timeout)
+
+
+@step("rebuild_cluster", disaster=True)
+def rebuild_cluster(drill: Drill) -> None:
+    """Lose the cluster; build a new one with the same addons (the object store stays)."""
+    drill.mark_disaster()
+    drill.cluster.rebuild()
+
+
+@step("install_volsync", params=("version",))
+def install_volsync(drill: Drill, version: str = "default") -> None:
+    """Install VolSync at a pinned version: ``default``, ``upgrade_from`` or a number."""
+    addons = load_addons()
+    named = {"default": addons.volsync_default, "upgrade_from": addons.volsync_upgrade_from}
+    chosen = named.get(version, version)
+    drill.cluster.install_volsync(addons.check_volsync_version(chosen))
+    if drill.cluster.backend == "sim":
+        drill.notes.append(
+            f"VolSync {chosen}: on sim, VolSync versions are labels (one controller code path)"
+        )
+
+
+@step("upgrade_volsync")
+def upgrade_volsync(drill: Drill) -> None:
+    """Upgrade VolSync to the default (newest) pinned version."""
+    install_volsync(drill, "default")
+
+
+@step("recreate_app")
+def recreate_app(drill: Drill) -> None:
+    """GitOps re-sync: apply the app's manifests as they are in git."""
+    for app in drill.apps:
+        drill.created_namespaces.add(app.namespace)
+        _sync_app(drill, app)
+
+
+@step("wait_restored")
+def wait_restored(drill: Drill) -> None:
+    """Wait for every PVC Bound and the app pod Ready; the RTO clock stops here."""
+    kube = drill.kube()
+    bound = ready = 0.0
+    for app in drill.apps:
+        for pvc in app.fixture.pvcs:
+            _wait_bound(kube, app, pvc, drill.remaining())
+            bound = max(bound, time.monotonic())
+        ready = max(ready, wait_app_ready(drill, app, timeout=drill.remaining()))
+    drill.pvc_bound, drill.app_ready = bound, ready
+
+
+@step("manual_restore_older", disaster=True, params=("previous",))
+def manual_restore_older(drill: Drill, previous: int = 1) -> None:
+    """The documented point-in-time procedure: scale to 0, delete the PVC, restore an older
+    backup through the RD (``previous``), recreate, scale up."""
+    drill.mark_disaster()
+    kube = drill.kube()
+    for app in drill.apps:
+        deployment = app.fixture.deployment
+        kube.patch(k8s.DEPLOYMENT, deployment, {"spec": {"replicas": 0}}, app.namespace)
+        _delete_pods(drill, app)
+        for pvc in app.fixture.pvcs:
+            kube.delete_and_wait_gone(k8s.PVC, pvc, app.namespace, timeout=drill.step_timeout)
+            rd = app.fixture.destination_for(pvc)["metadata"]["name"]
+            kube.patch(
+                k8s.REPLICATION_DESTINATION,
+                rd,
+                {"spec": {"restic": {"previous": previous}}},
+                app.namespace,
+            )
+        restore_point(drill)
+        # Recreate the PVC and scale up: git has replicas 1.
+        _sync_app(drill, app)
+
+
+@step("verify", params=("expect",))
+def verify(drill: Drill, expect: str = "") -> None:
+    """Compare every restored PVC with the dataset written before the backup."""
+    from restore_drill.data import Policy, diff_manifests
+
+    started = time.monotonic()
+    label = expect or drill.last_dataset
+    expected = drill.datasets[label]
+    problems: list[str] = []
+    summary: dict[str, object] = {}
+    policy = Policy.from_profile(drill.profile)
+    for app in drill.apps:
+        for pvc in app.fixture.pvcs:
+            key = f"{app.name}/{pvc}"
+            actual = list_data(drill, app, pvc)
+            diff = diff_manifests(expected[key], actual, policy)
+            summary[key] = {**diff.as_dict(limit=20), "entries": len(actual.entries)}
+            if not actual.entries and expected[key].entries:
+                problems.append(empty_volume_cause(drill, app, pvc, len(expected[key].entries)))
+            elif not diff.ok:
+                problems.append(f"{key}: {diff.summary(limit=10)}")
+    drill.verify = {"dataset": label, "pvcs": summary, "ok": not problems}
+    drill.verify_seconds = time.monotonic() - started
+    if problems:
+        raise VerificationFailed("\n".join(problems))
+
+
+def empty_volume_cause(drill: Drill, app: AppUnderTest, pvc: str, expected: int) -> str:
+    rd = app.fixture.destination_for(pvc)["metadata"]["name"]
+    logs = volsync.mover_logs(drill.kube(), k8s.REPLICATION_DESTINATION, rd, app.namespace)
+    hint = " (its mover said: No eligible snapshots found)" if "No eligible" in logs else ""
+    return (
+        f"{app.name}/{pvc}: restored volume is EMPTY ({expected} entries expected) and the app "
+        f"started on it: ReplicationDestination {rd} restored nothing{hint}; its repository "
+        "path holds no backup (VolSync's silent empty-restore trap)"
+    )

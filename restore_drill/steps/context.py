@@ -1,0 +1,137 @@
+"""What a drill carries from step to step, and the registry of steps and faults.
+
+A step is a small function ``step(drill, **params)`` with a name a person would say; a
+scenario file lists them by that name. A fault is a step-like hook that runs right after
+a named step to make the restore go wrong on purpose (negative drills).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from restore_drill.data import Manifest
+from restore_drill.k8s import Kube
+from restore_drill.volsync import AppFixture
+
+if TYPE_CHECKING:
+    from restore_drill.clusters.base import Cluster
+    from restore_drill.objectstore import ObjectStore
+
+
+@dataclass
+class AppUnderTest:
+    """One app of the scenario in its own namespace, with the values its fixture needs."""
+
+    fixture: AppFixture
+    namespace: str
+    values: dict[str, str] = field(repr=False)  # holds the restic password and S3 keys
+
+    @property
+    def name(self) -> str:
+        return self.fixture.name
+
+
+@dataclass
+class Drill:
+    """State of one running drill; steps read and extend it."""
+
+    scenario: str
+    run_id: str
+    cluster: Cluster
+    object_store: ObjectStore
+    bucket: str
+    apps: list[AppUnderTest]
+    profile: dict[str, Any]
+    size: str
+    seed: int
+    step_timeout: float
+    target_seconds: float
+    progress: Callable[[str], None] = lambda _line: None
+    created_namespaces: set[str] = field(default_factory=set)
+    datasets: dict[str, dict[str, Manifest]] = field(default_factory=dict)  # label -> pvc -> m
+    last_dataset: str = ""
+    backup_times: list[float] = field(default_factory=list)  # wall clock, newest last
+    disaster_started: float | None = None  # monotonic
+    disaster_wall: float | None = None
+    pvc_bound: float | None = None  # monotonic, from watch events
+    app_ready: float | None = None
+    verify: dict[str, Any] = field(default_factory=dict)
+    verify_seconds: float | None = None
+    notes: list[str] = field(default_factory=list)
+    counter: int = 0
+
+    def kube(self) -> Kube:
+        return self.cluster.kube()
+
+    def next_tag(self, what: str) -> str:
+        self.counter += 1
+        return f"drill-{self.run_id}-{what}-{self.counter}"
+
+    def mark_disaster(self) -> None:
+        self.disaster_started = time.monotonic()
+        self.disaster_wall = time.time()
+
+    @property
+    def rto_seconds(self) -> float | None:
+        if self.disaster_started is None or self.pvc_bound is None or self.app_ready is None:
+            return None
+        return max(self.pvc_bound, self.app_ready) - self.disaster_started
+
+    @property
+    def rpo_seconds(self) -> float | None:
+        if self.disaster_wall is None:
+            return None
+        earlier = [t for t in self.backup_times if t <= self.disaster_wall]
+        return self.disaster_wall - earlier[-1] if earlier else None
+
+    def remaining(self) -> float:
+        """Deadline for recovery waits: generous past the target, so an over-target restore
+        is still measured (and judged) rather than cut off."""
+        return max(self.step_timeout, self.target_seconds * 2 + 30)
+
+
+StepFunction = Callable[..., None]
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    name: str
+    run: StepFunction
+    disaster: bool = False
+    params: frozenset[str] = frozenset()
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class FaultSpec:
+    name: str
+    after: str  # the step after which it strikes
+    run: StepFunction
+    help: str = ""
+
+
+STEPS: dict[str, StepSpec] = {}
+FAULTS: dict[str, FaultSpec] = {}
+
+
+def step(
+    name: str, *, disaster: bool = False, params: tuple[str, ...] = ()
+) -> Callable[[StepFunction], StepFunction]:
+    def register(function: StepFunction) -> StepFunction:
+        doc = (function.__doc__ or "").strip().splitlines()
+        STEPS[name] = StepSpec(name, function, disaster, frozenset(params), doc[0] if doc else "")
+        return function
+
+    return register
+
+
+def fault(name: str, *, after: str) -> Callable[[StepFunction], StepFunction]:
+    def register(function: StepFunction) -> StepFunction:
+        doc = (function.__doc__ or "").strip().splitlines()
+        FAULTS[name] = FaultSpec(name, after, function, doc[0] if doc else "")
+        return function
+
+    return register

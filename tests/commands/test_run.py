@@ -1,0 +1,45 @@
+"""``restore-drill list`` and the usage side of ``restore-drill run`` (no cluster needed)."""
+
+from __future__ import annotations
+
+import pytest
+
+from restore_drill.cli import main
+
+
+def test_list_prints_every_scenario_with_its_target(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    for line in ("pvc-delete", "cluster-rebuild", "point-in-time", "volsync-upgrade"):
+        assert line in out
+    assert "900s" in out and "120s" in out
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["run", "nope", "--cluster", "sim"], "unknown scenario 'nope'"),
+        (
+            ["run", "pvc-delete", "--cluster", "sim", "--allow-existing"],
+            "go with --cluster existing",
+        ),
+        (["run", "pvc-delete", "--cluster", "existing"], "needs --kubeconfig and --allow-existing"),
+        (["run", "pvc-delete", "--cluster", "sim", "--size", "huge"], "size"),
+    ],
+)
+def test_usage_errors_exit_2_before_anything_starts(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out.splitlines()[0].startswith("restore-drill: backend ")
+    assert message in captured.err
+
+
+def test_ci_says_which_backend_auto_chose_in_the_first_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CI", "true")
+    assert main(["run", "nope", "--cluster", "auto"]) == 2
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("restore-drill: backend ") and "auto" in first

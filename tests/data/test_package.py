@@ -1,0 +1,45 @@
+"""What the package hands to the steps that run the agent in a pod."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from restore_drill import data
+from restore_drill.errors import UsageError
+
+
+def test_agent_files_hold_the_script_and_the_profile() -> None:
+    files = data.agent_files(data.load_profile("smoke"))
+    assert set(files) == {"agent.py", "profile.json"}
+    assert files["agent.py"].startswith("#!/usr/bin/env python3")
+    assert '"name": "smoke"' in files["profile.json"]
+
+
+def test_agent_commands_match_the_contract() -> None:
+    assert data.agent_command("write", seed=7, size="4MiB") == [
+        "python3", "/agent/agent.py", "write", "--profile-file", "/agent/profile.json",
+        "--seed", "7", "--size", "4MiB", "--root", "/data",
+    ]  # fmt: skip
+    assert data.agent_command("manifest") == ["python3", "/agent/agent.py", "manifest",
+                                              "--root", "/data"]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("action", "options", "message"),
+    [
+        ("write", {}, "needs a seed and a size"),
+        ("write", {"seed": 1, "size": "lots"}, "size 'lots'"),
+        ("delete", {}, "unknown agent action"),
+    ],
+)
+def test_bad_agent_commands_are_refused(
+    action: str, options: dict[str, object], message: str
+) -> None:
+    with pytest.raises(UsageError, match=message):
+        data.agent_command(action, **options)  # type: ignore[arg-type]
+
+
+def test_the_agent_image_is_pinned_to_a_patch_release() -> None:
+    assert re.fullmatch(r"[\w./-]+/python:3\.\d+\.\d+-slim-\w+", data.AGENT_IMAGE)

@@ -1,0 +1,111 @@
+"""The example repositories report exactly their planted defects: no more, no fewer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from restore_drill.lint import LintResult, lint_repository
+from restore_drill.lint.catalog import RULES
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "fixtures" / "gitops"
+
+
+def refs(result: LintResult) -> set[tuple[str, str]]:
+    return {(f.rule, f.object_ref) for f in result.findings}
+
+HOMELAB = {
+    ("RD001", "PersistentVolumeClaim/karakeep/karakeep"),
+    ("RD002", "PersistentVolumeClaim/open-webui/open-webui"),
+    ("RD003", "ReplicationSource/redis/redis-backup"),
+    ("RD004", "ReplicationDestination/immich/immich-restore"),
+    ("RD005", "ReplicationDestination/immich/immich-restore"),
+    ("RD006", "ReplicationDestination/plex/plex-restore"),
+    ("RD010", "PersistentVolumeClaim/homepage/homepage"),
+    ("RD011", "PersistentVolumeClaim/jellyfin/jellyfin-cache"),
+    ("RD012", "PersistentVolumeClaim/nginx/nginx"),
+    ("RD013", "StatefulSet/redis/redis"),
+    ("RD020", "ReplicationDestination/mqtt/mqtt-restore"),
+    ("RD021", "VolumeSnapshotClass/longhorn-backup"),
+    ("RD030", "ReplicationDestination/n8n/n8n-restore"),
+    ("RD031", "ReplicationDestination/plex/plex-restore"),
+    ("RD032", "(repository)"),
+    ("RD040", "ReplicationSource/meilisearch/meilisearch-backup"),
+    ("RD041", "ReplicationSource/n8n/n8n-backup"),
+    ("RD050", "ReplicationDestination/khoj/khoj-restore"),
+    ("RD050", "ReplicationSource/khoj/khoj-backup"),
+    ("RD051", "ReplicationDestination/nginx/nginx-restore"),
+    ("RD051", "ReplicationSource/nginx/nginx-backup"),
+    ("RD052", "ReplicationDestination/container-registry/container-registry-restore"),
+    ("RD052", "ReplicationSource/container-registry/container-registry-backup"),
+    ("RD053", "ReplicationSource/mqtt/mqtt-backup"),
+    ("RD060", "Application/argocd/plex"),
+    ("RD061", "ApplicationSet/argocd/standard"),
+    ("RD070", "ReplicationDestination/meilisearch/meilisearch-restore"),
+    ("RD070", "ReplicationSource/meilisearch/meilisearch-backup"),
+    ("RD900", "argocd/wip-searxng.yaml"),
+    ("RD906", "apps/standard/fizzy/kustomization.yaml"),
+    ("RD908", "ReplicationSource/homepage/homepage-backup"),
+}
+
+FLUX = {
+    ("RD032", "(repository)"),
+    ("RD062", "PersistentVolumeClaim/homepage/homepage"),
+    ("RD907", "Kustomization/flux-system/searxng"),
+}
+
+# Apps written to be right: any finding naming them is a false positive.
+CLEAN_APPS = {
+    "homelab": {"home-assistant", "paperless-ngx"},
+    "flux": {"n8n", "open-webui"},
+}
+
+
+@pytest.fixture(scope="module")
+def homelab() -> LintResult:
+    return lint_repository(EXAMPLES / "homelab")
+
+
+@pytest.fixture(scope="module")
+def flux() -> LintResult:
+    return lint_repository(EXAMPLES / "flux")
+
+
+def test_homelab_reports_exactly_the_planted_defects(homelab: LintResult) -> None:
+    assert refs(homelab) == HOMELAB
+
+
+def test_flux_reports_exactly_the_planted_defects(flux: LintResult) -> None:
+    assert refs(flux) == FLUX
+
+
+@pytest.mark.parametrize("example", ["homelab", "flux"])
+def test_clean_apps_have_no_finding(example: str, homelab: LintResult,
+                                    flux: LintResult) -> None:
+    result = homelab if example == "homelab" else flux
+    named = {f.app for f in result.findings} | {f.namespace for f in result.findings}
+    assert not named & CLEAN_APPS[example]
+
+
+def test_every_rule_is_planted_somewhere_or_tested_as_hostile_input() -> None:
+    hostile = {"RD901", "RD902", "RD903", "RD904", "RD905"}  # tests/lint/test_loader.py
+    planted = {rule for rule, _ in HOMELAB | FLUX}
+    assert planted | hostile == set(RULES)
+
+
+def test_commented_out_resource_is_not_deployed(homelab: LintResult) -> None:
+    # apps/standard/jellyfin/pvc-transcode.yaml exists but kustomization.yaml comments it out.
+    assert not [f for f in homelab.findings if f.name == "jellyfin-transcode"]
+
+
+def test_findings_name_their_source_file(homelab: LintResult) -> None:
+    by_ref = {f.object_ref: f for f in homelab.findings}
+    assert by_ref["PersistentVolumeClaim/karakeep/karakeep"].file == (
+        "apps/critical/karakeep/pvc.yaml")
+    assert by_ref["Application/argocd/plex"].file == "argocd/app-plex.yaml"
+    assert all(f.message and f.hint for f in homelab.findings)
+
+
+def test_flux_component_findings_are_substituted(flux: LintResult) -> None:
+    assert all("${APP}" not in f.message for f in flux.findings)

@@ -1,0 +1,340 @@
+"""restore_drill.addons: pinned versions, exact command lines, readiness predicates."""
+
+from __future__ import annotations
+
+import ast
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from restore_drill.addons import (
+    ADDONS_FILE,
+    AddonInstaller,
+    Addons,
+    crd_established,
+    csi_hostpath_clone_argv,
+    csi_hostpath_deploy_argv,
+    data_source_validator_argv,
+    deployment_available,
+    helm_env,
+    helm_repo_argv,
+    helm_volsync_argv,
+    load_addons,
+    run_command,
+    snapshot_class_manifest,
+    snapshotter_argv,
+    statefulset_ready,
+    storage_class_manifest,
+)
+from restore_drill.addons import install as addons_module
+from restore_drill.errors import BackendUnavailable, CommandFailed, UsageError
+
+ROOT = Path(__file__).resolve().parents[1]
+KUBECONFIG = Path("/run/drill/kubeconfig")
+
+
+@pytest.fixture(scope="module")
+def addons() -> Addons:
+    return load_addons()
+
+
+def test_every_pinned_version_has_the_expected_value(addons: Addons) -> None:
+    assert addons.versions() == {
+        "kind": "v0.31.0",
+        "kubernetes": "v1.33.1",
+        "node-image": "kindest/node:v1.33.1",
+        "external-snapshotter": "v8.4.0",
+        "csi-driver-host-path": "v1.17.1",
+        "volume-data-source-validator": "v1.7.0",
+        "volsync": "0.16.0",
+        "volsync-upgrade-from": "0.15.0",
+        "helm": "v3.19.0",
+        "minio-image": "quay.io/minio/minio:RELEASE.2025-04-22T22-12-26Z",
+        "agent-image": "docker.io/library/python:3.12.11-slim-bookworm",
+    }
+
+
+def test_volsync_versions_are_consistent(addons: Addons) -> None:
+    assert addons.volsync_default in addons.volsync_allowed
+    assert addons.volsync_upgrade_from in addons.volsync_allowed
+    assert addons.volsync_upgrade_from != addons.volsync_default
+    assert "0.11.0" in addons.volsync_allowed  # the version the user's cluster ran
+
+
+def test_no_image_is_unpinned(addons: Addons) -> None:
+    for key in ("minio", "agent"):
+        image = str(addons.section(key)["image"])
+        tag = image.rsplit(":", 1)[-1]
+        assert ":" in image and tag not in ("latest", ""), image
+
+
+def test_no_other_file_pins_a_different_version() -> None:
+    # One place for versions: other text files must not name other snapshotter/hostpath
+    # tags or VolSync chart versions.
+    text = ADDONS_FILE.read_text()
+    others = [
+        p
+        for p in [
+            *ROOT.glob("restore_drill/**/*.py"),
+            *ROOT.glob("clusters/*.yaml"),
+            ROOT / "Makefile",
+        ]
+        if p != ADDONS_FILE and p.is_file()
+    ]
+    for path in others:
+        content = path.read_text(errors="replace")
+        for found in re.findall(r"external-snapshotter[^\n]*?(v\d+\.\d+\.\d+)", content):
+            assert found in text, f"{path} pins external-snapshotter {found}"
+        for found in re.findall(r"kindest/node:(v\d+\.\d+\.\d+)", content):
+            assert found in text, f"{path} pins kindest/node {found}"
+
+
+def test_node_image_uses_digest_when_given(addons: Addons) -> None:
+    spec = {
+        **addons.spec,
+        "kubernetes": {**addons.section("kubernetes"), "node_image_digest": "sha256:ab"},
+    }
+    assert Addons(spec).node_image == "kindest/node:v1.33.1@sha256:ab"
+
+
+def test_unpinned_volsync_version_is_refused(addons: Addons) -> None:
+    with pytest.raises(UsageError, match="not pinned"):
+        addons.check_volsync_version("0.99.0")
+    with pytest.raises(UsageError):
+        helm_volsync_argv(addons, KUBECONFIG, "latest")
+
+
+def test_load_addons_rejects_broken_files(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="cannot read"):
+        load_addons(tmp_path / "missing.yaml")
+    (tmp_path / "list.yaml").write_text("- a\n")
+    with pytest.raises(UsageError, match="mapping"):
+        load_addons(tmp_path / "list.yaml")
+    (tmp_path / "empty.yaml").write_text("schema: 1\n")
+    with pytest.raises(UsageError, match="missing section 'volsync'"):
+        _ = load_addons(tmp_path / "empty.yaml").volsync_default
+
+
+def test_snapshotter_argv(addons: Addons) -> None:
+    crds, controller = snapshotter_argv(addons, KUBECONFIG)
+    assert crds == [
+        "kubectl",
+        "--kubeconfig",
+        str(KUBECONFIG),
+        "apply",
+        "--server-side",
+        "--field-manager=restore-drill",
+        "--force-conflicts",
+        "-k",
+        "https://github.com/kubernetes-csi/external-snapshotter/client/config/crd?ref=v8.4.0",
+    ]
+    assert controller[-4:] == [
+        "-n",
+        "kube-system",
+        "-k",
+        "https://github.com/kubernetes-csi/external-snapshotter/deploy/kubernetes/snapshot-controller?ref=v8.4.0",
+    ]
+
+
+def test_data_source_validator_argv_uses_raw_urls_at_the_tag(addons: Addons) -> None:
+    argvs = data_source_validator_argv(addons, KUBECONFIG)
+    assert len(argvs) == 3
+    for argv in argvs:
+        assert argv[-1].startswith(
+            "https://raw.githubusercontent.com/kubernetes-csi/volume-data-source-validator/v1.7.0/"
+        )
+    disabled = {**addons.spec, "data_source_validator": {"enabled": False}}
+    assert data_source_validator_argv(Addons(disabled), KUBECONFIG) == []
+
+
+def test_csi_hostpath_argv(addons: Addons, tmp_path: Path) -> None:
+    assert csi_hostpath_clone_argv(addons, tmp_path / "hp") == [
+        "git",
+        "clone",
+        "--depth",
+        "1",
+        "--branch",
+        "v1.17.1",
+        "https://github.com/kubernetes-csi/csi-driver-host-path",
+        str(tmp_path / "hp"),
+    ]
+    assert csi_hostpath_deploy_argv(addons, tmp_path) == [
+        str(tmp_path / "deploy/kubernetes-latest/deploy.sh")
+    ]
+
+
+def test_helm_argv(addons: Addons) -> None:
+    assert helm_repo_argv(addons) == [
+        [
+            "helm",
+            "repo",
+            "add",
+            "--force-update",
+            "backube",
+            "https://backube.github.io/helm-charts/",
+        ],
+        ["helm", "repo", "update", "backube"],
+    ]
+    assert helm_volsync_argv(addons, KUBECONFIG, "0.15.0") == [
+        "helm",
+        "upgrade",
+        "--install",
+        "volsync",
+        "backube/volsync",
+        "--version",
+        "0.15.0",
+        "--namespace",
+        "volsync-system",
+        "--create-namespace",
+        "--wait",
+        "--timeout",
+        "10m",
+        "--kubeconfig",
+        str(KUBECONFIG),
+    ]
+
+
+def test_helm_env_keeps_helm_state_in_the_run_dir(tmp_path: Path) -> None:
+    env = helm_env(tmp_path, KUBECONFIG)
+    assert env["KUBECONFIG"] == str(KUBECONFIG)
+    for key, value in env.items():
+        if key.startswith("HELM_"):
+            assert value.startswith(str(tmp_path)), key
+
+
+def test_storage_and_snapshot_class_manifests(addons: Addons) -> None:
+    sc = storage_class_manifest(addons)
+    assert sc["metadata"]["name"] == "csi-hostpath-sc"
+    assert sc["metadata"]["annotations"] == {"storageclass.kubernetes.io/is-default-class": "true"}
+    assert (sc["provisioner"], sc["reclaimPolicy"], sc["volumeBindingMode"]) == (
+        "hostpath.csi.k8s.io",
+        "Delete",
+        "Immediate",
+    )
+    assert sc["allowVolumeExpansion"] is True
+    vsc = snapshot_class_manifest(addons)
+    assert vsc["metadata"]["name"] == "csi-hostpath-snapclass"
+    assert vsc["metadata"]["annotations"] == {
+        "snapshot.storage.kubernetes.io/is-default-class": "true"
+    }
+    assert vsc["driver"] == "hostpath.csi.k8s.io" and vsc["deletionPolicy"] == "Delete"
+
+
+def cond(kind: str, status: str) -> dict[str, Any]:
+    return {"status": {"conditions": [{"type": kind, "status": status}]}}
+
+
+@pytest.mark.parametrize(
+    ("obj", "expected"),
+    [
+        (None, False),
+        ({}, False),
+        (cond("Established", "False"), False),
+        (cond("Established", "True"), True),
+    ],
+)
+def test_crd_established(obj: Any, expected: bool) -> None:
+    assert crd_established(obj) is expected
+
+
+def test_deployment_available_needs_the_current_generation() -> None:
+    ready = {"metadata": {"generation": 2}, **cond("Available", "True")}
+    ready["status"]["observedGeneration"] = 2
+    assert deployment_available(ready)
+    stale = {"metadata": {"generation": 3}, **cond("Available", "True")}
+    stale["status"]["observedGeneration"] = 2
+    assert not deployment_available(stale)
+    assert not deployment_available(None)
+    assert not deployment_available({"metadata": {}, **cond("Available", "False")})
+
+
+def test_statefulset_ready() -> None:
+    assert statefulset_ready(
+        {"spec": {"replicas": 1}, "status": {"readyReplicas": 1, "updatedReplicas": 1}}
+    )
+    assert not statefulset_ready({"spec": {"replicas": 1}, "status": {"readyReplicas": 0}})
+    assert not statefulset_ready(None)
+
+
+def test_run_command_runs_argv_with_the_environment(tmp_path: Path) -> None:
+    done = run_command(
+        [sys.executable, "-c", "import os; print(os.environ['DRILL_X'], os.environ['PATH'] != '')"],
+        env={"DRILL_X": "seen"},
+        cwd=tmp_path,
+    )
+    assert done.stdout.split() == ["seen", "True"]
+
+
+def test_run_command_failure_names_the_tool_and_hides_secrets() -> None:
+    with pytest.raises(CommandFailed) as caught:
+        run_command(
+            [sys.executable, "-c", "import sys; sys.stderr.write('bad s3cr3t'); sys.exit(3)"],
+            secrets=["s3cr3t"],
+        )
+    assert caught.value.exit_code == 3
+    assert "s3cr3t" not in str(caught.value) and "***" in str(caught.value)
+
+
+def test_run_command_timeout_and_missing_tool() -> None:
+    with pytest.raises(CommandFailed, match="timeout"):
+        run_command([sys.executable, "-c", "import time; time.sleep(5)"], timeout=0.3)
+    with pytest.raises(BackendUnavailable, match="not installed"):
+        run_command(["restore-drill-no-such-tool"])
+
+
+def test_installer_runs_commands_in_order(
+    addons: Addons, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ran: list[list[str]] = []
+    monkeypatch.setattr(
+        addons_module,
+        "run_command",
+        lambda argv, **kw: ran.append(list(argv)) or subprocess.CompletedProcess(argv, 0, "", ""),
+    )
+    waited: list[str] = []
+    monkeypatch.setattr(
+        addons_module.Readiness, "wait", lambda self, kube, timeout: waited.append(self.what)
+    )
+    installer = AddonInstaller(addons, KUBECONFIG, tmp_path)
+    installer.install_snapshotter(kube=None)  # type: ignore[arg-type]
+    installer.install_volsync(kube=None, version="0.16.0")  # type: ignore[arg-type]
+    assert [argv[0] for argv in ran] == ["kubectl", "kubectl", "helm", "helm", "helm"]
+    assert waited[:3] == [f"CRD {n} Established" for n in addons.section("snapshotter")["crds"]]
+    assert "kube-system/snapshot-controller Available" in waited
+    assert waited[-1] == "VolSync volsync-system/volsync Available"
+
+
+def _shell_true_calls(path: Path) -> list[int]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    return [
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        for kw in node.keywords
+        if kw.arg == "shell"
+        and not (isinstance(kw.value, ast.Constant) and kw.value.value is False)
+    ]
+
+
+def test_no_shell_true_anywhere_in_the_package() -> None:
+    offenders = {
+        str(p.relative_to(ROOT)): lines
+        for p in (ROOT / "restore_drill").rglob("*.py")
+        if (lines := _shell_true_calls(p))
+    }
+    assert offenders == {}
+
+
+def test_the_shell_check_catches_shell_true(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text("import subprocess\nsubprocess.run('ls', shell=True)\n")
+    assert _shell_true_calls(bad) == [2]
+
+
+def test_addons_file_is_plain_yaml() -> None:
+    assert yaml.safe_load(ADDONS_FILE.read_text())["schema"] == 1

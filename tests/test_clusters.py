@@ -1,0 +1,70 @@
+"""restore_drill.clusters: choosing a backend and building it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from restore_drill import clusters
+from restore_drill.clusters import choose_backend, make_cluster
+from restore_drill.clusters import kind as kind_module
+from restore_drill.clusters.existing import ExistingCluster
+from restore_drill.clusters.kind import KindCluster
+from restore_drill.errors import UsageError
+
+
+def engine(monkeypatch: pytest.MonkeyPatch, answers: bool, kind_installed: bool = True) -> None:
+    why = "Docker engine 28.2.2" if answers else "no Docker engine answers (refused)"
+    monkeypatch.setattr(kind_module, "docker_engine_answers", lambda: (answers, why))
+    monkeypatch.setattr(
+        clusters.shutil, "which", lambda tool: "/usr/bin/kind" if kind_installed else None
+    )
+
+
+def test_auto_is_kind_when_a_docker_engine_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    engine(monkeypatch, True)
+    backend, reason = choose_backend("auto")
+    assert backend == "kind" and "Docker engine 28.2.2" in reason
+
+
+def test_auto_is_sim_without_docker_and_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    engine(monkeypatch, False)
+    backend, reason = choose_backend("auto")
+    assert backend == "sim"
+    assert "no Docker engine answers" in reason and "sim" in reason
+    assert choose_backend("auto", ci=True)[1].startswith("auto (CI)")
+
+
+def test_auto_is_sim_when_docker_answers_but_kind_is_missing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    engine(monkeypatch, True, kind_installed=False)
+    backend, reason = choose_backend("auto")
+    assert backend == "sim" and "kind is not on PATH" in reason
+
+
+def test_explicit_backend_is_taken_as_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    engine(monkeypatch, False)
+    assert choose_backend("kind") == ("kind", "kind requested")
+    with pytest.raises(UsageError, match="unknown cluster backend"):
+        choose_backend("minikube")
+
+
+def test_make_cluster_builds_each_backend(tmp_path: Path) -> None:
+    kind = make_cluster("kind", tmp_path, object())  # type: ignore[arg-type]
+    assert isinstance(kind, KindCluster) and kind.name == "restore-drill-kind"
+    kubeconfig = tmp_path / "kc"
+    kubeconfig.write_text("apiVersion: v1\n")
+    existing = make_cluster(
+        "existing",
+        tmp_path,
+        object(),  # type: ignore[arg-type]
+        kubeconfig=kubeconfig,
+        context="c",
+        allow_existing=True,
+        run_id="rd-1",
+    )
+    assert isinstance(existing, ExistingCluster)
+    with pytest.raises(UsageError):
+        make_cluster("nope", tmp_path, object())  # type: ignore[arg-type]

@@ -1,0 +1,165 @@
+"""restore_drill.clusters.existing: opt-in, run-id namespaces, refusal of anything else."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from restore_drill.clusters.existing import RUN_LABEL, ExistingCluster
+from restore_drill.errors import KubeError, RefusedDestructiveAction, UsageError
+from restore_drill.k8s import Kind
+
+
+class FakeKube:
+    def __init__(
+        self, namespaces: frozenset[str] = frozenset(), deployments: tuple[dict[str, Any], ...] = ()
+    ) -> None:
+        self.namespaces = set(namespaces)
+        self.deployments = list(deployments)
+        self.applied: list[dict[str, Any]] = []
+        self.deleted: list[str] = []
+
+    def find(self, kind: Kind, name: str, namespace: str | None = None) -> dict[str, Any] | None:
+        return {"metadata": {"name": name}} if name in self.namespaces else None
+
+    def apply(self, manifest: dict[str, Any]) -> dict[str, Any]:
+        self.applied.append(manifest)
+        self.namespaces.add(manifest["metadata"]["name"])
+        return manifest
+
+    def delete_and_wait_gone(
+        self, kind: Kind, name: str, namespace: str | None = None, *, timeout: float
+    ) -> None:
+        self.deleted.append(name)
+        self.namespaces.discard(name)
+
+    def list(self, kind: Kind, namespace: str | None = None, **_: Any) -> list[dict[str, Any]]:
+        if kind.kind == "Deployment":
+            return self.deployments
+        return []
+
+    def server_version(self) -> str:
+        raise KubeError("connection refused")
+
+
+@pytest.fixture
+def kubeconfig(tmp_path: Path) -> Path:
+    path = tmp_path / "staging.kubeconfig"
+    path.write_text("apiVersion: v1\nkind: Config\n")
+    return path
+
+
+def make(
+    tmp_path: Path, config: Path, kube: FakeKube | None = None, **kwargs: Any
+) -> ExistingCluster:
+    options: dict[str, Any] = {
+        "kubeconfig": config,
+        "context": "staging",
+        "allow_existing": True,
+        "run_id": "rd-1a2b",
+    }
+    options.update(kwargs)
+    cluster = ExistingCluster("staging", tmp_path / "run", object(), **options)  # type: ignore[arg-type]
+    cluster._kube = kube or FakeKube()  # type: ignore[assignment]
+    return cluster
+
+
+def test_needs_the_opt_in_flag(tmp_path: Path, kubeconfig: Path) -> None:
+    with pytest.raises(UsageError, match="--allow-existing"):
+        make(tmp_path, kubeconfig, allow_existing=False)
+
+
+def test_needs_explicit_kubeconfig_and_context(tmp_path: Path, kubeconfig: Path) -> None:
+    with pytest.raises(UsageError, match="--context"):
+        make(tmp_path, kubeconfig, context=None)
+    with pytest.raises(UsageError, match="--kubeconfig"):
+        make(tmp_path, kubeconfig, kubeconfig=None)
+    with pytest.raises(UsageError, match="not found"):
+        make(tmp_path, kubeconfig, kubeconfig=tmp_path / "absent")
+
+
+def test_rejects_a_run_id_that_is_not_a_dns_label(tmp_path: Path, kubeconfig: Path) -> None:
+    with pytest.raises(UsageError, match="DNS label"):
+        make(tmp_path, kubeconfig, run_id="Run_1")
+
+
+def test_uses_the_users_kubeconfig_and_context_without_copying(
+    tmp_path: Path, kubeconfig: Path
+) -> None:
+    cluster = make(tmp_path, kubeconfig)
+    assert cluster.kubeconfig == kubeconfig and cluster.context == "staging"
+    assert not (tmp_path / "run" / "kubeconfig").exists()
+
+
+def test_namespaces_are_prefixed_with_the_run_id(tmp_path: Path, kubeconfig: Path) -> None:
+    kube = FakeKube()
+    cluster = make(tmp_path, kubeconfig, kube)
+    assert cluster.namespace("home-assistant") == "rd-1a2b-home-assistant"
+    assert cluster.namespace("rd-1a2b-x") == "rd-1a2b-x"
+    created = cluster.create_namespace("paperless")
+    assert created == "rd-1a2b-paperless"
+    assert kube.applied[0]["metadata"]["labels"] == {RUN_LABEL: "rd-1a2b"}
+    with pytest.raises(UsageError):
+        cluster.namespace("x" * 70)
+
+
+def test_refuses_a_namespace_that_already_exists(tmp_path: Path, kubeconfig: Path) -> None:
+    cluster = make(tmp_path, kubeconfig, FakeKube(frozenset({"rd-1a2b-paperless"})))
+    with pytest.raises(RefusedDestructiveAction, match="already exists"):
+        cluster.create_namespace("paperless")
+
+
+def test_deletes_only_namespaces_it_created(tmp_path: Path, kubeconfig: Path) -> None:
+    kube = FakeKube(frozenset({"production"}))
+    cluster = make(tmp_path, kubeconfig, kube)
+    mine = cluster.create_namespace("app")
+    with pytest.raises(RefusedDestructiveAction):
+        cluster.delete_namespace("production")
+    with pytest.raises(RefusedDestructiveAction):
+        cluster.assert_may_touch("production")
+    with pytest.raises(RefusedDestructiveAction):
+        cluster.assert_may_touch(None)
+    cluster.assert_may_touch(mine)
+    cluster.cleanup()
+    assert kube.deleted == [mine]
+    assert "production" in kube.namespaces
+
+
+def test_never_deletes_rebuilds_or_upgrades_the_cluster(tmp_path: Path, kubeconfig: Path) -> None:
+    cluster = make(tmp_path, kubeconfig)
+    cluster.create()
+    assert not cluster.created_by_this_run
+    with pytest.raises(RefusedDestructiveAction):
+        cluster.delete()
+    with pytest.raises(RefusedDestructiveAction, match="rebuild"):
+        cluster.rebuild()
+    with pytest.raises(RefusedDestructiveAction, match="VolSync"):
+        cluster.install_volsync("0.16.0")
+    cluster.created_by_this_run = True  # even if something flipped the flag
+    with pytest.raises(RefusedDestructiveAction):
+        cluster.delete()
+
+
+def test_versions_read_volsync_from_the_server(tmp_path: Path, kubeconfig: Path) -> None:
+    deployment = {
+        "spec": {
+            "template": {
+                "spec": {
+                    "containers": [
+                        {"name": "kube-rbac-proxy", "image": "gcr.io/x/kube-rbac-proxy:v0.18"},
+                        {"name": "manager", "image": "quay.io/backube/volsync:0.11.0"},
+                    ]
+                }
+            }
+        }
+    }
+    versions = make(tmp_path, kubeconfig, FakeKube(deployments=(deployment,))).versions()
+    assert versions["volsync"] == "0.11.0"
+    assert versions["kubernetes-server"].startswith("unknown")
+
+
+def test_storage_class_can_be_the_clusters_own(tmp_path: Path, kubeconfig: Path) -> None:
+    cluster = make(tmp_path, kubeconfig, storage_class="longhorn", snapshot_class="longhorn-snap")
+    assert (cluster.storage_class, cluster.snapshot_class) == ("longhorn", "longhorn-snap")

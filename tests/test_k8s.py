@@ -1,0 +1,266 @@
+"""restore_drill.k8s against real HTTP APIs: a tiny stand-in (tests/k8s_standin.py) whose
+failures can be scripted, and the sim API server the drills run on."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from restore_drill.clusters.sim.api import SimApiServer
+from restore_drill.errors import KubeError, NotFound, WaitTimeout
+from restore_drill.k8s import CONFIG_MAP, NAMESPACE, PVC, Kind, Kube, describe, kind_of
+from tests.k8s_standin import StandInApi
+
+
+@pytest.fixture
+def api() -> Iterator[StandInApi]:
+    with StandInApi() as server:
+        yield server
+
+
+@pytest.fixture
+def kube(api: StandInApi, tmp_path: Path) -> Iterator[Kube]:
+    client = Kube(api.write_kubeconfig(tmp_path / "kubeconfig"))
+    yield client
+    client.close()
+
+
+def config_map(name: str, **data: str) -> dict[str, object]:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": "drill"},
+        "data": data,
+    }
+
+
+def has(key: str):  # type: ignore[no-untyped-def]
+    return lambda obj: obj is not None and key in (obj.get("data") or {})
+
+
+def later(seconds: float, action) -> threading.Timer:  # type: ignore[no-untyped-def]
+    timer = threading.Timer(seconds, action)
+    timer.start()
+    return timer
+
+
+def test_missing_kubeconfig_is_a_kube_error(tmp_path: Path) -> None:
+    with pytest.raises(KubeError, match="kubeconfig not found"):
+        Kube(tmp_path / "nope")
+
+
+def test_apply_is_server_side_with_the_field_manager(kube: Kube, api: StandInApi) -> None:
+    applied = kube.apply(config_map("app", a="1"))
+    assert applied["data"] == {"a": "1"}
+    assert kube.get(CONFIG_MAP, "app", "drill")["data"] == {"a": "1"}
+    kube.apply(config_map("app", a="2"))
+    assert kube.get(CONFIG_MAP, "app", "drill")["data"] == {"a": "2"}
+
+
+def test_get_missing_raises_not_found_and_find_returns_none(kube: Kube) -> None:
+    with pytest.raises(NotFound) as caught:
+        kube.get(CONFIG_MAP, "ghost", "drill")
+    assert caught.value.status == 404
+    assert kube.find(CONFIG_MAP, "ghost", "drill") is None
+
+
+def test_create_twice_is_a_conflict(kube: Kube) -> None:
+    kube.create(config_map("once"))
+    with pytest.raises(KubeError) as caught:
+        kube.create(config_map("once"))
+    assert caught.value.status == 409
+    assert not isinstance(caught.value, NotFound)
+
+
+def test_delete_reports_whether_something_was_deleted(kube: Kube) -> None:
+    kube.apply(config_map("doomed"))
+    assert kube.delete(CONFIG_MAP, "doomed", "drill") is True
+    assert kube.delete(CONFIG_MAP, "doomed", "drill") is False
+
+
+def test_wait_for_returns_at_once_when_the_list_already_satisfies(kube: Kube) -> None:
+    kube.apply(config_map("ready", done="yes"))
+    found = kube.wait_for(CONFIG_MAP, "ready", "drill", has("done"), timeout=5)
+    assert found is not None and found["data"]["done"] == "yes"
+
+
+def test_wait_for_is_woken_by_a_watch_event(kube: Kube, api: StandInApi) -> None:
+    kube.apply(config_map("slow"))
+    seen: list[object] = []
+    later(0.3, lambda: api.store.put("drill", "slow", {"done": "yes"}))
+    found = kube.wait_for(
+        CONFIG_MAP, "slow", "drill", has("done"), timeout=10, on_event=seen.append
+    )
+    assert found is not None and found["data"] == {"done": "yes"}
+    assert seen[0] is not None and "done" not in seen[0]["data"]  # type: ignore[index]
+    assert api.store.watch_requests >= 1
+
+
+def test_wait_for_relists_after_410_gone(kube: Kube, api: StandInApi) -> None:
+    kube.apply(config_map("expiring"))
+    api.store.gone_watches = 1
+    later(0.5, lambda: api.store.put("drill", "expiring", {"done": "yes"}))
+    found = kube.wait_for(CONFIG_MAP, "expiring", "drill", has("done"), timeout=10)
+    assert found is not None
+    assert api.store.gone_watches == 0
+    assert api.store.watch_requests >= 2  # the 410'd watch, then a fresh one after re-list
+
+
+def test_wait_for_timeout_says_what_it_saw_last(kube: Kube, api: StandInApi) -> None:
+    kube.apply(config_map("stuck", phase="Pending"))
+    with pytest.raises(WaitTimeout) as caught:
+        kube.wait_for(CONFIG_MAP, "stuck", "drill", has("done"), timeout=1.5, what="stuck done")
+    assert caught.value.what == "stuck done"
+    assert caught.value.waited_seconds >= 1.5
+    assert "ConfigMap/stuck" in caught.value.last_seen
+    assert "stuck done" in str(caught.value)
+
+
+def test_delete_and_wait_gone(kube: Kube) -> None:
+    kube.apply(config_map("bye"))
+    kube.delete_and_wait_gone(CONFIG_MAP, "bye", "drill", timeout=5)
+    assert kube.find(CONFIG_MAP, "bye", "drill") is None
+
+
+def test_wait_for_absent_object_sees_none(kube: Kube) -> None:
+    assert kube.wait_for(CONFIG_MAP, "never", "drill", lambda o: o is None, timeout=5) is None
+
+
+def test_server_version(kube: Kube) -> None:
+    assert kube.server_version() == "v1.33.1-standin"
+
+
+def test_unserved_kind_is_a_kube_error(kube: Kube) -> None:
+    with pytest.raises(KubeError, match="does not serve"):
+        kube.get(Kind("example.com/v1", "Widget"), "w", "drill")
+
+
+def test_kind_of_reads_namespacedness_from_metadata() -> None:
+    assert kind_of(config_map("x")).namespaced
+    assert not kind_of(
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "n"}}
+    ).namespaced
+
+
+def test_describe_summarises_state() -> None:
+    assert describe(None) == "absent"
+    text = describe(
+        {
+            "kind": "PersistentVolumeClaim",
+            "metadata": {"name": "data", "deletionTimestamp": "now", "finalizers": ["f"]},
+            "status": {"phase": "Pending"},
+        }
+    )
+    assert "PersistentVolumeClaim/data" in text and "terminating" in text and "Pending" in text
+    assert (
+        len(describe({"kind": "X", "metadata": {"name": "n"}, "status": {"s": "y" * 999}})) == 400
+    )
+
+
+# --- the same client against the sim API server (the project's own Kubernetes API) ---------
+
+
+@pytest.fixture
+def sim_kube(tmp_path: Path) -> Iterator[tuple[SimApiServer, Kube]]:
+    server = SimApiServer(host="127.0.0.1", port=0, history_limit=5).start()
+    client = Kube(server.write_kubeconfig(tmp_path / "sim-kubeconfig"))
+    try:
+        yield server, client
+    finally:
+        client.close()
+        server.stop()
+
+
+def pvc(name: str) -> dict[str, object]:
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": name, "namespace": "drill"},
+        "spec": {
+            "accessModes": ["ReadWriteOnce"],
+            "resources": {"requests": {"storage": "1Gi"}},
+            "storageClassName": "csi-hostpath-sc",
+        },
+    }
+
+
+def test_sim_apply_and_wait_for_a_status_change(sim_kube: tuple[SimApiServer, Kube]) -> None:
+    _, kube = sim_kube
+    kube.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "drill"}})
+    kube.apply(pvc("data"))
+
+    def bind() -> None:
+        current = kube.get(PVC, "data", "drill")
+        current["status"] = {"phase": "Bound"}
+        kube.replace_status(current)
+
+    later(0.3, bind)
+    found = kube.wait_for(
+        PVC,
+        "data",
+        "drill",
+        lambda o: bool(o and o.get("status", {}).get("phase") == "Bound"),
+        timeout=10,
+    )
+    assert found is not None and found["status"]["phase"] == "Bound"
+
+
+def test_sim_wait_for_survives_a_compacted_history(sim_kube: tuple[SimApiServer, Kube]) -> None:
+    _, kube = sim_kube
+    kube.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "drill"}})
+    calls = 0
+
+    def churn(obj: object) -> None:
+        # Between the list and the watch, push the list's resourceVersion out of the
+        # (5-event) history so the watch answers 410 Gone; the target appears meanwhile.
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            for i in range(8):
+                kube.apply(config_map(f"noise-{i}"))
+            kube.apply(config_map("target", done="yes"))
+
+    gone: list[int] = []
+    real_watch = kube.watch
+
+    def watch(*args, **kwargs):  # type: ignore[no-untyped-def]
+        try:
+            yield from real_watch(*args, **kwargs)
+        except KubeError as exc:
+            gone.append(exc.status or 0)
+            raise
+
+    kube.watch = watch  # type: ignore[method-assign]
+    found = kube.wait_for(CONFIG_MAP, "target", "drill", has("done"), timeout=10, on_event=churn)
+    assert found is not None and found["data"] == {"done": "yes"}
+    assert gone == [410]  # the stale watch was refused, and wait_for re-listed
+
+
+def test_sim_delete_and_wait_gone_waits_for_the_finalizer(
+    sim_kube: tuple[SimApiServer, Kube],
+) -> None:
+    _, kube = sim_kube
+    kube.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "drill"}})
+    created = kube.apply(pvc("held"))
+    assert "kubernetes.io/pvc-protection" in created["metadata"]["finalizers"]
+    with pytest.raises(WaitTimeout) as caught:
+        kube.delete_and_wait_gone(PVC, "held", "drill", timeout=1)
+    assert "terminating" in caught.value.last_seen and "pvc-protection" in caught.value.last_seen
+    later(0.3, lambda: kube.patch(PVC, "held", {"metadata": {"finalizers": None}}, "drill"))
+    kube.wait_for(PVC, "held", "drill", lambda o: o is None, timeout=10)
+    assert kube.find(PVC, "held", "drill") is None
+    assert kube.find(NAMESPACE, "drill") is not None
+
+
+def test_an_unreachable_api_server_is_a_kube_error(tmp_path: Path) -> None:
+    with StandInApi() as api:
+        kubeconfig = api.write_kubeconfig(tmp_path / "kubeconfig")
+    client = Kube(kubeconfig)  # the server is gone now: nothing listens on its port
+    client.api_client.configuration.retries = 0
+    with pytest.raises(KubeError, match="unreachable") as caught:
+        client.server_version()
+    assert caught.value.status is None and caught.value.reason == "Unreachable"
+    client.close()

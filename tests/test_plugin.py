@@ -1,0 +1,57 @@
+"""The pytest plugin: one option group, the drill marker, invalid combinations refused."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+DRILL_TEST = """
+import pytest
+
+@pytest.mark.drill
+def test_drill(drill_scenario):
+    assert drill_scenario.name
+"""
+
+
+def test_options_are_in_one_group(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--help")
+    text = result.stdout.str()
+    section = text[text.index("restore drills") :]
+    for option in ("--cluster", "--scenario", "--keep", "--drill-size"):
+        assert option in section
+
+
+def test_drill_marker_is_registered(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(DRILL_TEST)
+    result = pytester.runpytest("--strict-markers", "--collect-only", "-q")
+    assert result.ret == 0
+    assert "pvc-delete" in result.stdout.str()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--scenario", "pvc-delete"], "--scenario needs --cluster"),
+        (["--drill-size", "1MiB"], "--drill-size needs --cluster"),
+        (["--cluster", "sim", "--drill-size", "lots"], "--drill-size"),
+        (["--cluster", "sim", "--scenario", "nope"], "--scenario: unknown nope"),
+    ],
+)
+def test_invalid_combinations_are_usage_errors(
+    pytester: pytest.Pytester, args: list[str], message: str
+) -> None:
+    pytester.makepyfile(DRILL_TEST)
+    result = pytester.runpytest(*args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert message in result.stderr.str()
+
+
+def test_scenario_selects_the_parametrisation(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(DRILL_TEST)
+    result = pytester.runpytest(
+        "--cluster", "sim", "--scenario", "point-in-time", "--collect-only", "-q"
+    )
+    assert "test_drill[point-in-time]" in result.stdout.str()
+    assert "pvc-delete" not in result.stdout.str()

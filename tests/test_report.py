@@ -1,0 +1,83 @@
+"""Results: versioned JSON, Markdown table, HTML with inline SVG, JUnit, history."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pytest
+
+from restore_drill import report
+from restore_drill.report import DrillResult, StepTiming
+
+
+def result(passed: bool = True, rto: float | None = 12.5, **extra: object) -> DrillResult:
+    return DrillResult(
+        scenario="pvc-delete",
+        backend="sim",
+        run_id="abcd1234",
+        passed=passed,
+        rto_target_seconds=120,
+        rto_seconds=rto,
+        rpo_seconds=3.2,
+        steps=[StepTiming("backup", 1.5), StepTiming("verify", 0.5)],
+        versions={"volsync": "0.16.0"},
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def test_result_json_is_versioned_and_complete(tmp_path: Path) -> None:
+    path = report.write_result(result(), tmp_path)
+    document = report.load_result(path)
+    assert document["schema"] == report.SCHEMA
+    for key in (
+        "scenario",
+        "backend",
+        "versions",
+        "passed",
+        "rto_seconds",
+        "rto_target_seconds",
+        "rpo_seconds",
+        "verify",
+        "steps",
+        "failure",
+    ):
+        assert key in document
+    assert document["steps"][0] == {"name": "backup", "seconds": 1.5, "ok": True}
+    assert document["verdict"] == "PASS"
+
+
+def test_unknown_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps({"schema": "other/v9"}))
+    with pytest.raises(ValueError, match="unknown result schema"):
+        report.load_result(path)
+
+
+def test_markdown_names_the_failure() -> None:
+    text = report.markdown_summary(
+        [result(), result(False, None, failure="restore took 200s", failure_type="RestoreTimeout")]
+    )
+    assert "| pvc-delete | sim | 12.5s | 120s | 3.2s | PASS |" in text
+    assert "| - |" in text and "FAIL" in text and "RestoreTimeout" in text
+
+
+def test_history_feeds_the_html_plot(tmp_path: Path) -> None:
+    report.append_history(result(), tmp_path)
+    report.append_history(result(False, 130.0), tmp_path)
+    (tmp_path / report.HISTORY_FILE).open("a").write("{torn")
+    history = report.read_history(tmp_path)
+    assert [h["passed"] for h in history] == [True, False]
+    paths = report.write_reports([result()], tmp_path)
+    page = paths["html"].read_text()
+    assert page.count("<circle") == 2 and "<svg" in page
+    assert "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
+
+
+def test_junit_counts_failures() -> None:
+    suite = ElementTree.fromstring(
+        report.junit_xml([result(), result(False, failure="x", failure_type="T")])
+    )
+    assert suite.get("tests") == "2" and suite.get("failures") == "1"
+    assert suite.findall("testcase")[1].find("failure").get("type") == "T"  # type: ignore[union-attr]

@@ -1,0 +1,113 @@
+"""Scenario files: the shipped ones load; invalid ones fail with ONE line naming file + field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from restore_drill.errors import ScenarioError, UsageError
+from restore_drill.scenario import (
+    SCENARIOS_DIR,
+    find_scenario,
+    load_scenario_file,
+    load_scenarios,
+    parse_scenario,
+)
+
+VALID = {
+    "name": "x",
+    "apps": ["home-assistant"],
+    "dataset": {"profile": "smoke", "size": "1MiB"},
+    "steps": ["deploy_app", "write_dataset", "backup", "delete_pvc", "recreate_app", "verify"],
+    "target_seconds": 120,
+    "backends": ["sim"],
+}
+
+EXPECTED = {
+    "pvc-delete": 120,
+    "app-delete": 120,
+    "namespace-delete": 120,
+    "cluster-rebuild": 900,
+    "point-in-time": 300,
+    "volsync-upgrade": 120,
+}
+
+
+def test_shipped_scenarios_load_with_the_user_targets() -> None:
+    scenarios = {s.name: s for s in load_scenarios()}
+    assert {name: s.target_seconds for name, s in scenarios.items()} == EXPECTED
+    for scenario in scenarios.values():
+        names = [c.name for c in scenario.steps]
+        assert "verify" in names and names.index("verify") > names.index("backup")
+        assert names.index("write_marker") > names.index("backup"), scenario.name
+
+
+def test_point_in_time_expects_the_older_data() -> None:
+    scenario = find_scenario("point-in-time")
+    verify = next(c for c in scenario.steps if c.name == "verify")
+    assert verify.params == {"expect": "older"}
+
+
+def error_of(raw: object) -> str:
+    with pytest.raises(ScenarioError) as caught:
+        parse_scenario(raw, "scenarios/x.yaml")
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith("scenarios/x.yaml: ")
+    return message
+
+
+def test_unknown_step_is_named() -> None:
+    message = error_of({**VALID, "steps": [*VALID["steps"], "delete_everything"]})
+    assert "steps[6]" in message and "delete_everything" in message
+
+
+def test_missing_target() -> None:
+    raw = {k: v for k, v in VALID.items() if k != "target_seconds"}
+    assert "target_seconds: missing" in error_of(raw)
+
+
+@pytest.mark.parametrize("target", [0, -5, "fast", True])
+def test_target_must_be_positive_seconds(target: object) -> None:
+    assert "target_seconds" in error_of({**VALID, "target_seconds": target})
+
+
+def test_unknown_app() -> None:
+    message = error_of({**VALID, "apps": ["home-assistant", "nextcloud"]})
+    assert "apps[1]" in message and "nextcloud" in message
+
+
+def test_unknown_field_backend_profile_param_and_fault() -> None:
+    assert "colour: unknown field" in error_of({**VALID, "colour": "red"})
+    assert "backends[0]" in error_of({**VALID, "backends": ["minikube"]})
+    assert "dataset.profile" in error_of({**VALID, "dataset": {"profile": "nope"}})
+    assert "faults[0]" in error_of({**VALID, "faults": ["gremlins"]})
+    steps = [{"verify": {"colour": "red"}} if s == "verify" else s for s in VALID["steps"]]
+    assert "steps[5].verify" in error_of({**VALID, "steps": steps})
+
+
+def test_exactly_one_disaster_step() -> None:
+    no_disaster = [s for s in VALID["steps"] if s != "delete_pvc"]
+    assert "disaster" in error_of({**VALID, "steps": no_disaster})
+    assert "disaster" in error_of({**VALID, "steps": [*VALID["steps"], "delete_namespace"]})
+
+
+def test_file_name_must_match(tmp_path: Path) -> None:
+    path = tmp_path / "other.yaml"
+    path.write_text(yaml.safe_dump(VALID))
+    with pytest.raises(ScenarioError, match=r"other.yaml: name"):
+        load_scenario_file(path)
+
+
+def test_unknown_scenario_lists_the_known_ones() -> None:
+    with pytest.raises(UsageError, match="pvc-delete"):
+        find_scenario("nope")
+
+
+def test_faults_are_added_without_touching_the_file() -> None:
+    scenario = find_scenario("pvc-delete")
+    assert scenario.with_faults("corrupt-repository").faults == ("corrupt-repository",)
+    assert scenario.faults == ()
+    assert scenario.path == SCENARIOS_DIR / "pvc-delete.yaml"

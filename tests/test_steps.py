@@ -1,0 +1,140 @@
+"""Steps and faults: the registry scenario files rely on, and RTO/RPO arithmetic."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from restore_drill import steps
+from restore_drill.errors import RestoreTimeout
+from restore_drill.report import StepTiming
+from restore_drill.scenario import find_scenario, judge, run_steps
+from restore_drill.steps.context import Drill
+
+
+def drill(**kw: Any) -> Drill:
+    base: dict[str, Any] = dict(
+        scenario="s",
+        run_id="r",
+        cluster=None,
+        object_store=None,
+        bucket="b",
+        apps=[],
+        profile={},
+        size="1MiB",
+        seed=1,
+        step_timeout=10,
+        target_seconds=120,
+    )
+    return Drill(**{**base, **kw})
+
+
+def test_steps_a_person_would_say() -> None:
+    wanted = {
+        "deploy_app",
+        "write_dataset",
+        "backup",
+        "restore_point",
+        "write_marker",
+        "delete_pvc",
+        "delete_app",
+        "delete_namespace",
+        "rebuild_cluster",
+        "upgrade_volsync",
+        "recreate_app",
+        "wait_restored",
+        "verify",
+        "manual_restore_older",
+    }
+    assert wanted <= set(steps.STEPS)
+    disasters = {n for n, s in steps.STEPS.items() if s.disaster}
+    assert disasters == {
+        "delete_pvc",
+        "delete_app",
+        "delete_namespace",
+        "rebuild_cluster",
+        "manual_restore_older",
+    }
+
+
+def test_every_fault_strikes_after_a_real_step() -> None:
+    assert {
+        "corrupt-repository",
+        "rd-empty-repository",
+        "restore-previous-snapshot",
+        "lose-file-before-backup",
+    } <= set(steps.FAULTS)
+    for spec in steps.FAULTS.values():
+        assert spec.after in steps.STEPS
+
+
+def test_rto_needs_both_bound_and_ready_and_takes_the_later() -> None:
+    d = drill()
+    d.disaster_started, d.pvc_bound = 100.0, 130.0
+    assert d.rto_seconds is None
+    d.app_ready = 140.0
+    assert d.rto_seconds == 40.0
+
+
+def test_rpo_is_the_age_of_the_newest_backup_before_the_disaster() -> None:
+    d = drill(backup_times=[10.0, 50.0, 500.0])
+    assert d.rpo_seconds is None
+    d.disaster_wall = 80.0
+    assert d.rpo_seconds == 30.0
+
+
+def test_over_target_is_a_restore_timeout_naming_both() -> None:
+    scenario = find_scenario("pvc-delete")
+    d = drill()
+    d.disaster_started, d.pvc_bound, d.app_ready = 0.0, 100.0, 125.0
+    with pytest.raises(RestoreTimeout, match=r"125.0s, target is 120s") as caught:
+        judge(scenario, d)
+    assert caught.value.measured_seconds == 125.0
+    d.app_ready = 119.0
+    judge(scenario, d)
+
+
+def test_runner_times_steps_and_runs_faults_after_their_step(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[str] = []
+    scenario = find_scenario("pvc-delete").with_faults("corrupt-repository")
+    for name in [c.name for c in scenario.steps]:
+        spec = steps.STEPS[name]
+        monkeypatch.setitem(
+            steps.STEPS,
+            name,
+            steps.StepSpec(
+                name, lambda d, _n=name, **p: calls.append(_n), spec.disaster, spec.params
+            ),
+        )
+    monkeypatch.setitem(
+        steps.FAULTS,
+        "corrupt-repository",
+        steps.FaultSpec("corrupt-repository", "backup", lambda d: calls.append("FAULT")),
+    )
+    timings: list[StepTiming] = []
+    d = drill()
+    run_steps(scenario, d, timings)
+    assert calls[calls.index("backup") + 1] == "FAULT"
+    assert [t.name for t in timings] == [c.name for c in scenario.steps]
+    assert "fault injected after backup: corrupt-repository" in d.notes
+
+
+def test_a_failing_step_is_timed_and_stops_the_drill(monkeypatch: pytest.MonkeyPatch) -> None:
+    scenario = find_scenario("pvc-delete")
+
+    def boom(d: Drill) -> None:
+        raise steps.actions.VerificationFailed("nope")
+
+    for c in scenario.steps:
+        spec = steps.STEPS[c.name]
+        fn = boom if c.name == "backup" else (lambda d, **p: None)
+        monkeypatch.setitem(
+            steps.STEPS, c.name, steps.StepSpec(c.name, fn, spec.disaster, spec.params)
+        )
+    timings: list[StepTiming] = []
+    with pytest.raises(steps.actions.VerificationFailed):
+        run_steps(scenario, drill(), timings)
+    assert timings[-1].name == "backup" and timings[-1].ok is False
