@@ -8,7 +8,8 @@ SIZE ?=
 KEEP ?= on-failure
 OUT ?= runs
 
-.PHONY: setup test test-all test-kind lint drill list doctor bench-data clean
+
+.PHONY: setup system-tools test test-all test-kind lint drill list doctor bench-data clean
 
 setup: $(BIN)/restore-drill system-tools
 
@@ -22,7 +23,12 @@ $(BIN)/restore-drill: pyproject.toml constraints.txt
 system-tools:
 	@scripts/install-system-tools.sh
 
+# The fast default suite: the harness's own tests plus every scenario drilled on sim at a
+# small size. Heavier tests (large datasets) are marked slow: `make test-all` runs them.
 test: setup
+	$(BIN)/pytest -q -m "not slow" --cluster sim --drill-size 256KiB
+
+test-all: setup
 	$(BIN)/pytest -q
 
 # The Docker-gated tests (a real kind cluster with every pinned addon; several minutes).

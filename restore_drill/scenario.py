@@ -284,8 +284,8 @@ def run_drill(
     directory = options.out_dir / f"{scenario.name}-{drill.run_id}"
     if failure is not None and options.keep != "never":
         _bundle(cluster, directory / "bundle", drill)
-    write_result(result, directory)
     _clean_up(cluster, object_store, drill, keep=options.keep, failed=failure is not None)
+    write_result(result, directory)
     return result
 
 
@@ -310,16 +310,19 @@ def _clean_up(
         return
     from restore_drill import k8s
 
+    # Namespaces first, and gone, so that no mover still writes into the bucket.
     for namespace in sorted(drill.created_namespaces):
         try:
             cluster.assert_may_delete_namespace(namespace, drill.created_namespaces)
-            cluster.kube().delete(k8s.NAMESPACE, namespace)
+            cluster.kube().delete_and_wait_gone(k8s.NAMESPACE, namespace, timeout=120)
         except DrillError as exc:
             drill.notes.append(f"clean-up: {exc}")
     try:
         object_store.delete_bucket(drill.bucket)
     except DrillError as exc:
         drill.notes.append(f"clean-up: {exc}")
+    except Exception as exc:  # botocore's errors: clean-up must not hide the verdict
+        drill.notes.append(f"clean-up: bucket {drill.bucket}: {type(exc).__name__}")
 
 
 # --- backends ----------------------------------------------------------------------------

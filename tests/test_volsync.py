@@ -13,7 +13,9 @@ import yaml
 from restore_drill import k8s, volsync
 from restore_drill.errors import ScenarioError, WaitTimeout
 
-FIELDS = yaml.safe_load((Path(__file__).parent / "volsync_data" / "volsync_fields.yaml").read_text())
+FIELDS = yaml.safe_load(
+    (Path(__file__).parent / "volsync_data" / "volsync_fields.yaml").read_text()
+)
 VALUES = {name: f"x-{name.lower().replace('_', '-')}" for name in volsync.PLACEHOLDERS}
 VALUES |= {"S3_ENDPOINT": "http://127.0.0.1:9000", "NAMESPACE": "rd-1-app"}
 APPS = volsync.available_apps()

@@ -88,6 +88,14 @@ class Progress:
         print(f"{line}, RTO target {self.scenario.target_seconds:g}s)", flush=True)
 
 
+def _short_failure(result: DrillResult, lines: int = 6, width: int = 160) -> str:
+    """The failure for the terminal: a few short lines (result.json has all of it)."""
+    if not result.failure:
+        return ""
+    text = [line[:width] for line in str(result.failure).splitlines()[:lines]]
+    return f" - {result.failure_type}: " + "\n    ".join(text)
+
+
 def print_table(results: list[DrillResult]) -> None:
     rows = [TABLE_HEADER, *table_rows(results)]
     widths = [max(len(row[i]) for row in rows) for i in range(len(TABLE_HEADER))]
@@ -122,10 +130,7 @@ def run(args: argparse.Namespace) -> int:
             )
             append_history(result, args.out)
             results.append(result)
-            print(
-                f"drill {scenario.name}: {result.verdict}"
-                + (f" - {result.failure_type}: {result.failure}" if result.failure else "")
-            )
+            print(f"drill {scenario.name}: {result.verdict}{_short_failure(result)}")
     finally:
         failed = any(not r.passed for r in results)
         keep = args.keep == "always" or (args.keep == "on-failure" and failed)

@@ -43,6 +43,25 @@ def deploy_app(drill: Drill) -> None:
         drill.created_namespaces.add(app.namespace)
         _sync_app(drill, app)
     wait_restored_quietly(drill)
+    wait_first_backups(drill)
+
+
+def wait_first_backups(drill: Drill) -> None:
+    """A new scheduled RS syncs at once (it has no lastSyncTime). Data is written only
+    after that first sync ends: a manual tag set while a sync runs is recorded by THAT sync,
+    which would then pass for the drill's backup with half the data in it."""
+    kube = drill.kube()
+    for app in drill.apps:
+        for pvc in app.fixture.pvcs:
+            name = app.fixture.source_for(pvc)["metadata"]["name"]
+            kube.wait_for(
+                k8s.REPLICATION_SOURCE,
+                name,
+                app.namespace,
+                lambda o: bool(((o or {}).get("status") or {}).get("lastSyncTime")),
+                timeout=drill.step_timeout,
+                what=f"first sync of ReplicationSource {app.namespace}/{name}",
+            )
 
 
 def wait_restored_quietly(drill: Drill) -> None:
@@ -99,6 +118,22 @@ def backup(drill: Drill) -> None:
                     kube, k8s.REPLICATION_SOURCE, name, app.namespace, schedule
                 )
     drill.backup_times.append(started)
+
+
+@step("keep_backups", params=("last",))
+def keep_backups(drill: Drill, last: int = 2) -> None:
+    """Add ``retain.last`` to every RS: tier retention (``--keep-hourly``) keeps only the
+    newest backup of each hour, so two backups minutes apart would leave only one."""
+    kube = drill.kube()
+    for app in drill.apps:
+        for pvc in app.fixture.pvcs:
+            name = app.fixture.source_for(pvc)["metadata"]["name"]
+            patch = {"spec": {"restic": {"retain": {"last": last}}}}
+            kube.patch(k8s.REPLICATION_SOURCE, name, patch, app.namespace)
+    drill.notes.append(
+        f"retain.last={last} added for the drill: the tier's hourly/daily retention keeps one"
+        " backup per hour/day, so backups minutes apart cannot both be restored"
+    )
 
 
 @step("restore_point")
@@ -293,6 +328,7 @@ def empty_volume_cause(drill: Drill, app: AppUnderTest, pvc: str, expected: int)
     hint = " (its mover said: No eligible snapshots found)" if "No eligible" in logs else ""
     return (
         f"{app.name}/{pvc}: restored volume is EMPTY ({expected} entries expected) and the app "
-        f"started on it: ReplicationDestination {rd} restored nothing{hint}; its repository "
-        "path holds no backup (VolSync's silent empty-restore trap)"
+        f"started on it: ReplicationDestination {rd} restored nothing{hint}: its repository "
+        "path holds no eligible backup (wrong or empty path, or restoreAsOf/previous beyond "
+        "what retain kept): VolSync's silent empty-restore trap"
     )

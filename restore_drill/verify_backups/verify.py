@@ -35,6 +35,7 @@ from restore_drill.verify_backups.checks import (
 from restore_drill.verify_backups.config import AppCheck
 
 PROGRESS_EVERY = 2.0  # seconds between progress lines on long restores
+RESTORE_TIMEOUT = 4 * 3600.0  # a hung restic must not hang a nightly job forever
 
 Progress = Callable[[str], None]
 
@@ -211,7 +212,7 @@ class BackupVerifier:
 
         def work() -> None:
             try:
-                restic.restore(snapshot_id, target)
+                restic.restore(snapshot_id, target, timeout=RESTORE_TIMEOUT)
             except ResticError as exc:
                 failure.append(exc)
             finally:

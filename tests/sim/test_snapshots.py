@@ -126,7 +126,7 @@ def test_missing_snapshot_class_is_an_event_and_never_ready(sim_cluster: SimClus
     volume(sim_cluster, kube, "source")
     kube.create(snapshot("snap", "source", snapshot_class="no-such-class"))
     wait_event(kube, "snap", "GetSnapshotClassFailed", NS)
-    failed = kube.get(VOLUME_SNAPSHOT, "snap", NS)
+    failed = wait(kube, VOLUME_SNAPSHOT, "snap", lambda s: bool(s.get("status", {}).get("error")))
     assert failed["status"]["readyToUse"] is False
     assert "no-such-class" in failed["status"]["error"]["message"]
     assert not failed["status"].get("boundVolumeSnapshotContentName")
@@ -140,4 +140,6 @@ def test_no_default_class_for_the_driver_is_reported(sim_cluster: SimCluster) ->
     volume(sim_cluster, kube, "source")
     kube.create(snapshot("snap", "source"))
     wait_event(kube, "snap", "SetDefaultSnapshotClassFailed", NS)
-    assert not kube.get(VOLUME_SNAPSHOT, "snap", NS)["status"]["readyToUse"]
+    failed = wait(kube, VOLUME_SNAPSHOT, "snap", lambda s: bool(s.get("status", {}).get("error")))
+    assert failed["status"]["readyToUse"] is False
+    assert "cannot find default snapshot class" in failed["status"]["error"]["message"]

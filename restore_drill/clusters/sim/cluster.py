@@ -25,8 +25,8 @@ from restore_drill.clusters.sim.api import SimApiServer
 from restore_drill.clusters.sim.api.resources import KUBE_VERSION
 from restore_drill.clusters.sim.controllers import all_controllers
 from restore_drill.clusters.sim.controllers.base import Controller, SimContext
-from restore_drill.clusters.sim.runner import read_log
 from restore_drill.clusters.sim.controllers.storage import DRIVER
+from restore_drill.clusters.sim.runner import read_log
 from restore_drill.errors import BackendUnavailable, DrillError
 from restore_drill.restic import Restic
 

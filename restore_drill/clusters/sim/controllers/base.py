@@ -120,8 +120,12 @@ class SimContext:
                 self._kube = Kube(self.kubeconfig)
             return self._kube
 
-    def event(self, obj: Obj, type_: str, reason: str, message: str) -> None:
+    def event(self, obj: Obj, type_: str, reason: str, message: str,
+              component: str | None = None) -> None:
         """Record a core/v1 Event about ``obj``; a repeat bumps ``count`` and lastTimestamp.
+
+        ``component`` is the ``source.component`` (the "From" column of kubectl describe),
+        by default the context's.
 
         Best effort, like the real recorder: failing to write an Event never fails a reconcile.
         """
@@ -135,6 +139,7 @@ class SimContext:
         involved = {k: v for k, v in involved.items() if v}
         aggregate = (namespace, str(meta.get("uid") or meta.get("name")), type_, reason, message)
         stamp = now()
+        source = component or self.component
         kube = self._event_client()
         with self._lock:
             previous = self._events.get(aggregate)
@@ -151,7 +156,7 @@ class SimContext:
                 "metadata": {"name": name, "namespace": namespace},
                 "involvedObject": involved, "reason": reason, "message": message,
                 "type": type_, "count": 1, "firstTimestamp": stamp, "lastTimestamp": stamp,
-                "source": {"component": self.component}, "reportingComponent": self.component,
+                "source": {"component": source}, "reportingComponent": source,
             })
             with self._lock:
                 self._events[aggregate] = (name, 1, stamp)

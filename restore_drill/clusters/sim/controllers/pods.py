@@ -31,6 +31,8 @@ from restore_drill.k8s import CONFIG_MAP, POD, PVC, SECRET, STORAGE_CLASS, Kind
 PROCESS_FINALIZER = "sim.restore-drill/process"
 NO_PREEMPTION = "preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling."
 PROBE_PERIOD_CAP = 1.0
+SCHEDULER = "default-scheduler"
+KUBELET = "kubelet"
 
 
 class PodController(Controller):
@@ -98,7 +100,7 @@ class PodController(Controller):
                     problem = "pod has unbound immediate PersistentVolumeClaims"
             if problem:
                 message = f"0/1 nodes are available: {problem}. {NO_PREEMPTION}"
-                self.ctx.event(pod, "Warning", "FailedScheduling", message)
+                self.ctx.event(pod, "Warning", "FailedScheduling", message, SCHEDULER)
                 self.write_status(pod, {"phase": "Pending", "conditions": [
                     {"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
                      "message": message, "lastTransitionTime": now()}]})
@@ -110,7 +112,8 @@ class PodController(Controller):
                                 meta["namespace"])
         self.kube.patch(POD, meta["name"], {"spec": {"nodeName": NODE}}, meta["namespace"])
         self.ctx.event(pod, "Normal", "Scheduled",
-                       f"Successfully assigned {meta['namespace']}/{meta['name']} to {NODE}")
+                       f"Successfully assigned {meta['namespace']}/{meta['name']} to {NODE}",
+                       SCHEDULER)
         self.write_status(pod, {"phase": "Pending", "conditions": [
             {"type": "PodScheduled", "status": "True", "lastTransitionTime": now()}]})
         return True
@@ -128,22 +131,24 @@ class PodController(Controller):
             volumes = volumes_of(self.kube, self.ctx, pod)
             specs = [container_spec(self.kube, pod, c, volumes) for c in self.containers(pod)]
         except Missing as missing:
-            self.ctx.event(pod, "Warning", missing.reason, missing.message)
+            self.ctx.event(pod, "Warning", missing.reason, missing.message, KUBELET)
             if missing.reason == "Failed":
                 self.write_status(pod, {"containerStatuses": [
                     self.waiting(c, "CreateContainerConfigError", missing.detail)
                     for c in self.containers(pod)]})
             return 5.0
-        self.kube.patch(POD, name, {"metadata": {"finalizers": [
-            *(meta.get("finalizers") or []), PROCESS_FINALIZER]}}, namespace)
+        if PROCESS_FINALIZER not in (meta.get("finalizers") or []):
+            self.kube.patch(POD, name, {"metadata": {
+                "finalizers": [*(meta.get("finalizers") or []), PROCESS_FINALIZER],
+                "resourceVersion": meta["resourceVersion"]}}, namespace)
         started = now()
         for container, spec in zip(self.containers(pod), specs, strict=True):
             self.ctx.event(pod, "Normal", "Pulled", f'Container image "{container.get("image")}"'
-                           " already present on machine")
+                           " already present on machine", KUBELET)
             self.runner.start(namespace, name, spec, started,
                               lambda: self.enqueue(POD, namespace, name))
-            self.ctx.event(pod, "Normal", "Created", f"Created container: {spec.name}")
-            self.ctx.event(pod, "Normal", "Started", f"Started container {spec.name}")
+            self.ctx.event(pod, "Normal", "Created", f"Created container: {spec.name}", KUBELET)
+            self.ctx.event(pod, "Normal", "Started", f"Started container {spec.name}", KUBELET)
         self.start_probes(pod, specs)
         return self.update_status(self.kube.get(POD, name, namespace), started)
 

@@ -48,7 +48,10 @@ class ProtectionController(Controller):
         return None
 
     def pvc_in_use(self, namespace: str, name: str) -> bool:
+        # As Kubernetes' pvc-protection controller: only a SCHEDULED pod uses a claim (the
+        # kubelet never starts a pod whose claim is being deleted).
         return any(name in claims_of(pod) and not terminated(pod)
+                   and (pod.get("spec") or {}).get("nodeName")
                    for pod in self.kube.list(POD, namespace))
 
     def drop(self, obj: Obj, finalizer: str) -> None:

@@ -43,6 +43,7 @@ BOUND = PREFIX + "volumesnapshot-bound-protection"
 CONTENT_BOUND = PREFIX + "volumesnapshotcontent-bound-protection"
 PVC_AS_SOURCE = PREFIX + "pvc-as-source-protection"
 DEFAULT_CLASS = PREFIX + "is-default-class"
+COMPONENT = "snapshot-controller"
 
 
 class ClassProblem(Exception):
@@ -88,7 +89,7 @@ class SnapshotController(Controller):
             snapshot_class = self.snapshot_class(snapshot, pv)
         except ClassProblem as problem:
             reason, message = problem.args
-            self.ctx.event(snapshot, "Warning", reason, message)
+            self.ctx.event(snapshot, "Warning", reason, message, COMPONENT)
             self.kube.patch(VOLUME_SNAPSHOT, meta["name"], {"status": {
                 "readyToUse": False, "error": {"message": message, "time": now()}}},
                 meta["namespace"], subresource="status")
@@ -96,8 +97,10 @@ class SnapshotController(Controller):
         if pvc is None or pv is None or pvc.get("status", {}).get("phase") != "Bound":
             self.ctx.event(snapshot, "Warning", "SnapshotContentCreationFailed",
                            f"Failed to create snapshot content with error the PVC {claim_name} "
-                           "is not yet bound to a PV, will not attempt to take a snapshot")
+                           "is not yet bound to a PV, will not attempt to take a snapshot",
+                           COMPONENT)
             return 1.0
+        snapshot = self.kube.get(VOLUME_SNAPSHOT, meta["name"], meta["namespace"])  # spec changed
         self.add_finalizers(VOLUME_SNAPSHOT, snapshot, [AS_SOURCE, BOUND])
         self.add_finalizers(PVC, pvc, [PVC_AS_SOURCE])
         content_name = f"snapcontent-{meta['uid']}"
@@ -114,9 +117,9 @@ class SnapshotController(Controller):
                               PVC_AS_SOURCE)
         self.ctx.event(snapshot, "Normal", "SnapshotCreated",
                        f"Snapshot {meta['namespace']}/{meta['name']} was successfully created "
-                       "by the CSI driver.")
+                       "by the CSI driver.", "csi-snapshotter hostpath.csi.k8s.io")
         self.ctx.event(snapshot, "Normal", "SnapshotReady",
-                       f"Snapshot {meta['namespace']}/{meta['name']} is ready to use.")
+                       f"Snapshot {meta['namespace']}/{meta['name']} is ready to use.", COMPONENT)
         return None
 
     def snapshot_class(self, snapshot: Obj, pv: Obj | None) -> Obj:

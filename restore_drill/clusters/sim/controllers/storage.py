@@ -33,6 +33,8 @@ DRIVER = "hostpath.csi.k8s.io"
 NODE = "sim-node"
 SELECTED_NODE = "volume.kubernetes.io/selected-node"
 SNAPSHOT_GROUP = "snapshot.storage.k8s.io"
+PV_CONTROLLER = "persistentvolume-controller"
+PROVISIONER = f"{DRIVER}_csi-hostpathplugin-0_sim"  # external-provisioner's identity form
 UNITS = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "k": 10**3, "M": 10**6, "G": 10**9,
          "T": 10**12}
 
@@ -128,18 +130,19 @@ class ProvisionerController(Controller):
         if sc is None:
             if class_name:
                 self.ctx.event(pvc, "Warning", "ProvisioningFailed",
-                               f'storageclass.storage.k8s.io "{class_name}" not found')
+                               f'storageclass.storage.k8s.io "{class_name}" not found',
+                               PV_CONTROLLER)
             return None
         if sc.get("provisioner") != DRIVER:
             return None
         waits = sc.get("volumeBindingMode") == "WaitForFirstConsumer"
         if waits and SELECTED_NODE not in (meta.get("annotations") or {}):
             self.ctx.event(pvc, "Normal", "WaitForFirstConsumer",
-                           "waiting for first consumer to be created before binding")
+                           "waiting for first consumer to be created before binding", PV_CONTROLLER)
             return None
         self.ctx.event(pvc, "Normal", "Provisioning",
                        f'External provisioner is provisioning volume for claim '
-                       f'"{meta["namespace"]}/{meta["name"]}"')
+                       f'"{meta["namespace"]}/{meta["name"]}"', PROVISIONER)
         pv_name = f"pvc-{meta['uid']}"
         target = self.ctx.volumes_dir / pv_name
         if self.kube.find(PV, pv_name) is None:
@@ -156,7 +159,7 @@ class ProvisionerController(Controller):
             "spec": {"volumeName": pv_name},
         }, meta["namespace"])
         self.ctx.event(pvc, "Normal", "ProvisioningSucceeded",
-                       f"Successfully provisioned volume {pv_name}")
+                       f"Successfully provisioned volume {pv_name}", PROVISIONER)
         return self.complete_binding(self.kube.get(PVC, meta["name"], meta["namespace"]))
 
     def fill(self, pvc: Obj, target: Path) -> bool:
@@ -171,7 +174,7 @@ class ProvisionerController(Controller):
             if origin is None or not origin["spec"].get("volumeName"):
                 self.ctx.event(pvc, "Warning", "ProvisioningFailed",
                                f"error getting handle for DataSource Type PersistentVolumeClaim "
-                               f"by Name {source['name']}: claim not bound")
+                               f"by Name {source['name']}: claim not bound", PROVISIONER)
                 return False
             copy_tree(self.ctx.volumes_dir / origin["spec"]["volumeName"], target)
             return True
@@ -182,14 +185,15 @@ class ProvisionerController(Controller):
             if snapshot is None or not status.get("readyToUse") or not content_name:
                 self.ctx.event(pvc, "Warning", "ProvisioningFailed",
                                f"error getting handle for DataSource Type VolumeSnapshot by Name "
-                               f"{source['name']}: snapshot {source['name']} is not Ready")
+                               f"{source['name']}: snapshot {source['name']} is not Ready",
+                               PROVISIONER)
                 return False
             wanted = quantity(pvc["spec"].get("resources", {}).get("requests", {}).get("storage"))
             size = quantity(status.get("restoreSize"))
             if size > wanted:
                 self.ctx.event(pvc, "Warning", "ProvisioningFailed",
                                f"requested volume size {wanted} is less than the size {size} "
-                               f"for the source snapshot {source['name']}")
+                               f"for the source snapshot {source['name']}", PROVISIONER)
                 return False
             content = self.kube.find(VOLUME_SNAPSHOT_CONTENT, content_name)
             handle = ((content or {}).get("status") or {}).get("snapshotHandle") or content_name

@@ -111,12 +111,13 @@ class DeploymentController(OwnerController):
             name = f"{meta['name']}-{hashed}-{suffix()}"
             self.kube.create(pod_from(spec.get("template") or {}, owner, name,
                                       {"pod-template-hash": hashed}))
-            self.ctx.event(owner, "Normal", "SuccessfulCreate", f"Created pod: {name}")
+            self.ctx.event(owner, "Normal", "SuccessfulCreate", f"Created pod: {name}",
+                           "replicaset-controller")
         surplus = sorted(current, key=lambda p: p["metadata"].get("creationTimestamp", ""))
         for pod in reversed(surplus[wanted:] if len(current) > wanted else []):
             self.kube.delete(POD, pod["metadata"]["name"], meta["namespace"])
             self.ctx.event(owner, "Normal", "SuccessfulDelete",
-                           f"Deleted pod: {pod['metadata']['name']}")
+                           f"Deleted pod: {pod['metadata']['name']}", "replicaset-controller")
         kept = surplus[:wanted]
         ready = sum(1 for p in kept if is_ready(p))
         self.write_status(owner, wanted, len(kept), ready, hashed)
@@ -172,7 +173,7 @@ class JobController(OwnerController):
             set_condition(holder, "Complete", "True", "CompletionsReached",
                           "Reached expected number of succeeded pods")
             status["completionTime"] = now()
-            self.ctx.event(owner, "Normal", "Completed", "Job completed")
+            self.ctx.event(owner, "Normal", "Completed", "Job completed", "job-controller")
         elif not done and failed > int(spec.get("backoffLimit", 6)):
             for pod in active:
                 self.kube.delete(POD, pod["metadata"]["name"], meta["namespace"])
@@ -182,7 +183,7 @@ class JobController(OwnerController):
             set_condition(holder, "Failed", "True", "BackoffLimitExceeded",
                           "Job has reached the specified backoff limit")
             self.ctx.event(owner, "Warning", "BackoffLimitExceeded",
-                           "Job has reached the specified backoff limit")
+                           "Job has reached the specified backoff limit", "job-controller")
         elif not done and not active and not spec.get("suspend"):
             name = f"{meta['name']}-{suffix()}"
             labels = {"job-name": meta["name"], "controller-uid": meta["uid"],
@@ -190,7 +191,8 @@ class JobController(OwnerController):
                       "batch.kubernetes.io/controller-uid": meta["uid"]}
             template = copy.deepcopy(spec.get("template") or {})
             self.kube.create(pod_from(template, owner, name, labels))
-            self.ctx.event(owner, "Normal", "SuccessfulCreate", f"Created pod: {name}")
+            self.ctx.event(owner, "Normal", "SuccessfulCreate", f"Created pod: {name}",
+                           "job-controller")
             active = [{"status": {}}]
         status.update(active=len(active), succeeded=succeeded, failed=failed,
                       ready=sum(1 for p in active if is_ready(p)), terminating=0)
