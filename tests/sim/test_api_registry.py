@@ -214,3 +214,25 @@ def test_pvc_needs_access_modes_and_a_storage_request(sim_api: SimApi) -> None:
     assert (code, body["reason"]) == (422, "Invalid")
     fields = [cause["field"] for cause in body["details"]["causes"]]
     assert fields == ["spec.accessModes", "spec.resources[storage]"]
+
+
+def test_secret_string_data_is_folded_into_data(sim_api):
+    """The real API server stores stringData base64-encoded under data and never returns it."""
+    import base64
+
+    from restore_drill.k8s import SECRET
+
+    kube = sim_api.kube()
+    kube.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "repo", "namespace": "default"},
+            "data": {"KEEP": base64.b64encode(b"kept").decode()},
+            "stringData": {"RESTIC_PASSWORD": "pw"},
+        }
+    )
+    stored = kube.get(SECRET, "repo", "default")
+    assert "stringData" not in stored or not stored["stringData"]
+    assert base64.b64decode(stored["data"]["RESTIC_PASSWORD"]) == b"pw"
+    assert base64.b64decode(stored["data"]["KEEP"]) == b"kept"

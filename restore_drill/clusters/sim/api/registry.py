@@ -3,6 +3,7 @@ and validation, on top of the store. Every operation runs under the store's one 
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import secrets
@@ -132,6 +133,8 @@ class Registry:
             )
         if not isinstance(obj.setdefault("metadata", {}), dict):
             raise ApiError(400, "metadata must be an object")
+        if resource.kind == "Secret":
+            _fold_string_data(obj)
         return obj
 
     def _check_namespace_open(self, resource: ResourceType, namespace: str, name: str) -> None:
@@ -366,3 +369,17 @@ def _add_finalizer(meta: Obj, finalizer: str) -> None:
 
 
 _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _fold_string_data(secret: Obj) -> None:
+    """Merge ``stringData`` into base64 ``data`` and drop it, as the real API server does on
+    every write (``stringData`` is write-only and wins over ``data`` for the same key)."""
+    string_data = secret.pop("stringData", None)
+    if not string_data:
+        return
+    if not isinstance(string_data, dict):
+        raise ApiError(400, "stringData must be an object of strings")
+    data = secret.setdefault("data", {}) or {}
+    for key, value in string_data.items():
+        data[key] = base64.b64encode(str(value).encode()).decode()
+    secret["data"] = data
