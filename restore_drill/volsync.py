@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from string import Template
+from typing import Any
 
 import yaml
 
@@ -108,19 +109,33 @@ def raw_manifests(app: str, fixtures_dir: Path = FIXTURES_DIR) -> list[tuple[Pat
     return [(path, path.read_text()) for path in sorted(directory.glob("*.yaml"))]
 
 
-def render_text(text: str, values: Mapping[str, str], where: str) -> str:
+def render_text(text: str, values: Mapping[str, str], where: str) -> list[Obj]:
+    """Parse a manifest file, then fill placeholders inside its string values only.
+
+    Filling after parsing keeps every value a string: a run id like ``60284605`` or a
+    password like ``1e10`` would otherwise turn into a YAML number.
+    """
     missing = sorted({m for m in _PLACEHOLDER_RE.findall(text) if m not in values})
     if missing:
         raise ScenarioError(f"{where}: placeholder(s) not filled: {', '.join(missing)}")
-    return Template(text).substitute(values)
+    return [_fill(doc, values) for doc in yaml.safe_load_all(text) if doc]
+
+
+def _fill(node: Any, values: Mapping[str, str]) -> Any:
+    if isinstance(node, str):
+        return Template(node).substitute(values)
+    if isinstance(node, dict):
+        return {key: _fill(value, values) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_fill(item, values) for item in node]
+    return node
 
 
 def load_app(app: str, values: Mapping[str, str], fixtures_dir: Path = FIXTURES_DIR) -> AppFixture:
     """Render every manifest of ``app`` with ``values`` (placeholder name -> text)."""
     manifests: list[Obj] = []
     for path, text in raw_manifests(app, fixtures_dir):
-        rendered = render_text(text, values, f"fixtures/apps/{app}/{path.name}")
-        manifests += [doc for doc in yaml.safe_load_all(rendered) if doc]
+        manifests += render_text(text, values, f"fixtures/apps/{app}/{path.name}")
     return AppFixture(app, manifests)
 
 

@@ -46,6 +46,7 @@ def test_steps_a_person_would_say() -> None:
         "wait_restored",
         "verify",
         "manual_restore_older",
+        "keep_backups",
     }
     assert wanted <= set(steps.STEPS)
     disasters = {n for n, s in steps.STEPS.items() if s.disaster}

@@ -100,6 +100,17 @@ def test_unfilled_placeholder_and_unknown_app_are_errors() -> None:
         volsync.load_app("nextcloud", VALUES)
 
 
+@pytest.mark.parametrize("value", ["60284605", "1e10", "true", "null", "0x1F", "- a: b"])
+def test_placeholder_values_stay_strings_whatever_they_look_like(value: str) -> None:
+    """A run id of digits or a password like 1e10 must not become a YAML number."""
+    values = VALUES | {"RUN_ID": value, "RESTIC_PASSWORD": value}
+    app = volsync.load_app("home-assistant", values)
+    namespace = app.of_kind(k8s.NAMESPACE)[0]
+    assert namespace["metadata"]["labels"]["restore-drill/run-id"] == value
+    secret = app.of_kind(k8s.SECRET)[0]
+    assert secret["stringData"]["RESTIC_PASSWORD"] == value
+
+
 class FakeKube:
     """Records writes; ``states`` feeds ``wait_for`` one object state at a time."""
 

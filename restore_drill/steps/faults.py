@@ -17,12 +17,11 @@ def _repository_prefixes(drill: Drill) -> list[str]:
 
 @fault("corrupt-repository", after="backup")
 def corrupt_repository(drill: Drill) -> None:
-    """Overwrite every data pack of the repositories in S3 (bit rot on the NAS)."""
+    """Overwrite each repository's ``config`` object in S3 (bit rot on the NAS): restic can
+    no longer open the repository, so every later restore fails."""
     s3 = drill.object_store.s3_client()
     for prefix in _repository_prefixes(drill):
-        listed = s3.list_objects_v2(Bucket=drill.bucket, Prefix=f"{prefix}/data/")
-        for item in listed.get("Contents") or []:
-            s3.put_object(Bucket=drill.bucket, Key=item["Key"], Body=b"corrupted by the drill")
+        s3.put_object(Bucket=drill.bucket, Key=f"{prefix}/config", Body=b"corrupted by the drill")
 
 
 @fault("rd-empty-repository", after="backup")
