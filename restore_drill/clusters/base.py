@@ -49,7 +49,8 @@ class Cluster(abc.ABC):
         """Delete the cluster, refusing when this run did not create it."""
         if not self.created_by_this_run:
             raise RefusedDestructiveAction(
-                f"refusing to delete {self.backend} cluster {self.name!r}: this run did not create it"
+                f"refusing to delete {self.backend} cluster {self.name!r}: "
+                "this run did not create it"
             )
         self.close_client()
         self._destroy()
@@ -106,9 +107,9 @@ class Cluster(abc.ABC):
 
         Backends add their own extras (``kind export logs``). Secrets are redacted.
         """
-        from restore_drill.clusters.bundle import write_bundle
+        from restore_drill.clusters.bundle import store_secrets, write_bundle
 
-        write_bundle(self.kube(), dest, namespaces)
+        write_bundle(self.kube(), dest, namespaces, secrets=store_secrets(self.object_store))
 
     def __enter__(self) -> Cluster:
         self.create()
