@@ -183,14 +183,7 @@ def delete_pvc(drill: Drill) -> None:
             kube.delete(k8s.PVC, pvc, app.namespace)
         _delete_pods(drill, app)
         for pvc in app.fixture.pvcs:
-            kube.wait_for(
-                k8s.PVC,
-                pvc,
-                app.namespace,
-                lambda o: o is None,
-                timeout=drill.step_timeout,
-                what=f"PVC {app.namespace}/{pvc} gone",
-            )
+            _wait_gone(drill, k8s.PVC, pvc, app.namespace)
 
 
 @step("delete_app", disaster=True)
@@ -204,14 +197,18 @@ def delete_app(drill: Drill) -> None:
             kube.delete(k8s.kind_of(manifest), manifest["metadata"]["name"], app.namespace)
         _delete_pods(drill, app)
         for manifest in objects:
-            kube.wait_for(
-                k8s.kind_of(manifest),
-                manifest["metadata"]["name"],
-                app.namespace,
-                lambda o: o is None,
-                timeout=drill.step_timeout,
-                what=f"{manifest['kind']} {app.namespace}/{manifest['metadata']['name']} gone",
-            )
+            _wait_gone(drill, k8s.kind_of(manifest), manifest["metadata"]["name"], app.namespace)
+
+
+def _wait_gone(drill: Drill, kind: k8s.Kind, name: str, namespace: str) -> None:
+    drill.kube().wait_for(
+        kind,
+        name,
+        namespace,
+        lambda obj: obj is None,
+        timeout=drill.step_timeout,
+        what=f"{kind.kind} {namespace}/{name} gone",
+    )
 
 
 @step("delete_namespace", disaster=True)
