@@ -208,3 +208,13 @@ def test_external_s3_rejects_bad_or_dead_endpoints() -> None:
                        cluster_endpoint="http://nas.example:9000")
     assert split.repository_url("b", "app") == "s3:http://nas.example:9000/b/app"
     assert split.repository_url("b", "app", in_cluster=False) == "s3:http://127.0.0.1:1/b/app"
+
+
+def test_minio_image_is_the_one_pinned_in_addons_yaml() -> None:
+    """One place pins MinIO: clusters/addons.yaml, beside every other version."""
+    from restore_drill.addons import load_addons
+    from restore_drill.objectstore import MinioContainer
+
+    pinned = load_addons().versions()["minio-image"]
+    assert MinioContainer(name="pin-check").settings.image == pinned
+    assert MinioContainer(name="pin-check", image="example/minio:x").settings.image == "example/minio:x"

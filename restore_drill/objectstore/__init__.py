@@ -16,12 +16,11 @@ from restore_drill.objectstore.base import (
 )
 from restore_drill.objectstore.external import ExternalS3
 from restore_drill.objectstore.local import LocalS3
-from restore_drill.objectstore.minio import KIND_NETWORK, MINIO_IMAGE, MinioContainer, MinioSettings
+from restore_drill.objectstore.minio import KIND_NETWORK, MinioContainer, MinioSettings
 
 __all__ = [
     "DEFAULT_REGION",
     "KIND_NETWORK",
-    "MINIO_IMAGE",
     "ExternalS3",
     "LocalS3",
     "MinioContainer",

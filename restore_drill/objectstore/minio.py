@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from restore_drill.addons import load_addons
 from restore_drill.errors import BackendUnavailable, ObjectStoreError
 from restore_drill.objectstore.base import (
     ObjectStore,
@@ -16,8 +17,12 @@ from restore_drill.objectstore.base import (
 log = logging.getLogger(__name__)
 
 
-# A dated release, not "latest": a drill must run the same MinIO tomorrow as today.
-MINIO_IMAGE = "quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z"
+
+
+def _pinned_image() -> str:
+    # A dated release, not "latest", pinned once in clusters/addons.yaml with every other pin.
+    return load_addons().versions()["minio-image"]
+
 KIND_NETWORK = "kind"
 MINIO_PORT = 9000
 
@@ -28,7 +33,7 @@ class MinioSettings:
 
     name: str
     credentials: S3Credentials
-    image: str = MINIO_IMAGE
+    image: str = field(default_factory=_pinned_image)
     network: str = KIND_NETWORK
     port: int = MINIO_PORT
 
@@ -57,14 +62,14 @@ class MinioContainer(ObjectStore):
         *,
         name: str | None = None,
         credentials: S3Credentials | None = None,
-        image: str = MINIO_IMAGE,
+        image: str | None = None,
         network: str = KIND_NETWORK,
     ) -> None:
         super().__init__(credentials or S3Credentials.random())
         self.settings = MinioSettings(
             name=name or f"restore-drill-minio-{secrets.token_hex(4)}",
             credentials=self.credentials,
-            image=image,
+            image=image or _pinned_image(),
             network=network,
         )
         self._container: Any = None
