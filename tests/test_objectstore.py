@@ -217,4 +217,5 @@ def test_minio_image_is_the_one_pinned_in_addons_yaml() -> None:
 
     pinned = load_addons().versions()["minio-image"]
     assert MinioContainer(name="pin-check").settings.image == pinned
-    assert MinioContainer(name="pin-check", image="example/minio:x").settings.image == "example/minio:x"
+    custom = MinioContainer(name="pin-check", image="example/minio:x")
+    assert custom.settings.image == "example/minio:x"
