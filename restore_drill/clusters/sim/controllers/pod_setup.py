@@ -31,10 +31,8 @@ class Missing(Exception):
 def _data(obj: Obj, binary: bool) -> dict[str, bytes]:
     """Keys of a ConfigMap or Secret as bytes (Secret data is base64 on the wire)."""
     if binary:
-        data = {k: base64.b64decode(v) for k, v in (obj.get("data") or {}).items()}
-        # the real API server folds stringData into data; accept it where that was skipped
-        data.update({k: str(v).encode() for k, v in (obj.get("stringData") or {}).items()})
-        return data
+        # the API server has already folded any stringData into data
+        return {k: base64.b64decode(v) for k, v in (obj.get("data") or {}).items()}
     data = {k: str(v).encode() for k, v in (obj.get("data") or {}).items()}
     data.update({k: base64.b64decode(v) for k, v in (obj.get("binaryData") or {}).items()})
     return data

@@ -169,7 +169,7 @@ def validate_secret(secret: Obj | None, name: str) -> None:
     """VolSync's GetAndValidateSecret: the Secret exists and holds the mandatory keys."""
     if secret is None:
         raise SyncError(f'Secret "{name}" not found')
-    data = {**(secret.get("data") or {}), **(secret.get("stringData") or {})}
+    data = secret.get("data") or {}
     missing = [key for key in REQUIRED_KEYS if key not in data]
     if missing:
         raise SyncError(f"secret {name} is missing field(s): {', '.join(missing)}")
@@ -193,7 +193,7 @@ def forget_options(retain: Obj | None) -> str:
 
 
 def secret_env(secret: Obj) -> list[Obj]:
-    data = {**(secret.get("data") or {}), **(secret.get("stringData") or {})}
+    data = secret.get("data") or {}
     name = secret["metadata"]["name"]
     env = [_from_secret(name, key, optional=False) for key in REQUIRED_KEYS]
     env += [_from_secret(name, key, optional=True) for key in OPTIONAL_KEYS]
