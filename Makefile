@@ -7,11 +7,14 @@ CLUSTER ?= auto
 SIZE ?=
 KEEP ?= on-failure
 OUT ?= runs
+# built: make every image here from Go modules and Debian packages (no registry needed);
+# pulled: use upstream images from their registries (skips the build).
+IMAGES ?= built
 
 
-.PHONY: setup system-tools test test-all test-kind lint drill list doctor bench-data clean
+.PHONY: setup system-tools docker images test test-all test-kind lint drill list doctor bench-data clean
 
-setup: $(BIN)/restore-drill system-tools
+setup: $(BIN)/restore-drill system-tools docker images
 
 $(BIN)/restore-drill: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +25,14 @@ $(BIN)/restore-drill: pyproject.toml constraints.txt
 # restic (the sim's real data path) from the system's packages when it is missing.
 system-tools:
 	@scripts/install-system-tools.sh
+
+# A Docker engine for the kind backend (Debian's, started here, where none answers).
+docker:
+	@scripts/docker-engine.sh
+
+# The offline image set, built where missing and cached per version (restore-drill images list).
+images: $(BIN)/restore-drill docker
+	@if [ "$(IMAGES)" = built ]; then $(BIN)/restore-drill images build; fi
 
 # The fast default suite: the harness's own tests plus every scenario drilled on sim at a
 # small size. Heavier tests (large datasets) are marked slow: `make test-all` runs them.

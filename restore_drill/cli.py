@@ -22,6 +22,8 @@ COMMAND_MODULES = (
     "data",
     "lint",
     "verify_backups",
+    "images",
+    "cluster",
 )
 
 

@@ -86,3 +86,11 @@ class CommandFailed(DrillError):
         super().__init__(message)
         self.program = program
         self.exit_code = exit_code
+
+
+class ImageBuildFailed(DrillError):
+    """Building an image of the offline set failed; the message names the step and its log."""
+
+
+class ImageMissing(BackendUnavailable):
+    """A cluster needs an image that is neither built here nor allowed to be pulled."""

@@ -49,6 +49,7 @@ class Kind:
 
 
 NAMESPACE = Kind("v1", "Namespace", namespaced=False)
+NODE = Kind("v1", "Node", namespaced=False)
 POD = Kind("v1", "Pod")
 PVC = Kind("v1", "PersistentVolumeClaim")
 PV = Kind("v1", "PersistentVolume", namespaced=False)
@@ -58,6 +59,7 @@ EVENT = Kind("v1", "Event")
 SERVICE_ACCOUNT = Kind("v1", "ServiceAccount")
 DEPLOYMENT = Kind("apps/v1", "Deployment")
 STATEFUL_SET = Kind("apps/v1", "StatefulSet")
+DAEMON_SET = Kind("apps/v1", "DaemonSet")
 JOB = Kind("batch/v1", "Job")
 STORAGE_CLASS = Kind("storage.k8s.io/v1", "StorageClass", namespaced=False)
 VOLUME_SNAPSHOT = Kind("snapshot.storage.k8s.io/v1", "VolumeSnapshot")

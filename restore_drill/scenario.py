@@ -7,6 +7,7 @@ disaster step to restored PVC Bound and app pod Ready, and verifies the data bes
 
 from __future__ import annotations
 
+import logging
 import secrets
 import time
 from collections.abc import Callable
@@ -19,6 +20,8 @@ import yaml
 from restore_drill import data, steps, volsync
 from restore_drill.errors import DrillError, RestoreTimeout, ScenarioError, UsageError
 from restore_drill.report import DrillResult, StepTiming, write_result
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from restore_drill.clusters.base import Cluster
@@ -187,7 +190,7 @@ def placeholder_values(
         "AWS_ACCESS_KEY_ID": credentials.access_key,
         "AWS_SECRET_ACCESS_KEY": credentials.secret_key,
         "AWS_DEFAULT_REGION": credentials.region,
-        "AGENT_IMAGE": data.AGENT_IMAGE,
+        "AGENT_IMAGE": cluster.agent_image,
     }
 
 
@@ -356,17 +359,29 @@ def start_backend(backend: str, run_dir: Path, **options: Any) -> Backend:
     if backend == "sim":
         store = LocalS3(log_path=run_dir / "local-s3.log")
     elif backend == "kind":
-        store = MinioContainer()
+        from restore_drill.addons import load_addons
+        from restore_drill.clusters.kind_offline import choose_images
+        from restore_drill.objectstore.minio import pinned_image
+
+        options["images"] = choose_images(load_addons(), str(options.get("images", "auto")))
+        store = MinioContainer(image=pinned_image(options["images"]))
     else:
         endpoint = str(options.pop("s3_endpoint", "") or "")
         if not endpoint:
             raise UsageError("--cluster existing needs an S3 endpoint (RESTORE_DRILL_S3_ENDPOINT)")
         store = ExternalS3(endpoint, S3Credentials.from_env())
     store.start()
+    cluster = None
     try:
         cluster = make_cluster(backend, run_dir / "cluster", store, **options)
         cluster.create()
     except BaseException:
+        # A half-made cluster is not left behind (it is ours only if we created it).
+        if cluster is not None and cluster.created_by_this_run:
+            try:
+                cluster.delete()
+            except DrillError as exc:
+                log.warning("could not remove the half-made cluster: %s", exc)
         store.stop()
         raise
     return Backend(cluster, store, created_cluster=backend != "existing")

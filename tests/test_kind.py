@@ -33,6 +33,7 @@ class StoreWithKeys:
 
 
 def make(tmp_path: Path, **kwargs: Any) -> KindCluster:
+    kwargs.setdefault("images", "pulled")  # what `auto` picks depends on this machine
     return KindCluster("drill-test", tmp_path, NoStore(), **kwargs)  # type: ignore[arg-type]
 
 
@@ -141,9 +142,9 @@ def test_create_without_kind_on_path_names_the_missing_tools(
 ) -> None:
     monkeypatch.setattr(kind_module, "docker_engine_answers", lambda: (True, "Docker engine 28"))
     monkeypatch.setattr(
-        kind_module.shutil, "which", lambda tool: None if tool in ("kind", "helm") else "/bin/x"
+        kind_module, "missing_tools", lambda names: [t for t in names if t in ("kind", "helm")]
     )
-    with pytest.raises(BackendUnavailable, match=r"kind, helm not on PATH.*v0\.31\.0"):
+    with pytest.raises(BackendUnavailable, match=r"kind, helm not found.*v0\.31\.0"):
         make(tmp_path).create()
 
 

@@ -14,6 +14,8 @@ from restore_drill.errors import (
     ObjectStoreError,
     RefusedDestructiveAction,
 )
+from restore_drill.addons import load_addons
+from restore_drill.objectstore.minio import pinned_image
 from restore_drill.objectstore import (
     KIND_NETWORK,
     ExternalS3,
@@ -142,7 +144,13 @@ def test_minio_settings_pin_a_dated_image_and_the_kind_network() -> None:
     assert minio.cluster_endpoint == "http://drill-minio:9000"
     assert settings.container_env()["MINIO_ROOT_USER"] == minio.credentials.access_key
     assert settings.container_env()["MINIO_ROOT_PASSWORD"] == minio.credentials.secret_key
-    assert settings.command() == "server /data --address :9000"
+    argv = settings.run_argv()
+    assert argv[-4:] == ["server", "/data", "--address", ":9000"]
+    assert argv[argv.index("--pull") + 1] == "never"
+    # Keys pass by name only: never on a command line anyone can list.
+    assert minio.credentials.secret_key not in " ".join(argv)
+    assert "MINIO_ROOT_PASSWORD" in argv
+    assert pinned_image("built").startswith("restore-drill/minio:v0.0.0-")
     assert minio.credentials.secret_key not in repr(settings)
     assert minio.kind == "minio"
     with pytest.raises(ObjectStoreError, match="not started"):
@@ -176,9 +184,16 @@ def test_minio_without_docker_is_unavailable_not_a_crash() -> None:
 def test_minio_container_serves_buckets() -> None:
     if not _docker_answers():
         pytest.skip("no Docker engine answers: MinIO needs one")
-    with MinioContainer() as minio:
+    from restore_drill.clusters.kind_offline import choose_images
+
+    image = pinned_image(choose_images(load_addons(), "auto"))
+    with MinioContainer(image=image) as minio:
         assert minio.host_endpoint.startswith("http://127.0.0.1:")
         minio.create_bucket("drill")
+        # It checks keys as the user's store does: a wrong secret is refused.
+        wrong = ExternalS3(minio.host_endpoint, S3Credentials(minio.credentials.access_key, "x" * 20))
+        with pytest.raises(ObjectStoreError, match="SignatureDoesNotMatch|InvalidAccessKeyId"):
+            wrong.bucket_exists("drill")
         minio.delete_bucket("drill")
 
 

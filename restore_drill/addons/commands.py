@@ -11,6 +11,7 @@ from pathlib import Path
 
 from restore_drill.addons.pins import Addons
 from restore_drill.errors import BackendUnavailable, CommandFailed
+from restore_drill.images.tools import TOOLS, tool
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +28,7 @@ def run_command(
     cwd: Path | None = None,
     timeout: float = 600,
     secrets: Iterable[str] = (),
+    stdin: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``argv`` (no shell) with ``os.environ`` plus ``env``; raise :class:`CommandFailed`.
 
@@ -34,6 +36,8 @@ def run_command(
     echoes them back.
     """
     argv = [str(arg) for arg in argv]
+    if argv and argv[0] in TOOLS:
+        argv[0] = tool(argv[0])  # the pinned build when `images build` made one
     hidden = [s for s in secrets if s]
 
     def scrub(text: str) -> str:
@@ -41,8 +45,8 @@ def run_command(
             text = text.replace(secret, "***")
         return text
 
-    program = argv[0]
-    if shutil.which(program) is None and not Path(program).is_file():
+    program = Path(argv[0]).name if Path(argv[0]).name in TOOLS else argv[0]
+    if shutil.which(argv[0]) is None and not Path(argv[0]).is_file():
         raise BackendUnavailable(f"{program} is not installed (not on PATH)")
     log.info("running: %s", scrub(" ".join(argv)))
     try:
@@ -50,6 +54,7 @@ def run_command(
             argv,
             env={**os.environ, **(env or {})},
             cwd=cwd,
+            input=stdin,
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -154,18 +159,28 @@ def helm_repo_argv(addons: Addons) -> list[list[str]]:
     return [["helm", "repo", "add", "--force-update", name, url], ["helm", "repo", "update", name]]
 
 
-def helm_volsync_argv(addons: Addons, kubeconfig: Path, version: str) -> list[str]:
-    """``helm upgrade --install`` of the VolSync chart at a pinned ``version``."""
+def helm_volsync_argv(
+    addons: Addons,
+    kubeconfig: Path,
+    version: str,
+    chart_dir: Path | None = None,
+    values: Path | None = None,
+) -> list[str]:
+    """``helm upgrade --install`` of the VolSync chart at a pinned ``version``: from the
+    chart repository, or from ``chart_dir`` (the release's own chart, offline)."""
     vs = addons.section("volsync")
     addons.check_volsync_version(version)
+    chart = (
+        [str(chart_dir), "--values", str(values)]
+        if chart_dir and values
+        else [f"{vs['chart_repository_name']}/{vs['chart']}", "--version", version]
+    )
     return [
         "helm",
         "upgrade",
         "--install",
         str(vs["release"]),
-        f"{vs['chart_repository_name']}/{vs['chart']}",
-        "--version",
-        version,
+        *chart,
         "--namespace",
         str(vs["namespace"]),
         "--create-namespace",

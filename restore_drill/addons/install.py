@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from restore_drill.addons import offline
 from restore_drill.addons.commands import (
     csi_hostpath_clone_argv,
     csi_hostpath_deploy_argv,
@@ -15,6 +16,7 @@ from restore_drill.addons.commands import (
     helm_env,
     helm_repo_argv,
     helm_volsync_argv,
+    kubectl,
     run_command,
     snapshotter_argv,
 )
@@ -102,6 +104,11 @@ def csi_hostpath_readiness(addons: Addons) -> list[Readiness]:
     return [Readiness(f"StatefulSet {ns}/{name} ready", STATEFUL_SET, name, ns)]
 
 
+def offline_csi_readiness() -> Readiness:
+    what = "StatefulSet kube-system/csi-hostpathplugin ready"
+    return Readiness(what, STATEFUL_SET, "csi-hostpathplugin", "kube-system")
+
+
 def volsync_readiness(addons: Addons) -> list[Readiness]:
     vs = addons.section("volsync")
     crds = [Readiness(f"CRD {name} Established", CRD, str(name), None) for name in vs["crds"]]
@@ -116,9 +123,16 @@ class AddonInstaller:
     """Installs every addon at its pinned version into the cluster behind ``kubeconfig``."""
 
     def __init__(
-        self, addons: Addons, kubeconfig: Path, run_dir: Path, *, timeout: float = 300
+        self,
+        addons: Addons,
+        kubeconfig: Path,
+        run_dir: Path,
+        *,
+        timeout: float = 300,
+        offline: bool = False,
     ) -> None:
         self.addons = addons
+        self.offline = offline  # sources from the module cache, our CSI driver
         self.kubeconfig = Path(kubeconfig)
         self.run_dir = Path(run_dir)
         self.timeout = timeout
@@ -140,18 +154,40 @@ class AddonInstaller:
             check.wait(kube, self.timeout)
 
     def install_snapshotter(self, kube: Kube) -> None:
-        argv = snapshotter_argv(self.addons, self.kubeconfig)
-        run_command(argv[0], env=self.env, timeout=self.timeout)
+        if self.offline:
+            crds = offline.snapshotter_crds_argv(self.addons, self.kubeconfig)
+        else:
+            crds, *controller = snapshotter_argv(self.addons, self.kubeconfig)
+        run_command(crds, env=self.env, timeout=self.timeout)
         # The controller watches the CRDs: let them settle before it starts.
         self._wait_all(kube, [r for r in snapshotter_readiness(self.addons) if r.kind == CRD])
-        self._run_all(argv[1:])
+        if self.offline:
+            render = offline.snapshot_controller_render_argv(self.addons, self.kubeconfig)
+            rendered = run_command(render, env=self.env, timeout=self.timeout).stdout
+            namespace = str(self.addons.section("snapshotter")["controller_namespace"])
+            run_command(
+                kubectl(self.kubeconfig, *offline.SERVER_SIDE, "-n", namespace, "-f", "-"),
+                env=self.env,
+                timeout=self.timeout,
+                stdin=offline.pin_controller_image(rendered, self.addons),
+            )
+        else:
+            self._run_all(controller)
         self._wait_all(kube, snapshotter_readiness(self.addons))
 
     def install_data_source_validator(self, kube: Kube) -> None:
+        if self.offline:
+            # Its VolumePopulator CRD lives in a nested module the proxy does not serve.
+            return
         self._run_all(data_source_validator_argv(self.addons, self.kubeconfig))
         self._wait_all(kube, data_source_validator_readiness(self.addons))
 
     def install_csi_hostpath(self, kube: Kube) -> None:
+        if self.offline:
+            for obj in offline.csi_driver_objects(self.addons):
+                kube.apply(obj)
+            self._wait_all(kube, [offline_csi_readiness()])
+            return
         checkout = self.run_dir / "addons" / "csi-driver-host-path"
         if checkout.exists():
             shutil.rmtree(checkout)
@@ -171,16 +207,23 @@ class AddonInstaller:
         kind_default = str(self.addons.section("storage").get("kind_default_class") or "")
         if kind_default and kube.find(STORAGE_CLASS, kind_default) is not None:
             kube.patch(STORAGE_CLASS, kind_default, demote_default_class_patch())
-        kube.apply(storage_class_manifest(self.addons))
+        # Our offline driver cannot expand volumes; csi-driver-host-path can.
+        kube.apply(storage_class_manifest(self.addons, expansion=not self.offline))
         kube.apply(snapshot_class_manifest(self.addons))
 
     def install_volsync(self, kube: Kube, version: str) -> None:
         self.addons.check_volsync_version(version)
         env = helm_env(self.run_dir, self.kubeconfig)
-        for argv in helm_repo_argv(self.addons):
-            run_command(argv, env=env, timeout=self.timeout)
+        if self.offline:
+            chart = offline.volsync_chart(self.addons, version)
+            values = offline.write_volsync_values(self.run_dir, version)
+            argv = helm_volsync_argv(self.addons, self.kubeconfig, version, chart, values)
+        else:
+            for repo_argv in helm_repo_argv(self.addons):
+                run_command(repo_argv, env=env, timeout=self.timeout)
+            argv = helm_volsync_argv(self.addons, self.kubeconfig, version)
         run_command(
-            helm_volsync_argv(self.addons, self.kubeconfig, version),
+            argv,
             env=env,
             timeout=max(self.timeout, 660),
         )

@@ -103,7 +103,7 @@ def load_addons(path: Path | None = None) -> Addons:
 # --- objects the harness applies itself ---------------------------------------------------
 
 
-def storage_class_manifest(addons: Addons) -> Obj:
+def storage_class_manifest(addons: Addons, *, expansion: bool = True) -> Obj:
     storage = addons.section("storage")
     return {
         "apiVersion": "storage.k8s.io/v1",
@@ -115,7 +115,7 @@ def storage_class_manifest(addons: Addons) -> Obj:
         "provisioner": str(addons.section("csi_hostpath")["driver"]),
         "reclaimPolicy": "Delete",
         "volumeBindingMode": "Immediate",
-        "allowVolumeExpansion": True,
+        "allowVolumeExpansion": expansion,
     }
 
 

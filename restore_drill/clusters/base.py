@@ -84,12 +84,27 @@ class Cluster(abc.ABC):
 
     # --- what drills need to know -----------------------------------------------------------
 
+    @property
+    def agent_image(self) -> str:
+        """The image the data agent's pods run (pinned in ``clusters/addons.yaml``)."""
+        from restore_drill.addons import load_addons
+
+        return str(load_addons().section("agent")["image"])
+
     storage_class: str = "csi-hostpath-sc"
     snapshot_class: str = "csi-hostpath-snapclass"
 
     @abc.abstractmethod
     def versions(self) -> dict[str, str]:
         """Component versions for reports: kubernetes, volsync, restic, snapshotter, ..."""
+
+    def volsync_version_named(self, name: str) -> str:
+        """``default`` or ``upgrade_from`` as pinned for this cluster, else ``name`` itself."""
+        from restore_drill.addons import load_addons
+
+        addons = load_addons()
+        named = {"default": addons.volsync_default, "upgrade_from": addons.volsync_upgrade_from}
+        return addons.check_volsync_version(named.get(name, name))
 
     @abc.abstractmethod
     def install_volsync(self, version: str) -> None:

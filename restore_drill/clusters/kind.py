@@ -11,6 +11,7 @@ four commands, each an argv list built below and tested.
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -27,7 +28,17 @@ from restore_drill.addons import (
 )
 from restore_drill.clusters.base import Cluster
 from restore_drill.clusters.bundle import store_secrets, write_bundle
-from restore_drill.errors import BackendUnavailable, DrillError
+from restore_drill.clusters.kind_offline import (
+    KIND_OFFLINE_OVERLAY,
+    choose_images,
+    kind_load_argv,
+    load_config_overlay,
+    merge_config,
+    set_up_pod_network,
+)
+from restore_drill.images.recipes import Offline
+from restore_drill.images.tools import missing_tools
+from restore_drill.errors import BackendUnavailable, DrillError, UsageError
 
 if TYPE_CHECKING:
     from restore_drill.objectstore import ObjectStore
@@ -60,7 +71,20 @@ def docker_engine_answers(timeout: float = DOCKER_TIMEOUT) -> tuple[bool, str]:
     return False, f"no Docker engine answers ({why})"
 
 
-REQUIRED_TOOLS = ("kind", "kubectl", "helm", "git")
+REQUIRED_TOOLS = ("kind", "kubectl", "helm")
+# kind's own rule for cluster names (it also names Docker containers after them).
+CLUSTER_NAME = re.compile(r"^[a-z0-9.-]+$")
+
+
+def validate_cluster_name(name: str) -> str:
+    """``name`` if kind accepts it, else a :class:`UsageError` saying why."""
+    # Its node container is <name>-control-plane, a hostname of at most 63 characters.
+    if not CLUSTER_NAME.fullmatch(name) or len(name) > 49:
+        raise UsageError(
+            f"kind cluster name {name!r} is invalid: use lower-case letters, digits, '.' "
+            "and '-' only, at most 49 characters"
+        )
+    return name
 
 
 def kind_unavailable_reason() -> str | None:
@@ -70,11 +94,11 @@ def kind_unavailable_reason() -> str | None:
     answers, why = docker_engine_answers()
     if not answers:
         return f"{why}; {NO_DOCKER_HINT}"
-    missing = [tool for tool in REQUIRED_TOOLS if shutil.which(tool) is None]
+    missing = missing_tools(REQUIRED_TOOLS)
     if missing:
         return (
-            f"{', '.join(missing)} not on PATH; install them (kind "
-            f"{load_addons().kind_version}), see 'restore-drill doctor'"
+            f"{', '.join(missing)} not found; 'restore-drill images build' builds the pinned "
+            f"kind {load_addons().kind_version}, kubectl and helm (see 'restore-drill doctor')"
         )
     return None
 
@@ -90,8 +114,10 @@ def render_kind_config(
     return config
 
 
-def kind_create_argv(name: str, config: Path, image: str, kubeconfig: Path) -> list[str]:
-    return [
+def kind_create_argv(
+    name: str, config: Path, image: str, kubeconfig: Path, wait: str | None = "180s"
+) -> list[str]:
+    argv = [
         "kind",
         "create",
         "cluster",
@@ -103,9 +129,8 @@ def kind_create_argv(name: str, config: Path, image: str, kubeconfig: Path) -> l
         image,
         "--kubeconfig",
         str(kubeconfig),
-        "--wait",
-        "180s",
     ]
+    return [*argv, "--wait", wait] if wait else argv
 
 
 def kind_delete_argv(name: str, kubeconfig: Path) -> list[str]:
@@ -134,9 +159,13 @@ class KindCluster(Cluster):
         addons: Addons | None = None,
         volsync_version: str | None = None,
         install_addons: bool = True,
+        images: str = "auto",
     ) -> None:
-        super().__init__(name, run_dir, object_store)
+        super().__init__(validate_cluster_name(name), run_dir, object_store)
         self.addons = addons or load_addons()
+        # "built": the offline image set made by `restore-drill images build`;
+        # "pulled": upstream images from their registries (kindest/node, upstream addons).
+        self.images = choose_images(self.addons, images)
         self.volsync_version = self.addons.check_volsync_version(
             volsync_version or self.addons.volsync_default
         )
@@ -162,18 +191,45 @@ class KindCluster(Cluster):
             log.info("reusing existing kind cluster %s", self.name)
             run_command(kind_export_kubeconfig_argv(self.name, self.kubeconfig), timeout=60)
         else:
-            config = self.run_dir / "kind.yaml"
-            config.write_text(yaml.safe_dump(render_kind_config(self.addons, self.name)))
-            run_command(
-                kind_create_argv(self.name, config, self.addons.node_image, self.kubeconfig),
-                timeout=600,
-            )
-            self.created_by_this_run = True
+            self._create_cluster()
         self.kubeconfig.chmod(0o600)
+        if self.offline:
+            set_up_pod_network(self.kube(), f"{self.name}-control-plane")
+            plan_images = list(Offline(self.addons).addon_images().values())
+            run_command(kind_load_argv(self.name, plan_images), timeout=900)
         if self.install_addons:
-            AddonInstaller(self.addons, self.kubeconfig, self.run_dir).install_all(
-                self.kube(), self.volsync_version
-            )
+            self._installer().install_all(self.kube(), self.volsync_version)
+
+    def volsync_version_named(self, name: str) -> str:
+        if self.offline and name == "upgrade_from":
+            # Offline, the releases the module proxy serves: docs/offline-images.md.
+            return self.addons.check_volsync_version(str(Offline(self.addons).spec[name]))
+        return super().volsync_version_named(name)
+
+    @property
+    def agent_image(self) -> str:
+        return Offline(self.addons).agent_image if self.offline else super().agent_image
+
+    @property
+    def offline(self) -> bool:
+        return self.images == "built"
+
+    def _installer(self) -> AddonInstaller:
+        return AddonInstaller(self.addons, self.kubeconfig, self.run_dir, offline=self.offline)
+
+    def _create_cluster(self) -> None:
+        config_path = self.run_dir / "kind.yaml"
+        config = render_kind_config(self.addons, self.name)
+        image = self.addons.node_image
+        if self.offline:
+            config = merge_config(config, load_config_overlay(KIND_OFFLINE_OVERLAY))
+            image = Offline(self.addons).node_image
+        config_path.write_text(yaml.safe_dump(config))
+        # Offline nodes have no CNI until set_up_pod_network: kind's --wait would time out.
+        wait = None if self.offline else "180s"
+        self.created_by_this_run = True  # from here on, a half-made cluster is ours to delete
+        run_command(kind_create_argv(self.name, config_path, image, self.kubeconfig, wait),
+                    timeout=600)  # fmt: skip
 
     def _destroy(self) -> None:
         run_command(kind_delete_argv(self.name, self.kubeconfig), timeout=300)
@@ -182,9 +238,7 @@ class KindCluster(Cluster):
 
     def install_volsync(self, version: str) -> None:
         self.addons.check_volsync_version(version)
-        AddonInstaller(self.addons, self.kubeconfig, self.run_dir).install_volsync(
-            self.kube(), version
-        )
+        self._installer().install_volsync(self.kube(), version)
         self.volsync_version = version
 
     def versions(self) -> dict[str, str]:

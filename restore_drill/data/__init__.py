@@ -28,16 +28,13 @@ from restore_drill.data.profiles import (
 )
 from restore_drill.errors import UsageError
 
-# Pods run the agent with this image; only the stdlib is used, and the agent stays
-# Python 3.9-compatible so an older pinned image keeps working. Pinned to a patch release
-# so that a drill is repeatable (bump it deliberately).
-AGENT_IMAGE = "docker.io/library/python:3.12.8-slim-bookworm"
+# Pods run the agent with the cluster's agent image (pinned in clusters/addons.yaml);
+# only the stdlib is used, and the agent stays Python 3.9-compatible.
 AGENT_MOUNT = "/agent"  # ConfigMap with keys agent.py and profile.json
 DATA_MOUNT = "/data"  # the PVC under test
 MARKER_NAME = agent.MARKER_NAME
 
 __all__ = [
-    "AGENT_IMAGE",
     "AGENT_MOUNT",
     "DATASETS_DIR",
     "DATA_MOUNT",

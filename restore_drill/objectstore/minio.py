@@ -1,30 +1,41 @@
-"""MinIO in a Docker container on the kind network: the kind backend's object store."""
+"""MinIO in a Docker container on the kind network: the kind backend's object store.
+
+Started with the docker CLI (argv lists, ``--pull never``): no image is ever pulled, no
+reaper image is needed, and every container carries the ``restore-drill.run`` label so
+that what a killed run left can be found and removed.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
-from dataclasses import dataclass, field
-from typing import Any
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
 
-from restore_drill.addons import load_addons
-from restore_drill.errors import BackendUnavailable, ObjectStoreError
-from restore_drill.objectstore.base import (
-    ObjectStore,
-    S3Credentials,
-)
+from restore_drill.addons import load_addons, run_command
+from restore_drill.errors import BackendUnavailable, CommandFailed, ObjectStoreError, WaitTimeout
+from restore_drill.objectstore.base import ObjectStore, S3Credentials
 
 log = logging.getLogger(__name__)
 
-
-
-
-def _pinned_image() -> str:
-    # A dated release, not "latest", pinned once in clusters/addons.yaml with every other pin.
-    return load_addons().versions()["minio-image"]
-
 KIND_NETWORK = "kind"
 MINIO_PORT = 9000
+READY_TIMEOUT = 60.0
+RUN_LABEL = "restore-drill.run"
+
+
+def pinned_image(images: str = "pulled") -> str:
+    """The release users pull, or (``built``) the image the offline set built here."""
+    addons = load_addons()
+    if images == "built":
+        offline = addons.section("offline")
+        version = offline["modules"]["minio"]["version"]
+        return f"{offline['minio_image']}:{version}"
+    return str(addons.section("minio")["image"])
 
 
 @dataclass(frozen=True)
@@ -33,7 +44,7 @@ class MinioSettings:
 
     name: str
     credentials: S3Credentials
-    image: str = field(default_factory=_pinned_image)
+    image: str
     network: str = KIND_NETWORK
     port: int = MINIO_PORT
 
@@ -44,8 +55,15 @@ class MinioSettings:
             "MINIO_REGION": self.credentials.region,
         }
 
-    def command(self) -> str:
-        return f"server /data --address :{self.port}"
+    def run_argv(self) -> list[str]:
+        """``docker run``; the keys go in by name only (``-e NAME``), never on the command
+        line, so they are in no process listing nor log."""
+        argv = ["docker", "run", "-d", "--pull", "never", "--name", self.name,
+                "--network", self.network, "--label", f"{RUN_LABEL}={self.name}",
+                "-p", f"127.0.0.1::{self.port}"]  # fmt: skip
+        for key in self.container_env():
+            argv += ["-e", key]
+        return [*argv, self.image, "server", "/data", "--address", f":{self.port}"]
 
 
 class MinioContainer(ObjectStore):
@@ -69,11 +87,11 @@ class MinioContainer(ObjectStore):
         self.settings = MinioSettings(
             name=name or f"restore-drill-minio-{secrets.token_hex(4)}",
             credentials=self.credentials,
-            image=image or _pinned_image(),
+            image=image or pinned_image(),
             network=network,
         )
-        self._container: Any = None
-        self._created_network: Any = None
+        self._started = False
+        self._created_network = False
         self._host_port = 0
 
     @property
@@ -87,43 +105,74 @@ class MinioContainer(ObjectStore):
         return f"http://{self.settings.name}:{self.settings.port}"
 
     def start(self) -> None:
-        if self._container is not None:
+        if self._started:
             return
-        try:
-            import docker
-            from testcontainers.community.minio import MinioContainer as TcMinio
-
-            client = docker.from_env()
-            client.ping()
-        except Exception as exc:  # docker-py raises several unrelated types when no engine
-            raise BackendUnavailable(f"no Docker engine answers: {type(exc).__name__}") from None
-        if not client.networks.list(names=[self.settings.network]):
-            # kind adopts an existing "kind" network; we remove it later only if we made it.
-            self._created_network = client.networks.create(self.settings.network, driver="bridge")
         settings = self.settings
-        container = TcMinio(
-            image=settings.image,
-            port=settings.port,
-            access_key=settings.credentials.access_key,
-            secret_key=settings.credentials.secret_key,
+        try:
+            run_command(["docker", "image", "inspect", settings.image], timeout=60)
+        except CommandFailed:
+            raise BackendUnavailable(
+                f"MinIO image {settings.image} is not here (no image is pulled): "
+                "run 'restore-drill images build'"
+            ) from None
+        networks = run_command(["docker", "network", "ls", "--format", "{{.Name}}"], timeout=60)
+        if settings.network not in networks.stdout.split():
+            # kind adopts an existing "kind" network; we remove it later only if we made it.
+            run_command(["docker", "network", "create", settings.network], timeout=60)
+            self._created_network = True
+        run_command(
+            settings.run_argv(),
+            env=settings.container_env(),
+            secrets=settings.container_env().values(),
+            timeout=120,
         )
-        for key, value in settings.container_env().items():
-            container.with_env(key, value)
-        container.with_name(settings.name).with_kwargs(network=settings.network)
-        container.start()
-        self._container = container
-        self._host_port = int(container.get_exposed_port(settings.port))
+        self._started = True
+        self._host_port = self._mapped_port()
+        self._wait_ready()
         log.info("MinIO %s on %s (cluster: %s)", settings.name, self.host_endpoint,
-                 self.cluster_endpoint)
+                 self.cluster_endpoint)  # fmt: skip
+
+    def _mapped_port(self) -> int:
+        done = run_command(["docker", "port", self.settings.name, str(self.settings.port)])
+        first = done.stdout.strip().splitlines()[0]
+        return int(first.rsplit(":", 1)[1])
+
+    def _wait_ready(self, timeout: float = READY_TIMEOUT) -> None:
+        """Poll MinIO's readiness endpoint (it has no watch API); say what it answered last."""
+        url = f"{self.host_endpoint}/minio/health/ready"
+        start = time.monotonic()
+        last = "no answer yet"
+        while time.monotonic() - start < timeout:
+            try:
+                with urllib.request.urlopen(url, timeout=2) as answer:  # noqa: S310 (loopback)
+                    if answer.status == 200:
+                        return
+                    last = f"HTTP {answer.status}"
+            except (urllib.error.URLError, OSError) as exc:
+                last = f"{type(exc).__name__}: {exc}"
+            state = self._container_state()
+            if state not in ("running", "created"):
+                raise ObjectStoreError(f"MinIO container {self.settings.name} is {state}")
+            time.sleep(0.2)
+        raise WaitTimeout(f"MinIO {url} ready", time.monotonic() - start, last)
+
+    def _container_state(self) -> str:
+        done = subprocess.run(
+            ["docker", "inspect", "--format", "{{json .State.Status}}", self.settings.name],
+            capture_output=True, text=True, check=False, timeout=30,
+        )  # fmt: skip
+        return str(json.loads(done.stdout)) if done.returncode == 0 else "gone"
 
     def stop(self) -> None:
-        if self._container is not None:
-            self._container.stop()
-            self._container = None
+        if self._started:
+            subprocess.run(["docker", "rm", "-f", "-v", self.settings.name],
+                           capture_output=True, check=False, timeout=120)  # fmt: skip
+            self._started = False
             self._host_port = 0
-        if self._created_network is not None:
-            try:
-                self._created_network.remove()
-            except Exception as exc:  # still used by kind nodes: leave it to kind
-                log.info("network %s left in place: %s", self.settings.network, exc)
-            self._created_network = None
+        if self._created_network:
+            done = subprocess.run(["docker", "network", "rm", self.settings.network],
+                                  capture_output=True, text=True, check=False, timeout=60)  # fmt: skip
+            if done.returncode != 0:  # still used by kind nodes: leave it to kind
+                log.info("network %s left in place: %s", self.settings.network,
+                         done.stderr.strip())  # fmt: skip
+            self._created_network = False

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 from restore_drill import k8s, volsync
-from restore_drill.addons import load_addons
 from restore_drill.errors import RefusedDestructiveAction, VerificationFailed
 from restore_drill.steps.context import AppUnderTest, Drill, step
 from restore_drill.steps.workloads import (
@@ -231,10 +230,8 @@ def rebuild_cluster(drill: Drill) -> None:
 @step("install_volsync", params=("version",))
 def install_volsync(drill: Drill, version: str = "default") -> None:
     """Install VolSync at a pinned version: ``default``, ``upgrade_from`` or a number."""
-    addons = load_addons()
-    named = {"default": addons.volsync_default, "upgrade_from": addons.volsync_upgrade_from}
-    chosen = named.get(version, version)
-    drill.cluster.install_volsync(addons.check_volsync_version(chosen))
+    chosen = drill.cluster.volsync_version_named(version)
+    drill.cluster.install_volsync(chosen)
     if drill.cluster.backend == "sim":
         drill.notes.append(
             f"VolSync {chosen}: on sim, VolSync versions are labels (one controller code path)"

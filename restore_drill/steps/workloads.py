@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from restore_drill import k8s
-from restore_drill.data import AGENT_IMAGE, Manifest, agent_files, read_manifest
+from restore_drill.data import Manifest, agent_files, read_manifest
 from restore_drill.errors import DrillError
 from restore_drill.k8s import Kube, Obj
 from restore_drill.steps.context import AppUnderTest, Drill
@@ -37,7 +37,7 @@ def ensure_agent_config_map(drill: Drill, app: AppUnderTest) -> None:
     )
 
 
-def agent_job(name: str, namespace: str, pvc: str, script: str) -> Obj:
+def agent_job(name: str, namespace: str, pvc: str, script: str, image: str) -> Obj:
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
@@ -55,7 +55,7 @@ def agent_job(name: str, namespace: str, pvc: str, script: str) -> Obj:
                     "containers": [
                         {
                             "name": "agent",
-                            "image": AGENT_IMAGE,
+                            "image": image,
                             "command": ["sh", "-c", script],
                             "volumeMounts": [
                                 {"name": "data", "mountPath": "/data"},
@@ -83,7 +83,7 @@ def run_agent_job(drill: Drill, app: AppUnderTest, pvc: str, what: str, script: 
     kube = drill.kube()
     name = f"rd-{what}-{drill.counter}-{pvc}"[:63].rstrip("-")
     drill.counter += 1
-    kube.create(agent_job(name, app.namespace, pvc, script))
+    kube.create(agent_job(name, app.namespace, pvc, script, drill.cluster.agent_image))
     job = kube.wait_for(
         k8s.JOB,
         name,

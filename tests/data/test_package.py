@@ -42,4 +42,7 @@ def test_bad_agent_commands_are_refused(
 
 
 def test_the_agent_image_is_pinned_to_a_patch_release() -> None:
-    assert re.fullmatch(r"[\w./-]+/python:3\.\d+\.\d+-slim-\w+", data.AGENT_IMAGE)
+    from restore_drill.addons import load_addons
+
+    image = str(load_addons().section("agent")["image"])
+    assert re.fullmatch(r"[\w./-]+/python:3\.\d+\.\d+-slim-\w+", image)

@@ -1,0 +1,133 @@
+"""What a kind cluster made from the offline image set needs beyond ``kind create``.
+
+The node image built here has no kindnetd (its module is not served), so the cluster is
+created with ``disableDefaultCNI`` and the CNI bridge plugin gets a conflist for the
+node's own pod CIDR once the controller-manager has allocated it, as kindnetd would write
+it. Addon images are loaded into the node with ``kind load``, never pulled.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from restore_drill.addons import REPO_ROOT, Addons, deployment_available, run_command
+from restore_drill.errors import DrillError, ImageMissing, UsageError
+from restore_drill.images.recipes import Offline
+from restore_drill.images.steps import docker_label
+from restore_drill.k8s import DAEMON_SET, DEPLOYMENT, NODE, Kube, Obj
+
+log = logging.getLogger(__name__)
+
+KIND_OFFLINE_OVERLAY = REPO_ROOT / "clusters" / "kind-offline.yaml"
+IMAGE_CHOICES = ("auto", "built", "pulled")
+CNI_CONFIG_PATH = "/etc/cni/net.d/10-restore-drill.conflist"
+NODE_READY_TIMEOUT = 180.0
+
+
+def choose_images(addons: Addons, requested: str) -> str:
+    """``built`` (the offline set) or ``pulled``; ``auto`` is built when the node image is."""
+    if requested not in IMAGE_CHOICES:
+        raise UsageError(f"unknown image source {requested!r} (choose from {IMAGE_CHOICES})")
+    node = Offline(addons).node_image
+    present = docker_label(node, "restore-drill.key") is not None
+    if requested == "built" and not present:
+        raise ImageMissing(f"{node} is not built: run 'restore-drill images build'")
+    if requested == "auto":
+        return "built" if present else "pulled"
+    return requested
+
+
+def merge_config(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """``extra`` over ``base``: mappings merge, lists append, scalars replace."""
+    merged = dict(base)
+    for key, value in extra.items():
+        old = merged.get(key)
+        if isinstance(old, dict) and isinstance(value, dict):
+            merged[key] = merge_config(old, value)
+        elif isinstance(old, list) and isinstance(value, list):
+            merged[key] = [*old, *value]
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_config_overlay(path: Path) -> dict[str, Any]:
+    overlay = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if not isinstance(overlay, dict):
+        raise DrillError(f"{path}: expected a mapping to merge over the kind config")
+    return overlay
+
+
+def cni_conflist(pod_cidr: str) -> str:
+    """The bridge network for ``pod_cidr`` (the node's ``spec.podCIDR``)."""
+    config = {
+        "cniVersion": "1.0.0",
+        "name": "restore-drill",
+        "plugins": [
+            {
+                "type": "bridge",
+                "bridge": "cni0",
+                "isGateway": True,
+                "ipMasq": True,
+                "hairpinMode": True,
+                "ipam": {
+                    "type": "host-local",
+                    "ranges": [[{"subnet": pod_cidr}]],
+                    "routes": [{"dst": "::/0" if ":" in pod_cidr else "0.0.0.0/0"}],
+                },
+            },
+            {"type": "portmap", "capabilities": {"portMappings": True}},
+        ],
+    }
+    return json.dumps(config, indent=2)
+
+
+def node_ready(node: Obj | None) -> bool:
+    for condition in ((node or {}).get("status") or {}).get("conditions") or []:
+        if condition.get("type") == "Ready":
+            return bool(condition.get("status") == "True")
+    return False
+
+
+def has_pod_cidr(node: Obj | None) -> bool:
+    return bool(((node or {}).get("spec") or {}).get("podCIDR"))
+
+
+def set_up_pod_network(kube: Kube, node_name: str, timeout: float = NODE_READY_TIMEOUT) -> str:
+    """Write the node's CNI conflist from its pod CIDR, then wait for the node to be Ready."""
+    node = kube.wait_for(
+        NODE, node_name, None, has_pod_cidr, timeout=timeout, what=f"node {node_name} podCIDR"
+    )
+    pod_cidr = str(((node or {}).get("spec") or {})["podCIDR"])
+    # Written aside, then renamed: containerd must never load a half-written conflist.
+    run_command(
+        ["docker", "exec", "-i", node_name, "tee", f"{CNI_CONFIG_PATH}.tmp"],
+        stdin=cni_conflist(pod_cidr),
+        timeout=60,
+    )
+    run_command(
+        ["docker", "exec", node_name, "mv", f"{CNI_CONFIG_PATH}.tmp", CNI_CONFIG_PATH], timeout=60
+    )
+    log.info("node %s: pod network %s (CNI bridge)", node_name, pod_cidr)
+    kube.wait_for(NODE, node_name, None, node_ready, timeout=timeout, what=f"node {node_name} Ready")
+    # Pods that resolve names (movers reach MinIO by name) need CoreDNS and kube-proxy up.
+    kube.wait_for(DAEMON_SET, "kube-proxy", "kube-system", daemonset_ready, timeout=timeout,
+                  what="kube-system/kube-proxy ready")  # fmt: skip
+    kube.wait_for(DEPLOYMENT, "coredns", "kube-system", deployment_available, timeout=timeout,
+                  what="kube-system/coredns Available")  # fmt: skip
+    return pod_cidr
+
+
+def daemonset_ready(obj: Obj | None) -> bool:
+    status = (obj or {}).get("status") or {}
+    wanted = status.get("desiredNumberScheduled", 0)
+    return bool(wanted) and status.get("numberReady", 0) >= wanted
+
+
+def kind_load_argv(cluster: str, images: list[str]) -> list[str]:
+    return ["kind", "load", "docker-image", "--name", cluster, *images]

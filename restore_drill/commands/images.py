@@ -1,0 +1,68 @@
+"""``restore-drill images build|list``: the offline image set (every image a kind drill
+needs, built here from Go modules and Debian packages, cached per version)."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+
+from restore_drill.addons import load_addons
+from restore_drill.images.plan import make_plan
+from restore_drill.images.steps import GoBinaries, HOW_LABEL, PauseBinary, run_steps
+
+NAME = "images"
+HELP = "build (or list) the offline image set: kind node, addons, VolSync, MinIO, agent"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("action", choices=("build", "list"), help="build what is missing, or list")
+    parser.add_argument(
+        "--force", action="store_true", help="rebuild every step even when its cache is current"
+    )
+
+
+def _size(image: str) -> str:
+    done = subprocess.run(
+        ["docker", "image", "inspect", "--format", "{{.Size}}", image],
+        capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    return f"{int(done.stdout) / 1e6:.0f} MB" if done.returncode == 0 else "-"
+
+
+def _how(image: str) -> str:
+    done = subprocess.run(
+        ["docker", "image", "inspect", "--format", f'{{{{index .Config.Labels "{HOW_LABEL}"}}}}',
+         image], capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    return done.stdout.strip() if done.returncode == 0 else ""
+
+
+def list_images() -> int:
+    plan = make_plan(load_addons())
+    rows = [("image", "version", "state", "size", "built from")]
+    for step in plan.steps:
+        if isinstance(step, GoBinaries | PauseBinary):
+            continue
+        for name in getattr(step, "tags", None) or [getattr(step, "image", step.name)]:
+            state = "built" if step.is_current() else "missing"
+            rows.append((name, step.version, state, _size(name), step.how))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths, strict=True)), row[4])
+    versions = load_addons().section("volsync")
+    absent = sorted(set(map(str, versions["allowed"])) - set(make_plan(load_addons()).addon_images
+                    and [k.removeprefix("volsync-") for k in plan.addon_images if k.startswith("volsync-")]))  # fmt: skip
+    if absent:
+        print(f"\nVolSync {', '.join(absent)}: in the users' matrix, not built here "
+              "(the Go module proxy does not serve that release)")  # fmt: skip
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.action == "list":
+        return list_images()
+    plan = make_plan(load_addons())
+    outcomes = run_steps(plan.steps, lambda line: print(line, flush=True), force=args.force)
+    built = sum(1 for _, outcome in outcomes if outcome != "cached")
+    print(f"images: {len(outcomes)} steps, {built} built, {len(outcomes) - built} cached")
+    return 0

@@ -1,0 +1,326 @@
+"""What each image of the offline set is made of, from the pins in ``clusters/addons.yaml``.
+
+The build order is the list order: Debian bases, then Go binaries, then images (a node
+image last, with the control-plane images preloaded). Every image of an upstream
+component carries the upstream name and tag, so upstream manifests and charts run as
+they are; stand-ins (our CSI driver, MinIO from a pseudo-version, the agent) carry
+``restore-drill/`` names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from restore_drill.addons.pins import REPO_ROOT, Addons
+from restore_drill.images.modules import module_dir
+from restore_drill.images.steps import DebianImage, DockerImage, GoBinaries, PauseBinary, Step
+
+IMAGES_DIR = REPO_ROOT / "images"
+
+BASE_PACKAGES = (
+    "ca-certificates", "iptables", "nftables", "conntrack", "ipset", "python3", "tar",
+    "util-linux", "mount", "bash", "procps", "attr", "acl", "kmod",
+)  # fmt: skip
+NODE_PACKAGES = (
+    "systemd", "systemd-sysv", "dbus", "containerd", "runc", "iptables", "nftables",
+    "conntrack", "ethtool", "socat", "iproute2", "kmod", "libseccomp2", "ca-certificates",
+    "procps", "util-linux", "mount", "bash", "pigz", "ebtables", "findutils", "gnupg",
+    "rsync", "curl", "jq",
+)  # fmt: skip
+# Dead weight in a node image: apt caches, docs, translations.
+NODE_EXCLUDES = (
+    "./var/cache/apt/archives/*.deb", "./var/cache/apt/*.bin", "./var/lib/apt/lists/*",
+    "./usr/share/doc/*", "./usr/share/man/*", "./usr/share/info/*", "./usr/share/locale/*",
+)  # fmt: skip
+
+K8S_BINARIES = (
+    "kubelet", "kubeadm", "kubectl", "kube-apiserver", "kube-controller-manager",
+    "kube-scheduler", "kube-proxy",
+)  # fmt: skip
+CNI_PLUGINS = {
+    "bridge": "plugins/main/bridge",
+    "loopback": "plugins/main/loopback",
+    "host-local": "plugins/ipam/host-local",
+    "portmap": "plugins/meta/portmap",
+    "ptp": "plugins/main/ptp",
+}
+
+
+@dataclass(frozen=True)
+class Module:
+    """One pinned Go module of ``offline.modules`` and its wrapper under ``images/``."""
+
+    module: str
+    version: str
+    dir: str
+
+    @property
+    def path(self) -> Path:
+        return IMAGES_DIR / self.dir
+
+
+class Offline:
+    """The ``offline`` section of ``clusters/addons.yaml``, read as the build needs it."""
+
+    def __init__(self, addons: Addons) -> None:
+        self.addons = addons
+        self.spec = addons.section("offline")
+
+    def module(self, name: str) -> Module:
+        raw = self.spec["modules"][name]
+        return Module(str(raw["module"]), str(raw["version"]), str(raw.get("dir", "")))
+
+    @property
+    def suite(self) -> str:
+        return str(self.spec["debian"]["suite"])
+
+    @property
+    def mirror(self) -> str:
+        return str(self.spec["debian"]["mirror"])
+
+    @property
+    def base_image(self) -> str:
+        return f"restore-drill/debian-base:{self.suite}"
+
+    @property
+    def node_rootfs_image(self) -> str:
+        return f"restore-drill/node-rootfs:{self.suite}"
+
+    @property
+    def node_image(self) -> str:
+        return f"{self.spec['node_image']}:{self.addons.kubernetes_version}"
+
+    @property
+    def volsync_versions(self) -> list[str]:
+        return [str(v) for v in self.spec["volsync"]]
+
+    def restic_version(self, volsync: str) -> str:
+        return str(self.spec["volsync"][volsync]["restic"])
+
+    @property
+    def pause(self) -> str:
+        return str(self.spec["pause"])
+
+    @property
+    def csi_driver_image(self) -> str:
+        driver = self.spec["csi_driver"]
+        return f"{driver['image']}:{driver['version']}"
+
+    @property
+    def minio_image(self) -> str:
+        return f"{self.spec['minio_image']}:{self.module('minio').version}"
+
+    @property
+    def agent_image(self) -> str:
+        return str(self.spec["agent_image"])
+
+    # --- upstream names the images keep -------------------------------------------------
+
+    def control_plane_images(self) -> dict[str, str]:
+        """Image per control-plane component, as ``kubeadm config images list`` names them."""
+        k8s = self.addons.kubernetes_version
+        names = {c: f"registry.k8s.io/{c}:{k8s}" for c in K8S_BINARIES if c.startswith("kube-")}
+        names["etcd"] = f"registry.k8s.io/etcd:{self.spec['modules']['etcd']['tag']}"
+        names["coredns"] = f"registry.k8s.io/coredns/coredns:{self.module('coredns').version}"
+        names["pause"] = f"registry.k8s.io/pause:{self.pause}"
+        return names
+
+    def addon_images(self) -> dict[str, str]:
+        """Images ``kind load`` puts into a new cluster: everything but the node's own."""
+        snap = self.module("external_snapshotter").version
+        images = {
+            "snapshot-controller": f"registry.k8s.io/sig-storage/snapshot-controller:{snap}",
+            "csi-snapshotter": f"registry.k8s.io/sig-storage/csi-snapshotter:{snap}",
+            "csi-provisioner": "registry.k8s.io/sig-storage/csi-provisioner:"
+            + self.module("external_provisioner").version,
+            "csi-hostpath": self.csi_driver_image,
+            "agent": self.agent_image,
+            "kube-rbac-proxy": "quay.io/brancz/kube-rbac-proxy:"
+            + self.module("kube_rbac_proxy").version,
+        }
+        for version in self.volsync_versions:
+            images[f"volsync-{version}"] = volsync_image(version)
+        return images
+
+
+def volsync_image(version: str) -> str:
+    return f"quay.io/backube/volsync:{version}"
+
+
+def k8s_ldflags(version: str) -> str:
+    """Kubernetes' version stamp: unstamped binaries say v0.0.0-master and kubeadm refuses."""
+    minor = version.lstrip("v").split(".")[1]
+    flags = ["-s", "-w"]
+    for package in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version"):
+        flags += [f"-X {package}.gitVersion={version}", f"-X {package}.gitMajor=1",
+                  f"-X {package}.gitMinor={minor}"]  # fmt: skip
+    base = "k8s.io/component-base/version"
+    flags += [f"-X {base}.gitTreeState=clean", f"-X {base}.gitCommit={'0' * 40}",
+              f"-X {base}.buildDate=1970-01-01T00:00:00Z"]  # fmt: skip
+    return " ".join(flags)
+
+
+def _go(offline: Offline, name: str, packages: list[str], outputs: list[str], **kw: object) -> GoBinaries:
+    module = offline.module(name)
+    return GoBinaries(
+        name=module.dir,
+        version=module.version,
+        how=f"go build {module.module}@{module.version}",
+        module_dir=module.path,
+        packages=packages,
+        outputs=outputs,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def bases(offline: Offline) -> list[Step]:
+    how = f"debootstrap {offline.suite} minbase"
+    return [
+        DebianImage(name="debian-base", version=offline.suite, how=how,
+                    image=offline.base_image, suite=offline.suite,
+                    packages=BASE_PACKAGES, mirror=offline.mirror),
+        DebianImage(name="node-rootfs", version=offline.suite, how=how,
+                    image=offline.node_rootfs_image, suite=offline.suite,
+                    packages=NODE_PACKAGES, mirror=offline.mirror, excludes=NODE_EXCLUDES),
+    ]  # fmt: skip
+
+
+def go_builds(offline: Offline) -> dict[str, GoBinaries]:
+    k8s = offline.module("kubernetes")
+    cni = offline.module("cni_plugins")
+    snap = offline.module("external_snapshotter")
+    prov = offline.module("external_provisioner")
+    helm = offline.module("helm")
+    builds = {
+        "runc-wrapper": GoBinaries(
+            name="runc-wrapper", version="local", how="go build images/runc-wrapper",
+            module_dir=IMAGES_DIR / "runc-wrapper", packages=["."], outputs=["runc-wrapper"],
+            install=("runc-wrapper",),
+        ),
+        "kubernetes": _go(offline, "kubernetes",
+                          [f"{k8s.module}/cmd/{b}" for b in K8S_BINARIES], list(K8S_BINARIES),
+                          ldflags=k8s_ldflags(k8s.version), install=("kubectl",)),
+        "kind": _go(offline, "kind", ["sigs.k8s.io/kind"], ["kind"], install=("kind",)),
+        "helm": _go(offline, "helm", ["helm.sh/helm/v3/cmd/helm"], ["helm"],
+                    ldflags=f"-s -w -X helm.sh/helm/v3/internal/version.version={helm.version}"
+                    " -X helm.sh/helm/v3/internal/version.gitTreeState=clean",
+                    install=("helm",)),
+        "etcd": _go(offline, "etcd", ["."], ["etcd"]),
+        "coredns": _go(offline, "coredns", ["github.com/coredns/coredns"], ["coredns"]),
+        "cni": _go(offline, "cni_plugins", [f"{cni.module}/{p}" for p in CNI_PLUGINS.values()],
+                   list(CNI_PLUGINS),
+                   ldflags=f"-s -w -X {cni.module}/pkg/utils/buildversion.BuildVersion={cni.version}"),
+        "external-snapshotter": _go(
+            offline, "external_snapshotter",
+            [f"{snap.module}/cmd/snapshot-controller", f"{snap.module}/cmd/csi-snapshotter"],
+            ["snapshot-controller", "csi-snapshotter"], ldflags=f"-s -w -X main.version={snap.version}"),
+        "external-provisioner": _go(
+            offline, "external_provisioner", [f"{prov.module}/cmd/csi-provisioner"],
+            ["csi-provisioner"], ldflags=f"-s -w -X main.version={prov.version}"),
+        "csi-hostpath": GoBinaries(
+            name="csi-hostpath", version=str(offline.spec["csi_driver"]["version"]),
+            how="go build images/csi-hostpath (ours)", module_dir=IMAGES_DIR / "csi-hostpath",
+            packages=["."], outputs=["csi-hostpath"],
+            ldflags=f"-s -w -X main.version={offline.spec['csi_driver']['version']}",
+        ),
+        "minio": _go(offline, "minio", ["github.com/minio/minio"], ["minio"]),
+        "kube-rbac-proxy": _go(
+            offline, "kube_rbac_proxy", ["github.com/brancz/kube-rbac-proxy/cmd/kube-rbac-proxy"],
+            ["kube-rbac-proxy"], ldflags="-s -w -X k8s.io/component-base/version.gitVersion="
+            + offline.module("kube_rbac_proxy").version),
+    }  # fmt: skip
+    for version in offline.volsync_versions:
+        restic = offline.restic_version(version)
+        builds[f"volsync-{version}"] = GoBinaries(
+            name="volsync", version=f"v{version}", how=f"go build github.com/backube/volsync@v{version}",
+            module_dir=IMAGES_DIR / f"volsync-{version}", packages=[volsync_main(version)],
+            outputs=["manager"],
+            ldflags=f"-s -w -X=main.volsyncVersion=v{version}",
+        )
+        builds[f"restic-{restic}"] = GoBinaries(
+            name="restic", version=restic, how=f"go build github.com/restic/restic@{restic}",
+            module_dir=IMAGES_DIR / f"restic-{restic.lstrip('v')}",
+            packages=["github.com/restic/restic/cmd/restic"], outputs=["restic"],
+            ldflags=f"-s -w -X main.version={restic.lstrip('v')}",
+            tags=str(offline.spec["volsync"][version].get("restic_tags", "")),
+            env={"GONOSUMDB": "github.com/restic/restic"},
+        )  # fmt: skip
+    return builds
+
+
+def volsync_main(version: str) -> str:
+    """The manager's ``package main``: ``cmd/`` from 0.12 on, the module root before."""
+    major, minor = (int(x) for x in version.split(".")[:2])
+    return "github.com/backube/volsync/cmd" if (major, minor) >= (0, 12) else "github.com/backube/volsync"
+
+
+def _image(name: str, version: str, tags: list[str], dockerfile: str, stage: dict[str, Path],
+           how: str, inputs: tuple[str, ...] = (), args: dict[str, str] | None = None) -> DockerImage:
+    return DockerImage(name=name, version=version, how=how, tags=tags,
+                       dockerfile_dir=IMAGES_DIR / dockerfile, stage=stage,
+                       build_args=args or {}, inputs=inputs)  # fmt: skip
+
+
+def pause_step(offline: Offline) -> PauseBinary:
+    k8s = offline.module("kubernetes")
+    source = module_dir(k8s.module, k8s.version) / "build" / "pause" / "linux" / "pause.c"
+    return PauseBinary(name="pause", version=offline.pause, how="gcc -static pause.c from "
+                       f"{k8s.module}@{k8s.version}", source=source)  # fmt: skip
+
+
+def images(
+    offline: Offline, builds: dict[str, GoBinaries], pause: PauseBinary, base_key: str
+) -> list[DockerImage]:
+    """Every image but the node's, in build order."""
+    cp = offline.control_plane_images()
+    k8s = builds["kubernetes"]
+    base = (base_key,)
+    steps: list[DockerImage] = []
+    for component in ("kube-apiserver", "kube-controller-manager", "kube-scheduler"):
+        steps.append(_image(component, k8s.version, [cp[component]], "control-plane",
+                            {f"bin/{component}": k8s.out_dir / component}, k8s.how,
+                            args={"COMPONENT": component}))  # fmt: skip
+    steps += [
+        _image("kube-proxy", k8s.version, [cp["kube-proxy"]], "kube-proxy",
+               {"bin/kube-proxy": k8s.out_dir / "kube-proxy",
+                "bin/iptables-mode": IMAGES_DIR / "kube-proxy" / "iptables-mode"},
+               k8s.how, base),
+        _image("etcd", builds["etcd"].version, [cp["etcd"]], "etcd",
+               {"bin/etcd": builds["etcd"].out_dir / "etcd"}, builds["etcd"].how),
+        _image("coredns", builds["coredns"].version, [cp["coredns"]], "coredns",
+               {"bin/coredns": builds["coredns"].out_dir / "coredns"}, builds["coredns"].how),
+        _image("pause", offline.pause, [cp["pause"]], "pause",
+               {"bin/pause": pause.binary}, pause.how),
+    ]  # fmt: skip
+    addon = offline.addon_images()
+    snap = builds["external-snapshotter"]
+    for name in ("snapshot-controller", "csi-snapshotter"):
+        steps.append(_image(name, snap.version, [addon[name]], f"external-snapshotter/{name}",
+                            {f"bin/{name}": snap.out_dir / name}, snap.how))  # fmt: skip
+    prov = builds["external-provisioner"]
+    steps.append(_image("csi-provisioner", prov.version, [addon["csi-provisioner"]],
+                        "external-provisioner", {"bin/csi-provisioner": prov.out_dir / "csi-provisioner"},
+                        prov.how))  # fmt: skip
+    driver = builds["csi-hostpath"]
+    steps.append(_image("csi-hostpath", driver.version, [addon["csi-hostpath"]], "csi-hostpath",
+                        {"bin/csi-hostpath": driver.out_dir / "csi-hostpath"}, driver.how, base))
+    for version in offline.volsync_versions:
+        manager = builds[f"volsync-{version}"]
+        restic = builds[f"restic-{offline.restic_version(version)}"]
+        scripts = module_dir("github.com/backube/volsync", f"v{version}") / "mover-restic"
+        steps.append(_image(
+            "volsync", f"v{version}", [volsync_image(version)], "volsync",
+            {"bin/manager": manager.out_dir / "manager", "bin/restic": restic.out_dir / "restic",
+             "mover-restic": scripts},
+            f"{manager.how} + {restic.how}", base, {"version_arg": f"v{version}"}))  # fmt: skip
+    proxy = builds["kube-rbac-proxy"]
+    steps.append(_image("kube-rbac-proxy", proxy.version, [addon["kube-rbac-proxy"]],
+                        "kube-rbac-proxy", {"bin/kube-rbac-proxy": proxy.out_dir / "kube-rbac-proxy"},
+                        proxy.how))
+    minio = builds["minio"]
+    steps.append(_image("minio", minio.version, [offline.minio_image], "minio",
+                        {"bin/minio": minio.out_dir / "minio"}, minio.how, base))
+    steps.append(_image("agent", offline.suite, [offline.agent_image], "agent", {},
+                        f"Debian {offline.suite} python3", base))
+    return steps
