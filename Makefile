@@ -48,6 +48,7 @@ test-kind: setup
 
 lint: setup
 	$(BIN)/ruff check restore_drill tests $(wildcard e2e)
+	$(BIN)/ruff format --check restore_drill tests $(wildcard e2e)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 

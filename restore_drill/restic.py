@@ -63,8 +63,21 @@ _CODES = {
 }
 # Variables that would make restic read another password or repository than ours.
 _OVERRIDING = ("RESTIC_PASSWORD_FILE", "RESTIC_PASSWORD_COMMAND", "RESTIC_REPOSITORY_FILE")
-_MUTATING = frozenset({"init", "backup", "forget", "prune", "unlock", "rebuild-index", "tag",
-                       "key", "migrate", "copy", "repair"})
+_MUTATING = frozenset(
+    {
+        "init",
+        "backup",
+        "forget",
+        "prune",
+        "unlock",
+        "rebuild-index",
+        "tag",
+        "key",
+        "migrate",
+        "copy",
+        "repair",
+    }
+)
 
 
 def classify(exit_code: int | None, output: str) -> str:
@@ -137,8 +150,11 @@ class Restic:
         return env
 
     def _secrets(self) -> list[str]:
-        values = [self._password, self._extra_env.get("AWS_SECRET_ACCESS_KEY", ""),
-                  os.environ.get("AWS_SECRET_ACCESS_KEY", "")]
+        values = [
+            self._password,
+            self._extra_env.get("AWS_SECRET_ACCESS_KEY", ""),
+            os.environ.get("AWS_SECRET_ACCESS_KEY", ""),
+        ]
         return [value for value in values if value]
 
     def redact(self, text: str) -> str:
@@ -199,8 +215,9 @@ class Restic:
         """The binary's version, e.g. ``"0.14.0"``."""
         path = shutil.which(binary) or binary
         try:
-            out = subprocess.run([path, "version"], capture_output=True, text=True,
-                                 timeout=30, check=True).stdout
+            out = subprocess.run(
+                [path, "version"], capture_output=True, text=True, timeout=30, check=True
+            ).stdout
         except (OSError, subprocess.SubprocessError) as exc:
             raise ResticError(f"cannot run {binary} version: {type(exc).__name__}") from None
         match = re.search(r"restic (\d+\.\d+\.\d+)", out)

@@ -23,11 +23,14 @@ def test_overlay_disables_kindnetd_and_keeps_the_base_config() -> None:
     assert merged["networking"]["apiServerAddress"] == "127.0.0.1"
     assert merged["name"] == "drill-a"
     patch = yaml.safe_load(merged["kubeadmConfigPatches"][0])
-    assert patch == {"kind": "KubeletConfiguration", "cgroupDriver": "cgroupfs",
-                     "failCgroupV1": False}  # fmt: skip
-    assert yaml.safe_load(KIND_CONFIG_FILE.read_text())["networking"].get(
-        "disableDefaultCNI"
-    ) is None, "users' clusters keep kindnetd"
+    assert patch == {
+        "kind": "KubeletConfiguration",
+        "cgroupDriver": "cgroupfs",
+        "failCgroupV1": False,
+    }
+    assert (
+        yaml.safe_load(KIND_CONFIG_FILE.read_text())["networking"].get("disableDefaultCNI") is None
+    ), "users' clusters keep kindnetd"
 
 
 def test_merge_appends_lists_and_merges_mappings() -> None:

@@ -9,13 +9,12 @@ from collections.abc import Iterator
 
 import pytest
 
+from restore_drill.addons import load_addons
 from restore_drill.errors import (
     BackendUnavailable,
     ObjectStoreError,
     RefusedDestructiveAction,
 )
-from restore_drill.addons import load_addons
-from restore_drill.objectstore.minio import pinned_image
 from restore_drill.objectstore import (
     KIND_NETWORK,
     ExternalS3,
@@ -25,6 +24,7 @@ from restore_drill.objectstore import (
     endpoint_answers,
     free_port,
 )
+from restore_drill.objectstore.minio import pinned_image
 
 
 @pytest.fixture(scope="module")
@@ -191,8 +191,10 @@ def test_minio_container_serves_buckets() -> None:
         assert minio.host_endpoint.startswith("http://127.0.0.1:")
         minio.create_bucket("drill")
         # It checks keys as the user's store does: a wrong secret is refused.
-        wrong = ExternalS3(minio.host_endpoint, S3Credentials(minio.credentials.access_key, "x" * 20))
-        with pytest.raises(ObjectStoreError, match="SignatureDoesNotMatch|InvalidAccessKeyId"):
+        wrong = ExternalS3(
+            minio.host_endpoint, S3Credentials(minio.credentials.access_key, "x" * 20)
+        )
+        with pytest.raises(ObjectStoreError, match=r"SignatureDoesNotMatch|InvalidAccessKeyId"):
             wrong.bucket_exists("drill")
         minio.delete_bucket("drill")
 
@@ -219,8 +221,9 @@ def test_external_s3_rejects_bad_or_dead_endpoints() -> None:
     assert not dead.is_up()
     with pytest.raises(ObjectStoreError, match="does not answer"):
         dead.start()
-    split = ExternalS3("http://127.0.0.1:1", S3Credentials("a", "b"),
-                       cluster_endpoint="http://nas.example:9000")
+    split = ExternalS3(
+        "http://127.0.0.1:1", S3Credentials("a", "b"), cluster_endpoint="http://nas.example:9000"
+    )
     assert split.repository_url("b", "app") == "s3:http://nas.example:9000/b/app"
     assert split.repository_url("b", "app", in_cluster=False) == "s3:http://127.0.0.1:1/b/app"
 

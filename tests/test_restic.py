@@ -46,15 +46,24 @@ def _data(root: Path, files: dict[str, bytes]) -> Path:
 
 # --- classification (restic 0.14 messages as printed by the binary) -------------------------
 
+
 @pytest.mark.parametrize(
     ("code", "output", "kind"),
     [
         (1, "Fatal: wrong password or no key found\n", "wrong-password"),
-        (1, "Fatal: unable to open config file: Stat: The specified key does not exist.\n"
-            "Is there a repository at the following location?\ns3:http://h/b/p", "no-repository"),
-        (1, "Fatal: unable to open config file: Stat: Head \"http://127.0.0.1:9/b/config\": "
+        (
+            1,
+            "Fatal: unable to open config file: Stat: The specified key does not exist.\n"
+            "Is there a repository at the following location?\ns3:http://h/b/p",
+            "no-repository",
+        ),
+        (
+            1,
+            'Fatal: unable to open config file: Stat: Head "http://127.0.0.1:9/b/config": '
             "dial tcp 127.0.0.1:9: connect: connection refused\n"
-            "Is there a repository at the following location?", "unreachable"),
+            "Is there a repository at the following location?",
+            "unreachable",
+        ),
         (1, "unable to create lock in backend: repository is already locked by PID 7", "locked"),
         (1, "Fatal: repository contains errors", "failed"),
         (10, "", "no-repository"),
@@ -89,6 +98,7 @@ def test_version_is_the_installed_binary() -> None:
 
 
 # --- real repositories -----------------------------------------------------------------------
+
 
 def test_backup_snapshots_stats_check_restore(store: LocalS3, tmp_path: Path) -> None:
     restic = _restic(store, tmp_path)
@@ -156,8 +166,11 @@ def test_missing_repository_is_no_repository(store: LocalS3, tmp_path: Path) -> 
 
 @pytest.mark.slow  # restic 0.14 retries a refused connection for about 15 s
 def test_unreachable_endpoint_is_unreachable(tmp_path: Path) -> None:
-    restic = Restic(f"s3:http://127.0.0.1:{free_port()}/bucket/p", "pw",
-                    env={"AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b"})
+    restic = Restic(
+        f"s3:http://127.0.0.1:{free_port()}/bucket/p",
+        "pw",
+        env={"AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b"},
+    )
     with pytest.raises(ResticError) as caught:
         restic.snapshots()
     assert caught.value.kind == "unreachable"
@@ -170,7 +183,9 @@ def test_locked_repository_and_lock_free_reads(store: LocalS3, tmp_path: Path) -
     # `backup --stdin` holds its lock for as long as stdin stays open.
     holder = subprocess.Popen(
         [restic.binary, "backup", "--stdin", "--stdin-filename", "held"],
-        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
         env=restic._env(),
     )
     try:
@@ -198,8 +213,13 @@ def test_locked_repository_and_lock_free_reads(store: LocalS3, tmp_path: Path) -
 
 def test_read_only_refuses_every_write(store: LocalS3, tmp_path: Path) -> None:
     reader = _restic(store, tmp_path, read_only=True)
-    for action in (reader.init, reader.prune, reader.unlock, lambda: reader.forget(keep_last=1),
-                   lambda: reader.backup(tmp_path, host="h")):
+    for action in (
+        reader.init,
+        reader.prune,
+        reader.unlock,
+        lambda: reader.forget(keep_last=1),
+        lambda: reader.backup(tmp_path, host="h"),
+    ):
         with pytest.raises(RefusedDestructiveAction):
             action()
 
@@ -213,8 +233,12 @@ def test_no_secret_in_failure_messages(tmp_path: Path) -> None:
     )
     fake.chmod(0o755)
     password, secret = "pw-" + secrets.token_hex(6), "sk-" + secrets.token_hex(6)
-    restic = Restic("s3:http://127.0.0.1:1/b/p", password, binary=str(fake),
-                    env={"AWS_SECRET_ACCESS_KEY": secret})
+    restic = Restic(
+        "s3:http://127.0.0.1:1/b/p",
+        password,
+        binary=str(fake),
+        env={"AWS_SECRET_ACCESS_KEY": secret},
+    )
     with pytest.raises(ResticError) as caught:
         restic.snapshots()
     message = str(caught.value)

@@ -55,8 +55,10 @@ def _write_app_data(root: Path, *, rows: int = 400, extra_files: int = 5) -> Non
     root.mkdir(parents=True, exist_ok=True)
     with closing(sqlite3.connect(root / "home.db")) as db:
         db.execute("CREATE TABLE IF NOT EXISTS states (id INTEGER PRIMARY KEY, value TEXT)")
-        db.executemany("INSERT INTO states (value) VALUES (?)",
-                       [(f"state-{i}-" + "x" * 50,) for i in range(rows)])
+        db.executemany(
+            "INSERT INTO states (value) VALUES (?)",
+            [(f"state-{i}-" + "x" * 50,) for i in range(rows)],
+        )
         db.commit()
     (root / "docs").mkdir(exist_ok=True)
     for index in range(extra_files):
@@ -104,10 +106,19 @@ def bucket(store: LocalS3, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     mp.setenv(PASSWORD_ENV, PASSWORD)
     mp.setenv(WRONG_PASSWORD_ENV, "not-" + PASSWORD)
 
-    def make(prefix: str, times: list[datetime], *, damage_last_db: bool = False,
-             shrink_last: bool = False) -> Restic:
-        restic = Restic(store.repository_url(BUCKET, prefix, in_cluster=False), PASSWORD,
-                        env=store.credentials.env(), cache_dir=work / "cache")
+    def make(
+        prefix: str,
+        times: list[datetime],
+        *,
+        damage_last_db: bool = False,
+        shrink_last: bool = False,
+    ) -> Restic:
+        restic = Restic(
+            store.repository_url(BUCKET, prefix, in_cluster=False),
+            PASSWORD,
+            env=store.credentials.env(),
+            cache_dir=work / "cache",
+        )
         restic.init()
         data = work / prefix
         _write_app_data(data)
@@ -125,10 +136,15 @@ def bucket(store: LocalS3, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         return restic
 
     def app(name: str, **changes: object) -> AppCheck:
-        base = AppCheck(name=name, repository=store.repository_url(BUCKET, name, False),
-                        password=SecretSource(PASSWORD_ENV), schedule=HOURLY,
-                        retention={"hourly": 3, "daily": 1}, read_data_subset="100%",
-                        must_exist=("home.db",))
+        base = AppCheck(
+            name=name,
+            repository=store.repository_url(BUCKET, name, False),
+            password=SecretSource(PASSWORD_ENV),
+            schedule=HOURLY,
+            retention={"hourly": 3, "daily": 1},
+            read_data_subset="100%",
+            must_exist=("home.db",),
+        )
         return replace(base, **changes)  # type: ignore[arg-type]
 
     # Few repositories, each serving several cases: restic 0.14 spends ~1 s opening one.
@@ -137,12 +153,18 @@ def bucket(store: LocalS3, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     make("sqlite-damaged", _hours_ago(1, 0), damage_last_db=True)
     for corrupted in ("pack-deleted", "pack-altered"):
         make(corrupted, _hours_ago(0))
-    Restic(store.repository_url(BUCKET, "empty", False), PASSWORD,
-           env=store.credentials.env(), cache_dir=work / "cache").init()
+    Restic(
+        store.repository_url(BUCKET, "empty", False),
+        PASSWORD,
+        env=store.credentials.env(),
+        cache_dir=work / "cache",
+    ).init()
 
     client = store.s3_client()
-    packs = {name: sorted(key for key in _objects(store) if key.startswith(f"{name}/data/"))
-             for name in ("pack-deleted", "pack-altered")}
+    packs = {
+        name: sorted(key for key in _objects(store) if key.startswith(f"{name}/data/"))
+        for name in ("pack-deleted", "pack-altered")
+    }
     client.delete_object(Bucket=BUCKET, Key=packs["pack-deleted"][0])
     altered_key = packs["pack-altered"][0]
     body = bytearray(client.get_object(Bucket=BUCKET, Key=altered_key)["Body"].read())
@@ -154,26 +176,33 @@ def bucket(store: LocalS3, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     apps = {
         "home-assistant": healthy,
         # the same healthy repository, five hours later: the clock is injected, not restic
-        "stale": replace(healthy, name="stale", restore=False, read_data_subset="0%",
-                         retention={}),
-        "retention": app("retention", repository=store.repository_url(BUCKET, "shrunk", False),
-                         retention={"hourly": 6}, restore=False, read_data_subset="0%"),
+        "stale": replace(healthy, name="stale", restore=False, read_data_subset="0%", retention={}),
+        "retention": app(
+            "retention",
+            repository=store.repository_url(BUCKET, "shrunk", False),
+            retention={"hourly": 6},
+            restore=False,
+            read_data_subset="0%",
+        ),
         "shrunk": app("shrunk", must_exist=(), retention={}),
         "sqlite-damaged": app("sqlite-damaged", retention={}, read_data_subset="0%"),
         "pack-deleted": app("pack-deleted", retention={}),
         "pack-altered": app("pack-altered", retention={}),
         "empty": app("empty"),
-        "wrong-password": replace(healthy, name="wrong-password",
-                                  password=SecretSource(WRONG_PASSWORD_ENV)),
+        "wrong-password": replace(
+            healthy, name="wrong-password", password=SecretSource(WRONG_PASSWORD_ENV)
+        ),
         "missing": app("missing", **only_open),
-        "unreachable": app("unreachable",
-                           repository=f"s3:http://127.0.0.1:{free_port()}/{BUCKET}/x"),
+        "unreachable": app(
+            "unreachable", repository=f"s3:http://127.0.0.1:{free_port()}/{BUCKET}/x"
+        ),
     }
     before = _objects(store)
     verifier = BackupVerifier(store.credentials, now=NOW, scratch_dir=work)
     later = BackupVerifier(store.credentials, now=NOW + timedelta(hours=5), scratch_dir=work)
-    results = {name: (later if name == "stale" else verifier).verify(check)
-               for name, check in apps.items()}
+    results = {
+        name: (later if name == "stale" else verifier).verify(check) for name, check in apps.items()
+    }
     after = _objects(store)
     yield Fixture(store, apps, results, before, after)
     mp.undo()
@@ -185,11 +214,17 @@ def _codes(result: AppResult, check: str) -> set[str]:
 
 # --- one finding per situation ---------------------------------------------------------------
 
+
 def test_healthy_repository_passes_every_check(bucket: Fixture) -> None:
     result = bucket.results["home-assistant"]
     assert result.passed, result.findings
     assert {f.check for f in result.findings} == {
-        "open", "freshness", "retention", "integrity", "restorability"}
+        "open",
+        "freshness",
+        "retention",
+        "integrity",
+        "restorability",
+    }
     assert all(f.status == "pass" for f in result.findings)
     assert result.snapshot_count == 3
     assert result.rpo_seconds == 40 * 60
@@ -255,10 +290,15 @@ def test_verification_leaves_the_bucket_untouched(bucket: Fixture) -> None:
 
 # --- the rules, with any clock ---------------------------------------------------------------
 
+
 def _rule_app(**changes: object) -> AppCheck:
-    base = AppCheck(name="a", repository="s3:http://127.0.0.1:1/b/a",
-                    password=SecretSource("X"), schedule=HOURLY,
-                    retention={"hourly": 24, "daily": 7})
+    base = AppCheck(
+        name="a",
+        repository="s3:http://127.0.0.1:1/b/a",
+        password=SecretSource("X"),
+        schedule=HOURLY,
+        retention={"hourly": 24, "daily": 7},
+    )
     return replace(base, **changes)  # type: ignore[arg-type]
 
 
@@ -295,27 +335,37 @@ def test_parsers() -> None:
     assert parse_size("2GiB") == 2 * 1024**3 and parse_size("500MB") == 500_000_000
     assert parse_duration("1h30m") == timedelta(minutes=90)
     assert parse_retention("hourly=24,daily=7") == {"hourly": 24, "daily": 7}
-    for bad in (lambda: parse_size("lots"), lambda: parse_duration("soon"),
-                lambda: parse_retention("weekly=x")):
+    for bad in (
+        lambda: parse_size("lots"),
+        lambda: parse_duration("soon"),
+        lambda: parse_retention("weekly=x"),
+    ):
         with pytest.raises(UsageError):
             bad()
 
 
 # --- configuration and command ---------------------------------------------------------------
 
+
 def _config_file(tmp_path: Path, store: LocalS3, apps: list[dict[str, object]]) -> Path:
     path = tmp_path / "verify.yaml"
-    path.write_text(yaml.safe_dump({
-        "endpoint": store.host_endpoint, "bucket": BUCKET,
-        "defaults": {"password_env": PASSWORD_ENV, "read_data_subset": "100%"},
-        "tiers": {"test": {"schedule": HOURLY, "retention": {"hourly": 3, "daily": 1}}},
-        "apps": apps,
-    }))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "endpoint": store.host_endpoint,
+                "bucket": BUCKET,
+                "defaults": {"password_env": PASSWORD_ENV, "read_data_subset": "100%"},
+                "tiers": {"test": {"schedule": HOURLY, "retention": {"hourly": 3, "daily": 1}}},
+                "apps": apps,
+            }
+        )
+    )
     return path
 
 
-def test_config_uses_the_users_tiers_by_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                store: LocalS3) -> None:
+def test_config_uses_the_users_tiers_by_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store: LocalS3
+) -> None:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "a")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "b")
     path = _config_file(tmp_path, store, [{"name": "immich"}, {"name": "plex", "tier": "daily"}])
@@ -326,13 +376,17 @@ def test_config_uses_the_users_tiers_by_default(tmp_path: Path, monkeypatch: pyt
     assert immich.repository == f"s3:{store.host_endpoint}/{BUCKET}/immich"
 
 
-@pytest.mark.parametrize("bad_app", [
-    {"name": "x", "password": "literal"},
-    {"name": "x", "tier": "nope"},
-    {"name": "x", "schedule": "every hour"},
-])
-def test_config_rejects_mistakes(tmp_path: Path, store: LocalS3, bad_app: dict[str, object],
-                                 monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    "bad_app",
+    [
+        {"name": "x", "password": "literal"},
+        {"name": "x", "tier": "nope"},
+        {"name": "x", "schedule": "every hour"},
+    ],
+)
+def test_config_rejects_mistakes(
+    tmp_path: Path, store: LocalS3, bad_app: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "a")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "b")
     with pytest.raises(UsageError):
@@ -350,7 +404,9 @@ def _args(**kw: object) -> argparse.Namespace:
 
 
 def test_command_over_several_apps_hides_every_secret(
-    bucket: Fixture, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    bucket: Fixture,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     store = bucket.store
@@ -358,11 +414,19 @@ def test_command_over_several_apps_hides_every_secret(
     monkeypatch.setenv(WRONG_PASSWORD_ENV, "not-" + PASSWORD)
     for key, value in store.credentials.env().items():
         monkeypatch.setenv(key, value)
-    config = _config_file(tmp_path, store, [
-        {"name": "home-assistant", "tier": "test"},
-        {"name": "wrong", "prefix": "home-assistant", "tier": "test",
-         "password_env": WRONG_PASSWORD_ENV},
-    ])
+    config = _config_file(
+        tmp_path,
+        store,
+        [
+            {"name": "home-assistant", "tier": "test"},
+            {
+                "name": "wrong",
+                "prefix": "home-assistant",
+                "tier": "test",
+                "password_env": WRONG_PASSWORD_ENV,
+            },
+        ],
+    )
     outputs = []
     for fmt in ("text", "json"):
         code = command.run(_args(config=config, format=fmt, scratch_dir=tmp_path), now=NOW)
@@ -379,15 +443,23 @@ def test_command_over_several_apps_hides_every_secret(
 
 
 def test_one_repository_form_exits_zero_when_healthy(
-    bucket: Fixture, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    bucket: Fixture,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
     for key, value in bucket.store.credentials.env().items():
         monkeypatch.setenv(key, value)
-    args = _args(repository=bucket.apps["home-assistant"].repository, schedule=HOURLY,
-                 password_env=PASSWORD_ENV, retention="hourly=3", format="json",
-                 must_exist="home.db", max_restore_size="10MiB")
+    args = _args(
+        repository=bucket.apps["home-assistant"].repository,
+        schedule=HOURLY,
+        password_env=PASSWORD_ENV,
+        retention="hourly=3",
+        format="json",
+        must_exist="home.db",
+        max_restore_size="10MiB",
+    )
     assert command.run(args, now=NOW) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["passed"] is True
@@ -404,11 +476,11 @@ def test_one_repository_form_needs_schedule_and_password_source() -> None:
 
 
 @pytest.mark.slow  # two more full verifications
-def test_size_cap_skips_the_restore_and_missing_paths_fail(bucket: Fixture,
-                                                           tmp_path: Path) -> None:
+def test_size_cap_skips_the_restore_and_missing_paths_fail(bucket: Fixture, tmp_path: Path) -> None:
     healthy = bucket.apps["home-assistant"]
-    verifier = BackupVerifier(bucket.store.credentials, now=NOW, scratch_dir=tmp_path,
-                              progress=lambda _line: None)
+    verifier = BackupVerifier(
+        bucket.store.credentials, now=NOW, scratch_dir=tmp_path, progress=lambda _line: None
+    )
     capped = verifier.verify(replace(healthy, max_restore_bytes=10))
     assert capped.status_of("restorability") == "skip" and capped.restore is None
     missing = verifier.verify(replace(healthy, must_exist=("config/secrets.yaml",)))

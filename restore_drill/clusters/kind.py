@@ -36,9 +36,9 @@ from restore_drill.clusters.kind_offline import (
     merge_config,
     set_up_pod_network,
 )
+from restore_drill.errors import BackendUnavailable, DrillError, UsageError
 from restore_drill.images.recipes import Offline
 from restore_drill.images.tools import missing_tools
-from restore_drill.errors import BackendUnavailable, DrillError, UsageError
 
 if TYPE_CHECKING:
     from restore_drill.objectstore import ObjectStore
@@ -228,8 +228,9 @@ class KindCluster(Cluster):
         # Offline nodes have no CNI until set_up_pod_network: kind's --wait would time out.
         wait = None if self.offline else "180s"
         self.created_by_this_run = True  # from here on, a half-made cluster is ours to delete
-        run_command(kind_create_argv(self.name, config_path, image, self.kubeconfig, wait),
-                    timeout=600)  # fmt: skip
+        run_command(
+            kind_create_argv(self.name, config_path, image, self.kubeconfig, wait), timeout=600
+        )
 
     def _destroy(self) -> None:
         run_command(kind_delete_argv(self.name, self.kubeconfig), timeout=300)

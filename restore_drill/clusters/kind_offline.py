@@ -114,12 +114,26 @@ def set_up_pod_network(kube: Kube, node_name: str, timeout: float = NODE_READY_T
         ["docker", "exec", node_name, "mv", f"{CNI_CONFIG_PATH}.tmp", CNI_CONFIG_PATH], timeout=60
     )
     log.info("node %s: pod network %s (CNI bridge)", node_name, pod_cidr)
-    kube.wait_for(NODE, node_name, None, node_ready, timeout=timeout, what=f"node {node_name} Ready")
+    kube.wait_for(
+        NODE, node_name, None, node_ready, timeout=timeout, what=f"node {node_name} Ready"
+    )
     # Pods that resolve names (movers reach MinIO by name) need CoreDNS and kube-proxy up.
-    kube.wait_for(DAEMON_SET, "kube-proxy", "kube-system", daemonset_ready, timeout=timeout,
-                  what="kube-system/kube-proxy ready")  # fmt: skip
-    kube.wait_for(DEPLOYMENT, "coredns", "kube-system", deployment_available, timeout=timeout,
-                  what="kube-system/coredns Available")  # fmt: skip
+    kube.wait_for(
+        DAEMON_SET,
+        "kube-proxy",
+        "kube-system",
+        daemonset_ready,
+        timeout=timeout,
+        what="kube-system/kube-proxy ready",
+    )
+    kube.wait_for(
+        DEPLOYMENT,
+        "coredns",
+        "kube-system",
+        deployment_available,
+        timeout=timeout,
+        what="kube-system/coredns Available",
+    )
     return pod_cidr
 
 

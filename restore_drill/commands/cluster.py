@@ -19,22 +19,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("action", choices=("up", "down"))
     parser.add_argument("--name", default="restore-drill", help="kind cluster name")
     parser.add_argument(
-        "--dir", type=Path, default=Path("runs") / "clusters",
+        "--dir",
+        type=Path,
+        default=Path("runs") / "clusters",
         help="where each cluster's kubeconfig, S3 keys and state are kept",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--kubeconfig", type=Path, default=None,
+        "--kubeconfig",
+        type=Path,
+        default=None,
         help="also copy the cluster's kubeconfig here (never ~/.kube/config unless named)",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--images", default="auto", choices=("auto", "built", "pulled"),
+        "--images",
+        default="auto",
+        choices=("auto", "built", "pulled"),
         help="built: the offline image set (restore-drill images build); pulled: registries",
-    )  # fmt: skip
+    )
     parser.add_argument("--volsync", default=None, help="VolSync version (default: the pin)")
 
 
 def _up(args: argparse.Namespace, home: Path) -> int:
     from restore_drill.clusters.kind import validate_cluster_name
+    from restore_drill.objectstore import MinioContainer
     from restore_drill.scenario import start_backend
 
     validate_cluster_name(args.name)
@@ -45,27 +52,36 @@ def _up(args: argparse.Namespace, home: Path) -> int:
         options["volsync_version"] = args.volsync
     backend = start_backend("kind", home, **options)
     cluster, store = backend.cluster, backend.object_store
+    if not isinstance(store, MinioContainer):  # the kind backend always starts MinIO
+        raise UsageError(f"cluster up made a {store.kind} object store, not MinIO")
     state = {
         "name": cluster.name,
         "created_cluster": cluster.created_by_this_run,
-        "minio_container": getattr(store, "settings").name,
+        "minio_container": store.settings.name,
         "kubeconfig": str(cluster.kubeconfig),
     }
     (home / STATE_FILE).write_text(json.dumps(state, indent=2), encoding="utf-8")
     keys = home / "s3.env"
     keys.write_text(
-        "".join(f"{k}={v}\n" for k, v in {
-            "AWS_ACCESS_KEY_ID": store.credentials.access_key,
-            "AWS_SECRET_ACCESS_KEY": store.credentials.secret_key,
-            "AWS_DEFAULT_REGION": store.credentials.region,
-        }.items()),
+        "".join(
+            f"{k}={v}\n"
+            for k, v in {
+                "AWS_ACCESS_KEY_ID": store.credentials.access_key,
+                "AWS_SECRET_ACCESS_KEY": store.credentials.secret_key,
+                "AWS_DEFAULT_REGION": store.credentials.region,
+            }.items()
+        ),
         encoding="utf-8",
-    )  # fmt: skip
+    )
     keys.chmod(0o600)
     if args.kubeconfig:
         args.kubeconfig.write_bytes(cluster.kubeconfig.read_bytes())
         args.kubeconfig.chmod(0o600)
-    print(f"cluster {cluster.name} is up ({', '.join(f'{k} {v}' for k, v in cluster.versions().items() if k in ('kubernetes-server', 'volsync'))})")  # noqa: E501
+    versions = cluster.versions()
+    print(
+        f"cluster {cluster.name} is up (Kubernetes {versions.get('kubernetes-server')}, "
+        f"VolSync {versions.get('volsync')})"
+    )
     print(f"  kubeconfig:  {args.kubeconfig or cluster.kubeconfig}")
     print(f"  S3 (here):   {store.host_endpoint}")
     print(f"  S3 (nodes):  {store.cluster_endpoint}")
@@ -89,8 +105,12 @@ def _down(args: argparse.Namespace, home: Path) -> int:
     state = json.loads(state_path.read_text(encoding="utf-8"))
     if state.get("created_cluster"):
         run_command(kind_delete_argv(state["name"], Path(state["kubeconfig"])), timeout=300)
-    subprocess.run(["docker", "rm", "-f", "-v", state["minio_container"]],
-                   capture_output=True, check=False, timeout=120)  # fmt: skip
+    subprocess.run(
+        ["docker", "rm", "-f", "-v", state["minio_container"]],
+        capture_output=True,
+        check=False,
+        timeout=120,
+    )
     for name in (STATE_FILE, "s3.env"):
         (home / name).unlink(missing_ok=True)
     print(f"cluster {state['name']} and MinIO {state['minio_container']} removed")

@@ -8,7 +8,7 @@ import subprocess
 
 from restore_drill.addons import load_addons
 from restore_drill.images.plan import make_plan
-from restore_drill.images.steps import GoBinaries, HOW_LABEL, PauseBinary, run_steps
+from restore_drill.images.steps import HOW_LABEL, GoBinaries, PauseBinary, run_steps
 
 NAME = "images"
 HELP = "build (or list) the offline image set: kind node, addons, VolSync, MinIO, agent"
@@ -24,16 +24,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _size(image: str) -> str:
     done = subprocess.run(
         ["docker", "image", "inspect", "--format", "{{.Size}}", image],
-        capture_output=True, text=True, check=False, timeout=60,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
     return f"{int(done.stdout) / 1e6:.0f} MB" if done.returncode == 0 else "-"
 
 
 def _how(image: str) -> str:
     done = subprocess.run(
-        ["docker", "image", "inspect", "--format", f'{{{{index .Config.Labels "{HOW_LABEL}"}}}}',
-         image], capture_output=True, text=True, check=False, timeout=60,
-    )  # fmt: skip
+        [
+            "docker",
+            "image",
+            "inspect",
+            "--format",
+            f'{{{{index .Config.Labels "{HOW_LABEL}"}}}}',
+            image,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
     return done.stdout.strip() if done.returncode == 0 else ""
 
 
@@ -50,11 +63,18 @@ def list_images() -> int:
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths, strict=True)), row[4])
     versions = load_addons().section("volsync")
-    absent = sorted(set(map(str, versions["allowed"])) - set(make_plan(load_addons()).addon_images
-                    and [k.removeprefix("volsync-") for k in plan.addon_images if k.startswith("volsync-")]))  # fmt: skip
+    absent = sorted(
+        set(map(str, versions["allowed"]))
+        - set(
+            make_plan(load_addons()).addon_images
+            and [k.removeprefix("volsync-") for k in plan.addon_images if k.startswith("volsync-")]
+        )
+    )
     if absent:
-        print(f"\nVolSync {', '.join(absent)}: in the users' matrix, not built here "
-              "(the Go module proxy does not serve that release)")  # fmt: skip
+        print(
+            f"\nVolSync {', '.join(absent)}: in the users' matrix, not built here "
+            "(the Go module proxy does not serve that release)"
+        )
     return 0
 
 

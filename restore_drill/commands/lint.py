@@ -17,10 +17,15 @@ HELP = "audit a GitOps repository's VolSync backup and restore configuration (no
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("path", type=Path, help="repository (or directory) to lint")
-    parser.add_argument("--policy", type=Path, default=None,
-                        help="YAML policy: tiers, schedules, retention (default: built in)")
-    parser.add_argument("--format", choices=sorted(FORMATTERS), default="text",
-                        help="output format (default: text)")
+    parser.add_argument(
+        "--policy",
+        type=Path,
+        default=None,
+        help="YAML policy: tiers, schedules, retention (default: built in)",
+    )
+    parser.add_argument(
+        "--format", choices=sorted(FORMATTERS), default="text", help="output format (default: text)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

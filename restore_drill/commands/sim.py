@@ -15,17 +15,29 @@ HELP = "Run the local simulated cluster (no Docker needed) in the foreground."
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="sim_action", metavar="ACTION", required=True)
     serve = actions.add_parser(
-        "serve", help="serve the sim cluster until Ctrl-C",
+        "serve",
+        help="serve the sim cluster until Ctrl-C",
         description="Serve the sim Kubernetes API (plain HTTP on 127.0.0.1, no auth) and write "
         "a kubeconfig for it. Everything is in memory: stopping it loses the cluster.",
     )
-    serve.add_argument("--kubeconfig", type=Path, required=True,
-                       help="where to write the kubeconfig (never ~/.kube/config)")
+    serve.add_argument(
+        "--kubeconfig",
+        type=Path,
+        required=True,
+        help="where to write the kubeconfig (never ~/.kube/config)",
+    )
     serve.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: random)")
-    serve.add_argument("--api-only", action="store_true",
-                       help="serve only the API server, without the sim controllers")
-    serve.add_argument("--run-dir", type=Path, default=None,
-                       help="directory for volumes and logs of the full sim cluster")
+    serve.add_argument(
+        "--api-only",
+        action="store_true",
+        help="serve only the API server, without the sim controllers",
+    )
+    serve.add_argument(
+        "--run-dir",
+        type=Path,
+        default=None,
+        help="directory for volumes and logs of the full sim cluster",
+    )
 
 
 def _cluster_class() -> Any | None:
@@ -56,8 +68,7 @@ def _serve(args: argparse.Namespace) -> int:
     cluster_class = None if args.api_only else _cluster_class()
     if cluster_class is not None and hasattr(cluster_class, "serve"):
         # The full cluster knows how to serve itself (API server + controllers).
-        return int(cluster_class.serve(kubeconfig=kubeconfig, port=args.port,
-                                       run_dir=args.run_dir))
+        return int(cluster_class.serve(kubeconfig=kubeconfig, port=args.port, run_dir=args.run_dir))
     server = SimApiServer(port=args.port).start()
     try:
         server.write_kubeconfig(kubeconfig)

@@ -23,37 +23,62 @@ from restore_drill.verify_backups import (
 )
 
 NAME = "verify-backups"
-HELP = ("verify restic backups in S3: freshness vs schedule, retention, restic check, "
-        "test restore (read-only)")
+HELP = (
+    "verify restic backups in S3: freshness vs schedule, retention, restic check, "
+    "test restore (read-only)"
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--config", type=Path, help="YAML file listing the apps to verify")
-    source.add_argument("--repository",
-                        help="one repository, s3:http://HOST:PORT/BUCKET/PREFIX "
-                             "(S3 credentials from AWS_* variables)")
+    source.add_argument(
+        "--repository",
+        help="one repository, s3:http://HOST:PORT/BUCKET/PREFIX "
+        "(S3 credentials from AWS_* variables)",
+    )
     parser.add_argument("--schedule", help="cron schedule of the backups (with --repository)")
     secret = parser.add_mutually_exclusive_group()
-    secret.add_argument("--password-env", metavar="VAR",
-                        help="environment variable holding the restic password")
-    secret.add_argument("--password-file", type=Path, metavar="FILE",
-                        help="file holding the restic password")
+    secret.add_argument(
+        "--password-env", metavar="VAR", help="environment variable holding the restic password"
+    )
+    secret.add_argument(
+        "--password-file", type=Path, metavar="FILE", help="file holding the restic password"
+    )
     parser.add_argument("--name", help="app name shown in the report (with --repository)")
-    parser.add_argument("--retention", default="",
-                        help='expected retention, e.g. "hourly=24,daily=7" (with --repository)')
+    parser.add_argument(
+        "--retention",
+        default="",
+        help='expected retention, e.g. "hourly=24,daily=7" (with --repository)',
+    )
     parser.add_argument("--slack", default="30m", help="grace after a scheduled run (default 30m)")
-    parser.add_argument("--read-data-subset", default="5%",
-                        help="share of data packs restic check reads (default 5%%)")
-    parser.add_argument("--max-restore-size", default="2GiB",
-                        help="do not test-restore snapshots bigger than this (default 2GiB)")
-    parser.add_argument("--must-exist", action="append", default=[], metavar="PATH",
-                        help="path that must exist in the restored snapshot (repeatable)")
+    parser.add_argument(
+        "--read-data-subset",
+        default="5%",
+        help="share of data packs restic check reads (default 5%%)",
+    )
+    parser.add_argument(
+        "--max-restore-size",
+        default="2GiB",
+        help="do not test-restore snapshots bigger than this (default 2GiB)",
+    )
+    parser.add_argument(
+        "--must-exist",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="path that must exist in the restored snapshot (repeatable)",
+    )
     parser.add_argument("--no-restore", action="store_true", help="skip the test restore")
-    parser.add_argument("--scratch-dir", type=Path, default=None,
-                        help="where test restores go (removed afterwards; default: temp dir)")
-    parser.add_argument("--format", choices=("text", "json"), default="text",
-                        help="output format (default: text)")
+    parser.add_argument(
+        "--scratch-dir",
+        type=Path,
+        default=None,
+        help="where test restores go (removed afterwards; default: temp dir)",
+    )
+    parser.add_argument(
+        "--format", choices=("text", "json"), default="text", help="output format (default: text)"
+    )
 
 
 def _one_repository(args: argparse.Namespace) -> AppCheck:
@@ -90,8 +115,9 @@ def run(args: argparse.Namespace, now: datetime | None = None) -> int:
     else:
         apps, credentials = (_one_repository(args),), credentials_from({})
     checked_at = now or datetime.now(UTC)
-    verifier = BackupVerifier(credentials, now=checked_at, scratch_dir=args.scratch_dir,
-                              progress=_progress)
+    verifier = BackupVerifier(
+        credentials, now=checked_at, scratch_dir=args.scratch_dir, progress=_progress
+    )
     results = verifier.verify_all(apps)
     render = render_json if args.format == "json" else render_table
     sys.stdout.write(render(results, checked_at) + "\n")

@@ -67,12 +67,25 @@ class NodeImage(Step):
             context = Path(tmp)
             self._stage(context)
             run_logged(
-                ["docker", "build", "--pull=false", "-f", NODE_DIR / "Dockerfile",
-                 "--build-arg", f"BASE={self.rootfs_image}",
-                 "--build-arg", f"KUBE_VERSION={self.version}",
-                 "--build-arg", f"PAUSE_IMAGE={self.pause_image}", "-t", interim, context],
-                log, env={"DOCKER_BUILDKIT": "0"},
-            )  # fmt: skip
+                [
+                    "docker",
+                    "build",
+                    "--pull=false",
+                    "-f",
+                    NODE_DIR / "Dockerfile",
+                    "--build-arg",
+                    f"BASE={self.rootfs_image}",
+                    "--build-arg",
+                    f"KUBE_VERSION={self.version}",
+                    "--build-arg",
+                    f"PAUSE_IMAGE={self.pause_image}",
+                    "-t",
+                    interim,
+                    context,
+                ],
+                log,
+                env={"DOCKER_BUILDKIT": "0"},
+            )
         try:
             self._preload(interim, log)
         finally:
@@ -100,17 +113,52 @@ class NodeImage(Step):
         container = f"restore-drill-node-build-{self.key()}"
         subprocess.run(["docker", "rm", "-f", container], capture_output=True, check=False)
         # No /var volume here: the content store must land in the image's own layer.
-        run_logged(["docker", "run", "-d", "--pull", "never", "--privileged", "--name",
-                    container, "--entrypoint", "sleep", interim, "infinity"], log)  # fmt: skip
+        run_logged(
+            [
+                "docker",
+                "run",
+                "-d",
+                "--pull",
+                "never",
+                "--privileged",
+                "--name",
+                container,
+                "--entrypoint",
+                "sleep",
+                interim,
+                "infinity",
+            ],
+            log,
+        )
         try:
-            run_logged(["docker", "exec", "-d", container, "sh", "-c",
-                        "containerd >/tmp/containerd.log 2>&1"], log)  # fmt: skip
+            run_logged(
+                [
+                    "docker",
+                    "exec",
+                    "-d",
+                    container,
+                    "sh",
+                    "-c",
+                    "containerd >/tmp/containerd.log 2>&1",
+                ],
+                log,
+            )
             run_logged(["docker", "exec", container, "sh", "-c", CONTAINERD_READY], log)
             refs = [tag for image in self.preload for tag in image.tags]
             self._import(container, refs, log)
             run_logged(["docker", "exec", container, "sh", "-c", CONTAINERD_STOP], log)
-            run_logged(["docker", "exec", container, "rm", "-rf", "/tmp/containerd.log",
-                        "/run/containerd"], log)  # fmt: skip
+            run_logged(
+                [
+                    "docker",
+                    "exec",
+                    container,
+                    "rm",
+                    "-rf",
+                    "/tmp/containerd.log",
+                    "/run/containerd",
+                ],
+                log,
+            )
             changes = [
                 *COMMIT_CHANGES,
                 f"LABEL {KEY_LABEL}={self.key()}",
@@ -127,8 +175,19 @@ class NodeImage(Step):
     def _import(container: str, refs: list[str], log: Path) -> None:
         # --no-unpack: nested overlayfs cannot unpack here; the CRI plugin unpacks on first
         # use, onto the node's /var volume. (--compress-blobs took 15x longer and kept both.)
-        importer = ["docker", "exec", "-i", container, "ctr", "--namespace=k8s.io", "images",
-                    "import", "--all-platforms", "--no-unpack", "-"]  # fmt: skip
+        importer = [
+            "docker",
+            "exec",
+            "-i",
+            container,
+            "ctr",
+            "--namespace=k8s.io",
+            "images",
+            "import",
+            "--all-platforms",
+            "--no-unpack",
+            "-",
+        ]
         with log.open("ab") as out:
             out.write(f"\n$ docker save {' '.join(refs)} | {' '.join(importer)}\n".encode())
             out.flush()

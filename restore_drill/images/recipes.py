@@ -19,25 +19,68 @@ from restore_drill.images.steps import DebianImage, DockerImage, GoBinaries, Pau
 IMAGES_DIR = REPO_ROOT / "images"
 
 BASE_PACKAGES = (
-    "ca-certificates", "iptables", "nftables", "conntrack", "ipset", "python3", "tar",
-    "util-linux", "mount", "bash", "procps", "attr", "acl", "kmod",
-)  # fmt: skip
+    "ca-certificates",
+    "iptables",
+    "nftables",
+    "conntrack",
+    "ipset",
+    "python3",
+    "tar",
+    "util-linux",
+    "mount",
+    "bash",
+    "procps",
+    "attr",
+    "acl",
+    "kmod",
+)
 NODE_PACKAGES = (
-    "systemd", "systemd-sysv", "dbus", "containerd", "runc", "iptables", "nftables",
-    "conntrack", "ethtool", "socat", "iproute2", "kmod", "libseccomp2", "ca-certificates",
-    "procps", "util-linux", "mount", "bash", "pigz", "ebtables", "findutils", "gnupg",
-    "rsync", "curl", "jq",
-)  # fmt: skip
+    "systemd",
+    "systemd-sysv",
+    "dbus",
+    "containerd",
+    "runc",
+    "iptables",
+    "nftables",
+    "conntrack",
+    "ethtool",
+    "socat",
+    "iproute2",
+    "kmod",
+    "libseccomp2",
+    "ca-certificates",
+    "procps",
+    "util-linux",
+    "mount",
+    "bash",
+    "pigz",
+    "ebtables",
+    "findutils",
+    "gnupg",
+    "rsync",
+    "curl",
+    "jq",
+)
 # Dead weight in a node image: apt caches, docs, translations.
 NODE_EXCLUDES = (
-    "./var/cache/apt/archives/*.deb", "./var/cache/apt/*.bin", "./var/lib/apt/lists/*",
-    "./usr/share/doc/*", "./usr/share/man/*", "./usr/share/info/*", "./usr/share/locale/*",
-)  # fmt: skip
+    "./var/cache/apt/archives/*.deb",
+    "./var/cache/apt/*.bin",
+    "./var/lib/apt/lists/*",
+    "./usr/share/doc/*",
+    "./usr/share/man/*",
+    "./usr/share/info/*",
+    "./usr/share/locale/*",
+)
 
 K8S_BINARIES = (
-    "kubelet", "kubeadm", "kubectl", "kube-apiserver", "kube-controller-manager",
-    "kube-scheduler", "kube-proxy",
-)  # fmt: skip
+    "kubelet",
+    "kubeadm",
+    "kubectl",
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "kube-proxy",
+)
 CNI_PLUGINS = {
     "bridge": "plugins/main/bridge",
     "loopback": "plugins/main/loopback",
@@ -153,15 +196,23 @@ def k8s_ldflags(version: str) -> str:
     minor = version.lstrip("v").split(".")[1]
     flags = ["-s", "-w"]
     for package in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version"):
-        flags += [f"-X {package}.gitVersion={version}", f"-X {package}.gitMajor=1",
-                  f"-X {package}.gitMinor={minor}"]  # fmt: skip
+        flags += [
+            f"-X {package}.gitVersion={version}",
+            f"-X {package}.gitMajor=1",
+            f"-X {package}.gitMinor={minor}",
+        ]
     base = "k8s.io/component-base/version"
-    flags += [f"-X {base}.gitTreeState=clean", f"-X {base}.gitCommit={'0' * 40}",
-              f"-X {base}.buildDate=1970-01-01T00:00:00Z"]  # fmt: skip
+    flags += [
+        f"-X {base}.gitTreeState=clean",
+        f"-X {base}.gitCommit={'0' * 40}",
+        f"-X {base}.buildDate=1970-01-01T00:00:00Z",
+    ]
     return " ".join(flags)
 
 
-def _go(offline: Offline, name: str, packages: list[str], outputs: list[str], **kw: object) -> GoBinaries:
+def _go(
+    offline: Offline, name: str, packages: list[str], outputs: list[str], **kw: object
+) -> GoBinaries:
     module = offline.module(name)
     return GoBinaries(
         name=module.dir,
@@ -177,13 +228,26 @@ def _go(offline: Offline, name: str, packages: list[str], outputs: list[str], **
 def bases(offline: Offline) -> list[Step]:
     how = f"debootstrap {offline.suite} minbase"
     return [
-        DebianImage(name="debian-base", version=offline.suite, how=how,
-                    image=offline.base_image, suite=offline.suite,
-                    packages=BASE_PACKAGES, mirror=offline.mirror),
-        DebianImage(name="node-rootfs", version=offline.suite, how=how,
-                    image=offline.node_rootfs_image, suite=offline.suite,
-                    packages=NODE_PACKAGES, mirror=offline.mirror, excludes=NODE_EXCLUDES),
-    ]  # fmt: skip
+        DebianImage(
+            name="debian-base",
+            version=offline.suite,
+            how=how,
+            image=offline.base_image,
+            suite=offline.suite,
+            packages=BASE_PACKAGES,
+            mirror=offline.mirror,
+        ),
+        DebianImage(
+            name="node-rootfs",
+            version=offline.suite,
+            how=how,
+            image=offline.node_rootfs_image,
+            suite=offline.suite,
+            packages=NODE_PACKAGES,
+            mirror=offline.mirror,
+            excludes=NODE_EXCLUDES,
+        ),
+    ]
 
 
 def go_builds(offline: Offline) -> dict[str, GoBinaries]:
@@ -194,79 +258,140 @@ def go_builds(offline: Offline) -> dict[str, GoBinaries]:
     helm = offline.module("helm")
     builds = {
         "runc-wrapper": GoBinaries(
-            name="runc-wrapper", version="local", how="go build images/runc-wrapper",
-            module_dir=IMAGES_DIR / "runc-wrapper", packages=["."], outputs=["runc-wrapper"],
+            name="runc-wrapper",
+            version="local",
+            how="go build images/runc-wrapper",
+            module_dir=IMAGES_DIR / "runc-wrapper",
+            packages=["."],
+            outputs=["runc-wrapper"],
             install=("runc-wrapper",),
         ),
-        "kubernetes": _go(offline, "kubernetes",
-                          [f"{k8s.module}/cmd/{b}" for b in K8S_BINARIES], list(K8S_BINARIES),
-                          ldflags=k8s_ldflags(k8s.version), install=("kubectl",)),
+        "kubernetes": _go(
+            offline,
+            "kubernetes",
+            [f"{k8s.module}/cmd/{b}" for b in K8S_BINARIES],
+            list(K8S_BINARIES),
+            ldflags=k8s_ldflags(k8s.version),
+            install=("kubectl",),
+        ),
         "kind": _go(offline, "kind", ["sigs.k8s.io/kind"], ["kind"], install=("kind",)),
-        "helm": _go(offline, "helm", ["helm.sh/helm/v3/cmd/helm"], ["helm"],
-                    ldflags=f"-s -w -X helm.sh/helm/v3/internal/version.version={helm.version}"
-                    " -X helm.sh/helm/v3/internal/version.gitTreeState=clean",
-                    install=("helm",)),
+        "helm": _go(
+            offline,
+            "helm",
+            ["helm.sh/helm/v3/cmd/helm"],
+            ["helm"],
+            ldflags=f"-s -w -X helm.sh/helm/v3/internal/version.version={helm.version}"
+            " -X helm.sh/helm/v3/internal/version.gitTreeState=clean",
+            install=("helm",),
+        ),
         "etcd": _go(offline, "etcd", ["."], ["etcd"]),
         "coredns": _go(offline, "coredns", ["github.com/coredns/coredns"], ["coredns"]),
-        "cni": _go(offline, "cni_plugins", [f"{cni.module}/{p}" for p in CNI_PLUGINS.values()],
-                   list(CNI_PLUGINS),
-                   ldflags=f"-s -w -X {cni.module}/pkg/utils/buildversion.BuildVersion={cni.version}"),
+        "cni": _go(
+            offline,
+            "cni_plugins",
+            [f"{cni.module}/{p}" for p in CNI_PLUGINS.values()],
+            list(CNI_PLUGINS),
+            ldflags=f"-s -w -X {cni.module}/pkg/utils/buildversion.BuildVersion={cni.version}",
+        ),
         "external-snapshotter": _go(
-            offline, "external_snapshotter",
+            offline,
+            "external_snapshotter",
             [f"{snap.module}/cmd/snapshot-controller", f"{snap.module}/cmd/csi-snapshotter"],
-            ["snapshot-controller", "csi-snapshotter"], ldflags=f"-s -w -X main.version={snap.version}"),
+            ["snapshot-controller", "csi-snapshotter"],
+            ldflags=f"-s -w -X main.version={snap.version}",
+        ),
         "external-provisioner": _go(
-            offline, "external_provisioner", [f"{prov.module}/cmd/csi-provisioner"],
-            ["csi-provisioner"], ldflags=f"-s -w -X main.version={prov.version}"),
+            offline,
+            "external_provisioner",
+            [f"{prov.module}/cmd/csi-provisioner"],
+            ["csi-provisioner"],
+            ldflags=f"-s -w -X main.version={prov.version}",
+        ),
         "csi-hostpath": GoBinaries(
-            name="csi-hostpath", version=str(offline.spec["csi_driver"]["version"]),
-            how="go build images/csi-hostpath (ours)", module_dir=IMAGES_DIR / "csi-hostpath",
-            packages=["."], outputs=["csi-hostpath"],
+            name="csi-hostpath",
+            version=str(offline.spec["csi_driver"]["version"]),
+            how="go build images/csi-hostpath (ours)",
+            module_dir=IMAGES_DIR / "csi-hostpath",
+            packages=["."],
+            outputs=["csi-hostpath"],
             ldflags=f"-s -w -X main.version={offline.spec['csi_driver']['version']}",
         ),
         "minio": _go(offline, "minio", ["github.com/minio/minio"], ["minio"]),
         "kube-rbac-proxy": _go(
-            offline, "kube_rbac_proxy", ["github.com/brancz/kube-rbac-proxy/cmd/kube-rbac-proxy"],
-            ["kube-rbac-proxy"], ldflags="-s -w -X k8s.io/component-base/version.gitVersion="
-            + offline.module("kube_rbac_proxy").version),
-    }  # fmt: skip
+            offline,
+            "kube_rbac_proxy",
+            ["github.com/brancz/kube-rbac-proxy/cmd/kube-rbac-proxy"],
+            ["kube-rbac-proxy"],
+            ldflags="-s -w -X k8s.io/component-base/version.gitVersion="
+            + offline.module("kube_rbac_proxy").version,
+        ),
+    }
     for version in offline.volsync_versions:
         restic = offline.restic_version(version)
         builds[f"volsync-{version}"] = GoBinaries(
-            name="volsync", version=f"v{version}", how=f"go build github.com/backube/volsync@v{version}",
-            module_dir=IMAGES_DIR / f"volsync-{version}", packages=[volsync_main(version)],
+            name="volsync",
+            version=f"v{version}",
+            how=f"go build github.com/backube/volsync@v{version}",
+            module_dir=IMAGES_DIR / f"volsync-{version}",
+            packages=[volsync_main(version)],
             outputs=["manager"],
             ldflags=f"-s -w -X=main.volsyncVersion=v{version}",
         )
         builds[f"restic-{restic}"] = GoBinaries(
-            name="restic", version=restic, how=f"go build github.com/restic/restic@{restic}",
+            name="restic",
+            version=restic,
+            how=f"go build github.com/restic/restic@{restic}",
             module_dir=IMAGES_DIR / f"restic-{restic.lstrip('v')}",
-            packages=["github.com/restic/restic/cmd/restic"], outputs=["restic"],
+            packages=["github.com/restic/restic/cmd/restic"],
+            outputs=["restic"],
             ldflags=f"-s -w -X main.version={restic.lstrip('v')}",
             tags=str(offline.spec["volsync"][version].get("restic_tags", "")),
             env={"GONOSUMDB": "github.com/restic/restic"},
-        )  # fmt: skip
+        )
     return builds
 
 
 def volsync_main(version: str) -> str:
     """The manager's ``package main``: ``cmd/`` from 0.12 on, the module root before."""
     major, minor = (int(x) for x in version.split(".")[:2])
-    return "github.com/backube/volsync/cmd" if (major, minor) >= (0, 12) else "github.com/backube/volsync"
+    return (
+        "github.com/backube/volsync/cmd"
+        if (major, minor) >= (0, 12)
+        else "github.com/backube/volsync"
+    )
 
 
-def _image(name: str, version: str, tags: list[str], dockerfile: str, stage: dict[str, Path],
-           how: str, inputs: tuple[str, ...] = (), args: dict[str, str] | None = None) -> DockerImage:
-    return DockerImage(name=name, version=version, how=how, tags=tags,
-                       dockerfile_dir=IMAGES_DIR / dockerfile, stage=stage,
-                       build_args=args or {}, inputs=inputs)  # fmt: skip
+def _image(  # noqa: PLR0917 (one call per image: positional reads as a table row)
+    name: str,
+    version: str,
+    tags: list[str],
+    dockerfile: str,
+    stage: dict[str, Path],
+    how: str,
+    inputs: tuple[str, ...] = (),
+    args: dict[str, str] | None = None,
+) -> DockerImage:
+    return DockerImage(
+        name=name,
+        version=version,
+        how=how,
+        tags=tags,
+        dockerfile_dir=IMAGES_DIR / dockerfile,
+        stage=stage,
+        build_args=args or {},
+        inputs=inputs,
+    )
 
 
 def pause_step(offline: Offline) -> PauseBinary:
     k8s = offline.module("kubernetes")
     source = module_dir(k8s.module, k8s.version) / "build" / "pause" / "linux" / "pause.c"
-    return PauseBinary(name="pause", version=offline.pause, how="gcc -static pause.c from "
-                       f"{k8s.module}@{k8s.version}", source=source)  # fmt: skip
+    return PauseBinary(
+        name="pause",
+        version=offline.pause,
+        how=f"gcc -static pause.c from {k8s.module}@{k8s.version}",
+        source=source,
+    )
 
 
 def images(
@@ -278,49 +403,138 @@ def images(
     base = (base_key,)
     steps: list[DockerImage] = []
     for component in ("kube-apiserver", "kube-controller-manager", "kube-scheduler"):
-        steps.append(_image(component, k8s.version, [cp[component]], "control-plane",
-                            {f"bin/{component}": k8s.out_dir / component}, k8s.how,
-                            args={"COMPONENT": component}))  # fmt: skip
+        steps.append(
+            _image(
+                component,
+                k8s.version,
+                [cp[component]],
+                "control-plane",
+                {f"bin/{component}": k8s.out_dir / component},
+                k8s.how,
+                args={"COMPONENT": component},
+            )
+        )
     steps += [
-        _image("kube-proxy", k8s.version, [cp["kube-proxy"]], "kube-proxy",
-               {"bin/kube-proxy": k8s.out_dir / "kube-proxy",
-                "bin/iptables-mode": IMAGES_DIR / "kube-proxy" / "iptables-mode"},
-               k8s.how, base),
-        _image("etcd", builds["etcd"].version, [cp["etcd"]], "etcd",
-               {"bin/etcd": builds["etcd"].out_dir / "etcd"}, builds["etcd"].how),
-        _image("coredns", builds["coredns"].version, [cp["coredns"]], "coredns",
-               {"bin/coredns": builds["coredns"].out_dir / "coredns"}, builds["coredns"].how),
-        _image("pause", offline.pause, [cp["pause"]], "pause",
-               {"bin/pause": pause.binary}, pause.how),
-    ]  # fmt: skip
+        _image(
+            "kube-proxy",
+            k8s.version,
+            [cp["kube-proxy"]],
+            "kube-proxy",
+            {
+                "bin/kube-proxy": k8s.out_dir / "kube-proxy",
+                "bin/iptables-mode": IMAGES_DIR / "kube-proxy" / "iptables-mode",
+            },
+            k8s.how,
+            base,
+        ),
+        _image(
+            "etcd",
+            builds["etcd"].version,
+            [cp["etcd"]],
+            "etcd",
+            {"bin/etcd": builds["etcd"].out_dir / "etcd"},
+            builds["etcd"].how,
+        ),
+        _image(
+            "coredns",
+            builds["coredns"].version,
+            [cp["coredns"]],
+            "coredns",
+            {"bin/coredns": builds["coredns"].out_dir / "coredns"},
+            builds["coredns"].how,
+        ),
+        _image(
+            "pause", offline.pause, [cp["pause"]], "pause", {"bin/pause": pause.binary}, pause.how
+        ),
+    ]
     addon = offline.addon_images()
     snap = builds["external-snapshotter"]
     for name in ("snapshot-controller", "csi-snapshotter"):
-        steps.append(_image(name, snap.version, [addon[name]], f"external-snapshotter/{name}",
-                            {f"bin/{name}": snap.out_dir / name}, snap.how))  # fmt: skip
+        steps.append(
+            _image(
+                name,
+                snap.version,
+                [addon[name]],
+                f"external-snapshotter/{name}",
+                {f"bin/{name}": snap.out_dir / name},
+                snap.how,
+            )
+        )
     prov = builds["external-provisioner"]
-    steps.append(_image("csi-provisioner", prov.version, [addon["csi-provisioner"]],
-                        "external-provisioner", {"bin/csi-provisioner": prov.out_dir / "csi-provisioner"},
-                        prov.how))  # fmt: skip
+    steps.append(
+        _image(
+            "csi-provisioner",
+            prov.version,
+            [addon["csi-provisioner"]],
+            "external-provisioner",
+            {"bin/csi-provisioner": prov.out_dir / "csi-provisioner"},
+            prov.how,
+        )
+    )
     driver = builds["csi-hostpath"]
-    steps.append(_image("csi-hostpath", driver.version, [addon["csi-hostpath"]], "csi-hostpath",
-                        {"bin/csi-hostpath": driver.out_dir / "csi-hostpath"}, driver.how, base))
+    steps.append(
+        _image(
+            "csi-hostpath",
+            driver.version,
+            [addon["csi-hostpath"]],
+            "csi-hostpath",
+            {"bin/csi-hostpath": driver.out_dir / "csi-hostpath"},
+            driver.how,
+            base,
+        )
+    )
     for version in offline.volsync_versions:
         manager = builds[f"volsync-{version}"]
         restic = builds[f"restic-{offline.restic_version(version)}"]
         scripts = module_dir("github.com/backube/volsync", f"v{version}") / "mover-restic"
-        steps.append(_image(
-            "volsync", f"v{version}", [volsync_image(version)], "volsync",
-            {"bin/manager": manager.out_dir / "manager", "bin/restic": restic.out_dir / "restic",
-             "mover-restic": scripts},
-            f"{manager.how} + {restic.how}", base, {"version_arg": f"v{version}"}))  # fmt: skip
+        steps.append(
+            _image(
+                "volsync",
+                f"v{version}",
+                [volsync_image(version)],
+                "volsync",
+                {
+                    "bin/manager": manager.out_dir / "manager",
+                    "bin/restic": restic.out_dir / "restic",
+                    "mover-restic": scripts,
+                },
+                f"{manager.how} + {restic.how}",
+                base,
+                {"version_arg": f"v{version}"},
+            )
+        )
     proxy = builds["kube-rbac-proxy"]
-    steps.append(_image("kube-rbac-proxy", proxy.version, [addon["kube-rbac-proxy"]],
-                        "kube-rbac-proxy", {"bin/kube-rbac-proxy": proxy.out_dir / "kube-rbac-proxy"},
-                        proxy.how))
+    steps.append(
+        _image(
+            "kube-rbac-proxy",
+            proxy.version,
+            [addon["kube-rbac-proxy"]],
+            "kube-rbac-proxy",
+            {"bin/kube-rbac-proxy": proxy.out_dir / "kube-rbac-proxy"},
+            proxy.how,
+        )
+    )
     minio = builds["minio"]
-    steps.append(_image("minio", minio.version, [offline.minio_image], "minio",
-                        {"bin/minio": minio.out_dir / "minio"}, minio.how, base))
-    steps.append(_image("agent", offline.suite, [offline.agent_image], "agent", {},
-                        f"Debian {offline.suite} python3", base))
+    steps.append(
+        _image(
+            "minio",
+            minio.version,
+            [offline.minio_image],
+            "minio",
+            {"bin/minio": minio.out_dir / "minio"},
+            minio.how,
+            base,
+        )
+    )
+    steps.append(
+        _image(
+            "agent",
+            offline.suite,
+            [offline.agent_image],
+            "agent",
+            {},
+            f"Debian {offline.suite} python3",
+            base,
+        )
+    )
     return steps

@@ -64,7 +64,9 @@ def run_logged(
                 f"{Path(words[0]).name} ran past {timeout:.0f}s (log: {log})"
             ) from None
         except FileNotFoundError:
-            raise ImageBuildFailed(f"{words[0]} is not installed (needed to build images)") from None
+            raise ImageBuildFailed(
+                f"{words[0]} is not installed (needed to build images)"
+            ) from None
     if done.returncode != 0:
         tail = log.read_text(errors="replace").splitlines()[-15:]
         raise ImageBuildFailed(
@@ -75,7 +77,14 @@ def run_logged(
 def docker_label(image: str, label: str) -> str | None:
     """The image's label value, '' when unlabelled, None when the image is absent."""
     done = subprocess.run(
-        ["docker", "image", "inspect", "--format", f'{{{{index .Config.Labels "{label}"}}}}', image],
+        [
+            "docker",
+            "image",
+            "inspect",
+            "--format",
+            f'{{{{index .Config.Labels "{label}"}}}}',
+            image,
+        ],
         capture_output=True,
         text=True,
         check=False,
@@ -153,8 +162,13 @@ class GoBinaries(Step):
 
     def key(self) -> str:
         return fingerprint(
-            self.module_dir, self.ldflags, self.tags, str(self.cgo), repr(sorted(self.env.items())),
-            repr(list(self.packages)), go_version(),
+            self.module_dir,
+            self.ldflags,
+            self.tags,
+            str(self.cgo),
+            repr(sorted(self.env.items())),
+            repr(list(self.packages)),
+            go_version(),
         )
 
     def _stamp(self) -> Path:
@@ -213,8 +227,20 @@ class PauseBinary(Step):
 
     def build(self, log: Path) -> None:
         self.binary.parent.mkdir(parents=True, exist_ok=True)
-        run_logged(["gcc", "-Os", "-Wall", "-Werror", "-static", f"-DVERSION=v{self.version}",
-                    "-o", self.binary, self.source], log)  # fmt: skip
+        run_logged(
+            [
+                "gcc",
+                "-Os",
+                "-Wall",
+                "-Werror",
+                "-static",
+                f"-DVERSION=v{self.version}",
+                "-o",
+                self.binary,
+                self.source,
+            ],
+            log,
+        )
         run_logged(["strip", self.binary], log)
         self.binary.with_suffix(".key").write_text(self.key())
 
@@ -224,7 +250,9 @@ _GO_VERSION: list[str] = []
 
 def go_version() -> str:
     if not _GO_VERSION:
-        done = subprocess.run(["go", "env", "GOVERSION"], capture_output=True, text=True, check=False)
+        done = subprocess.run(
+            ["go", "env", "GOVERSION"], capture_output=True, text=True, check=False
+        )
         _GO_VERSION.append(done.stdout.strip() or "go-missing")
     return _GO_VERSION[0]
 
@@ -251,8 +279,14 @@ class DebianImage(Step):
         with tempfile.TemporaryDirectory(prefix="rootfs-", dir=cache_dir()) as tmp:
             root = Path(tmp) / "root"
             run_logged(
-                ["debootstrap", "--variant=minbase", f"--include={','.join(self.packages)}",
-                 self.suite, root, self.mirror],
+                [
+                    "debootstrap",
+                    "--variant=minbase",
+                    f"--include={','.join(self.packages)}",
+                    self.suite,
+                    root,
+                    self.mirror,
+                ],
                 log,
                 timeout=1800,
             )
@@ -306,8 +340,13 @@ class DockerImage(Step):
                     shutil.copy2(source, target)
                     if inner.startswith("bin/"):  # here, not in the Dockerfile: one layer
                         target.chmod(0o755)
-            argv: list[str | Path] = ["docker", "build", "--pull=false", "-f",
-                                      self.dockerfile_dir / "Dockerfile"]  # fmt: skip
+            argv: list[str | Path] = [
+                "docker",
+                "build",
+                "--pull=false",
+                "-f",
+                self.dockerfile_dir / "Dockerfile",
+            ]
             for tag in self.tags:
                 argv += ["-t", tag]
             for name, value in {**self.build_args}.items():

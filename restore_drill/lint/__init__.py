@@ -32,6 +32,7 @@ def lint_repository(path: Path, policy: Policy | None = None) -> LintResult:
     rendered = render_repository(path)
     model = Model(rendered.objects)
     findings = [*rendered.findings, *run_checks(model, policy or default_policy())]
-    notes = [f"rendered {len(rendered.roots)} kustomization root(s), "
-             f"{len(rendered.objects)} object(s)"]
+    notes = [
+        f"rendered {len(rendered.roots)} kustomization root(s), {len(rendered.objects)} object(s)"
+    ]
     return LintResult(findings, notes)

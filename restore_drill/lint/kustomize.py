@@ -71,7 +71,8 @@ def find_roots(kustomizations: dict[str, Kustomization]) -> list[Kustomization]:
         for entry in kustomization.entries():
             included.add(posixpath.normpath(posixpath.join(kustomization.directory, entry)))
     return [
-        k for directory, k in sorted(kustomizations.items())
+        k
+        for directory, k in sorted(kustomizations.items())
         if not k.is_component and posixpath.normpath(directory) not in included
     ]
 
@@ -109,7 +110,10 @@ def render_roots(repo: str, directories: Sequence[str]) -> dict[str, RenderOutco
 def _render(command: list[str], path: str, directory: str) -> RenderOutcome:
     try:
         completed = subprocess.run(
-            [*command, path], capture_output=True, timeout=RENDER_TIMEOUT_SECONDS, check=False,
+            [*command, path],
+            capture_output=True,
+            timeout=RENDER_TIMEOUT_SECONDS,
+            check=False,
             env={**os.environ, "KUSTOMIZE_PLUGIN_HOME": os.devnull},
         )
     except subprocess.TimeoutExpired:

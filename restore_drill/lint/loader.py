@@ -88,8 +88,11 @@ def walk_yaml_files(root: Path) -> tuple[list[Path], list[Finding]]:
             if entry.is_symlink() and not path.resolve().is_relative_to(real_root):
                 # A link to / or /dev would make the walk unbounded (or block on a device).
                 rel = relative(root, path)
-                findings.append(finding(
-                    "RD905", f"{rel}: symlink leaves the repository, not followed", file=rel))
+                findings.append(
+                    finding(
+                        "RD905", f"{rel}: symlink leaves the repository, not followed", file=rel
+                    )
+                )
                 continue
             if is_dir:
                 visit(path)
@@ -129,8 +132,10 @@ def read_text(root: Path, path: Path) -> tuple[str | None, Finding | None]:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             return None, finding(
-                "RD901", f"{rel}: {size} bytes, over the {MAX_FILE_BYTES} byte limit; skipped",
-                file=rel)
+                "RD901",
+                f"{rel}: {size} bytes, over the {MAX_FILE_BYTES} byte limit; skipped",
+                file=rel,
+            )
         with path.open("rb") as handle:
             raw = handle.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
@@ -143,7 +148,8 @@ def read_text(root: Path, path: Path) -> tuple[str | None, Finding | None]:
         return raw.decode("utf-8"), None
     except UnicodeDecodeError as exc:
         return None, finding(
-            "RD903", f"{rel}: invalid UTF-8 at byte {exc.start}; skipped", file=rel)
+            "RD903", f"{rel}: invalid UTF-8 at byte {exc.start}; skipped", file=rel
+        )
 
 
 def parse_documents(text: str, rel: str) -> LoadResult:
@@ -160,19 +166,25 @@ def parse_documents(text: str, rel: str) -> LoadResult:
             if isinstance(body, dict):
                 result.documents.append(Document(body, rel, node.start_mark.line + 1))
     except AliasBomb:
-        result.findings.append(finding(
-            "RD904", f"{rel}: YAML aliases or nesting expand past {MAX_EXPANDED_NODES} nodes "
-            "(or 500 levels); skipped",
-            file=rel))
+        result.findings.append(
+            finding(
+                "RD904",
+                f"{rel}: YAML aliases or nesting expand past {MAX_EXPANDED_NODES} nodes "
+                "(or 500 levels); skipped",
+                file=rel,
+            )
+        )
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 0
         problem = getattr(exc, "problem", None) or type(exc).__name__
-        result.findings.append(finding(
-            "RD900", f"{rel}:{line}: YAML syntax error: {problem}", file=rel, line=line))
+        result.findings.append(
+            finding("RD900", f"{rel}:{line}: YAML syntax error: {problem}", file=rel, line=line)
+        )
     except (RecursionError, ValueError, TypeError) as exc:
-        result.findings.append(finding(
-            "RD900", f"{rel}: cannot be loaded: {type(exc).__name__}", file=rel))
+        result.findings.append(
+            finding("RD900", f"{rel}: cannot be loaded: {type(exc).__name__}", file=rel)
+        )
     finally:
         loader.dispose()
     return result

@@ -12,10 +12,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 CLUSTER_SCOPED = {
-    "Namespace", "StorageClass", "VolumeSnapshotClass", "PersistentVolume", "ClusterRole",
-    "ClusterRoleBinding", "CustomResourceDefinition", "ClusterSecretStore", "PriorityClass",
-    "VolumeSnapshotContent", "CSIDriver", "ValidatingWebhookConfiguration",
-    "MutatingWebhookConfiguration", "ClusterIssuer",
+    "Namespace",
+    "StorageClass",
+    "VolumeSnapshotClass",
+    "PersistentVolume",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "CustomResourceDefinition",
+    "ClusterSecretStore",
+    "PriorityClass",
+    "VolumeSnapshotContent",
+    "CSIDriver",
+    "ValidatingWebhookConfiguration",
+    "MutatingWebhookConfiguration",
+    "ClusterIssuer",
 }
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Pod", "ReplicaSet")
 

@@ -14,8 +14,10 @@ _SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
 
 
 def sort_findings(findings: Sequence[Finding]) -> list[Finding]:
-    return sorted(findings, key=lambda f: (f.app or "~", _ORDER.get(f.severity, 9), f.rule,
-                                           f.file, f.object_ref))
+    return sorted(
+        findings,
+        key=lambda f: (f.app or "~", _ORDER.get(f.severity, 9), f.rule, f.file, f.object_ref),
+    )
 
 
 def counts(findings: Sequence[Finding]) -> dict[str, int]:
@@ -34,8 +36,7 @@ def as_text(findings: Sequence[Finding], notes: Sequence[str] = ()) -> str:
         lines.append(f"  {'':<7} {'':<5}  fix: {item.hint}")
     total = counts(findings)
     lines.extend(notes)
-    lines.append(f"{total['error']} error(s), {total['warning']} warning(s), "
-                 f"{total['info']} info")
+    lines.append(f"{total['error']} error(s), {total['warning']} warning(s), {total['info']} info")
     return "\n".join(lines) + "\n"
 
 
@@ -52,13 +53,16 @@ def as_json(findings: Sequence[Finding], notes: Sequence[str] = ()) -> str:
 
 def as_sarif(findings: Sequence[Finding], notes: Sequence[str] = ()) -> str:
     used = sorted({f.rule for f in findings})
-    rules = [{
-        "id": rule_id,
-        "name": RULES[rule_id].title,
-        "shortDescription": {"text": RULES[rule_id].title},
-        "help": {"text": RULES[rule_id].hint},
-        "defaultConfiguration": {"level": _SARIF_LEVEL[RULES[rule_id].severity]},
-    } for rule_id in used]
+    rules = [
+        {
+            "id": rule_id,
+            "name": RULES[rule_id].title,
+            "shortDescription": {"text": RULES[rule_id].title},
+            "help": {"text": RULES[rule_id].hint},
+            "defaultConfiguration": {"level": _SARIF_LEVEL[RULES[rule_id].severity]},
+        }
+        for rule_id in used
+    ]
     results = []
     for item in sort_findings(findings):
         result: dict[str, object] = {
@@ -69,8 +73,9 @@ def as_sarif(findings: Sequence[Finding], notes: Sequence[str] = ()) -> str:
         }
         if item.file:
             region = {"startLine": item.line} if item.line else {}
-            location: dict[str, object] = {"artifactLocation": {"uri": item.file,
-                                                                "uriBaseId": "SRCROOT"}}
+            location: dict[str, object] = {
+                "artifactLocation": {"uri": item.file, "uriBaseId": "SRCROOT"}
+            }
             if region:
                 location["region"] = region
             result["locations"] = [{"physicalLocation": location}]
@@ -78,14 +83,20 @@ def as_sarif(findings: Sequence[Finding], notes: Sequence[str] = ()) -> str:
     document = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {"name": "restore-drill-lint", "version": __version__,
-                                "rules": rules}},
-            "results": results,
-            "invocations": [{"executionSuccessful": True,
-                             "toolExecutionNotifications": [{"message": {"text": n}}
-                                                            for n in notes]}],
-        }],
+        "runs": [
+            {
+                "tool": {
+                    "driver": {"name": "restore-drill-lint", "version": __version__, "rules": rules}
+                },
+                "results": results,
+                "invocations": [
+                    {
+                        "executionSuccessful": True,
+                        "toolExecutionNotifications": [{"message": {"text": n}} for n in notes],
+                    }
+                ],
+            }
+        ],
     }
     return json.dumps(document, indent=2) + "\n"
 

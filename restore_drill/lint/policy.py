@@ -44,15 +44,33 @@ DEFAULT_POLICY: dict[str, Any] = {
             "backup_schedule": "0 * * * *",
             "restore_schedule": "30 * * * *",
             "retain": {"hourly": 24, "daily": 7},
-            "apps": ["home-assistant", "paperless-ngx", "karakeep", "meilisearch", "n8n",
-                     "immich", "open-webui", "khoj"],
+            "apps": [
+                "home-assistant",
+                "paperless-ngx",
+                "karakeep",
+                "meilisearch",
+                "n8n",
+                "immich",
+                "open-webui",
+                "khoj",
+            ],
         },
         "non-critical": {
             "backup_schedule": "0 2 * * *",
             "restore_schedule": "30 2 * * *",
             "retain": {"daily": 14},
-            "apps": ["container-registry", "redis", "mqtt", "searxng", "fizzy", "nginx",
-                     "jellyfin", "nestmtx", "homepage", "plex"],
+            "apps": [
+                "container-registry",
+                "redis",
+                "mqtt",
+                "searxng",
+                "fizzy",
+                "nginx",
+                "jellyfin",
+                "nestmtx",
+                "homepage",
+                "plex",
+            ],
         },
     },
 }
@@ -87,8 +105,7 @@ def parse_policy(raw: dict[str, Any], where: str) -> Policy:
     return Policy(
         tiers=parsed,
         min_restore_gap_minutes=gap,
-        cache_name_patterns=_strings(raw, "cache_name_patterns", Policy.cache_name_patterns,
-                                     where),
+        cache_name_patterns=_strings(raw, "cache_name_patterns", Policy.cache_name_patterns, where),
         cache_label_values=_strings(raw, "cache_label_values", Policy.cache_label_values, where),
         backed_up_storage_classes=_strings(raw, "backed_up_storage_classes", (), where),
     )
@@ -105,7 +122,8 @@ def _tier(name: str, body: object, where: str) -> Tier:
         schedules.append(value)
     retain = body.get("retain", {})
     if not isinstance(retain, dict) or any(
-            k not in _RETAIN_KEYS or not isinstance(v, int) for k, v in retain.items()):
+        k not in _RETAIN_KEYS or not isinstance(v, int) for k, v in retain.items()
+    ):
         raise UsageError(f"{where}: tier {name}: retain takes {', '.join(_RETAIN_KEYS)}: N")
     apps = body.get("apps", [])
     if not isinstance(apps, list) or not all(isinstance(a, str) for a in apps):
@@ -113,8 +131,12 @@ def _tier(name: str, body: object, where: str) -> Tier:
     return Tier(str(name), schedules[0], schedules[1], dict(retain), tuple(apps))
 
 
-def _strings(raw: dict[str, Any], key: str, default: tuple[str, ...], where: str,
-             ) -> tuple[str, ...]:
+def _strings(
+    raw: dict[str, Any],
+    key: str,
+    default: tuple[str, ...],
+    where: str,
+) -> tuple[str, ...]:
     value = raw.get(key, list(default))
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise UsageError(f"{where}: {key} must be a list of strings")

@@ -60,15 +60,24 @@ def render_repository(repo: Path) -> Rendered:
     roots = find_roots(kustomizations)
     out.roots = [k.directory or "." for k in roots]
     origin = _origin_index(loads)
-    units = _render_units(repo, roots, loads, unreadable=unreadable, origin=origin,
-                          findings=out.findings)
+    units = _render_units(
+        repo, roots, loads, unreadable=unreadable, origin=origin, findings=out.findings
+    )
     units.extend(_loose_units(loads, kustomizations))
 
     every_doc = [doc for unit in units for doc in unit.documents]
-    flux = [d for d in every_doc if text(d.body.get("apiVersion")).startswith(_FLUX_GROUP + "/")
-            and d.body.get("kind") == "Kustomization"]
-    argo = [d for d in every_doc if text(d.body.get("apiVersion")).startswith("argoproj.io/")
-            and d.body.get("kind") in ("Application", "ApplicationSet")]
+    flux = [
+        d
+        for d in every_doc
+        if text(d.body.get("apiVersion")).startswith(_FLUX_GROUP + "/")
+        and d.body.get("kind") == "Kustomization"
+    ]
+    argo = [
+        d
+        for d in every_doc
+        if text(d.body.get("apiVersion")).startswith("argoproj.io/")
+        and d.body.get("kind") in ("Application", "ApplicationSet")
+    ]
     config = _config_values(every_doc)
 
     by_directory = {unit.directory: unit for unit in units}
@@ -83,8 +92,14 @@ def render_repository(repo: Path) -> Rendered:
         variables = _flux_variables(doc.body, config)
         documents = _substitute(unit, variables, out.findings, deployer)
         target_ns = text(dig(doc.body, "spec", "targetNamespace"))
-        _collect(out, documents, deployer.name, deployer, target_ns or deployer.namespace,
-                 force_namespace=bool(target_ns))
+        _collect(
+            out,
+            documents,
+            deployer.name,
+            deployer,
+            target_ns or deployer.namespace,
+            force_namespace=bool(target_ns),
+        )
 
     for unit in units:
         if unit.directory in claimed:
@@ -94,15 +109,22 @@ def render_repository(repo: Path) -> Rendered:
     return out
 
 
-def _render_units(repo: Path, roots: list[Kustomization], loads: dict[str, Any], *,
-                  unreadable: set[str], origin: dict[tuple[str, str], list[str]],
-                  findings: list[Finding]) -> list[_Unit]:
+def _render_units(
+    repo: Path,
+    roots: list[Kustomization],
+    loads: dict[str, Any],
+    *,
+    unreadable: set[str],
+    origin: dict[tuple[str, str], list[str]],
+    findings: list[Finding],
+) -> list[_Unit]:
     to_render: list[str] = []
     fallback: dict[str, str] = {}
     for root in roots:
         inside = [f for f in unreadable if _under(f, root.directory)]
         reason = root.remote_reason() or (
-            f"it contains unreadable files ({', '.join(sorted(inside)[:3])})" if inside else "")
+            f"it contains unreadable files ({', '.join(sorted(inside)[:3])})" if inside else ""
+        )
         if reason:
             fallback[root.directory] = reason
         else:
@@ -119,11 +141,20 @@ def _render_units(repo: Path, roots: list[Kustomization], loads: dict[str, Any],
                 doc.file = _source_file(doc.body, root, origin)
             units.append(_Unit(root.directory or ".", parsed.documents, outcome.text, root.file))
             continue
-        findings.append(finding(
-            "RD906", f"{root.file}: not rendered because {reason}; its files were read as they are",
-            file=root.file, app=posixpath.basename(root.directory) or "."))
-        docs = [doc for rel, result in loads.items() if _under(rel, root.directory)
-                and posixpath.basename(rel) not in KUSTOMIZATION_NAMES for doc in result.documents]
+        findings.append(
+            finding(
+                "RD906",
+                f"{root.file}: not rendered because {reason}; its files were read as they are",
+                file=root.file,
+                app=posixpath.basename(root.directory) or ".",
+            )
+        )
+        docs = [
+            doc
+            for rel, result in loads.items()
+            if _under(rel, root.directory) and posixpath.basename(rel) not in KUSTOMIZATION_NAMES
+            for doc in result.documents
+        ]
         namespace = text(root.body.get("namespace"))
         if namespace:
             docs = [_with_namespace(d, namespace, force=True) for d in docs]
@@ -155,8 +186,9 @@ def _origin_index(loads: dict[str, Any]) -> dict[tuple[str, str], list[str]]:
     return origin
 
 
-def _source_file(body: dict[str, Any], root: Kustomization,
-                 origin: dict[tuple[str, str], list[str]]) -> str:
+def _source_file(
+    body: dict[str, Any], root: Kustomization, origin: dict[tuple[str, str], list[str]]
+) -> str:
     """The file a rendered object most likely came from (the root's kustomization if unknown)."""
     candidates = origin.get((text(body.get("kind")), text(dig(body, "metadata", "name"))), [])
     inside = [c for c in candidates if _under(c, root.directory)]
@@ -191,8 +223,10 @@ def _decode(value: str) -> str:
         return ""
 
 
-def _flux_variables(body: dict[str, Any], config: dict[tuple[str, str], dict[str, str]],
-                    ) -> dict[str, str]:
+def _flux_variables(
+    body: dict[str, Any],
+    config: dict[tuple[str, str], dict[str, str]],
+) -> dict[str, str]:
     post_build = mapping(dig(body, "spec", "postBuild"))
     variables: dict[str, str] = {}
     for ref in map(mapping, sequence(post_build.get("substituteFrom"))):
@@ -201,8 +235,9 @@ def _flux_variables(body: dict[str, Any], config: dict[tuple[str, str], dict[str
     return variables
 
 
-def _substitute(unit: _Unit, variables: dict[str, str], findings: list[Finding],
-                deployer: Deployer) -> list[Document]:
+def _substitute(
+    unit: _Unit, variables: dict[str, str], findings: list[Finding], deployer: Deployer
+) -> list[Document]:
     if unit.text is None:  # loose files or a fallback: substitute in the parsed values
         return unit.documents
     missing: set[str] = set()
@@ -219,10 +254,18 @@ def _substitute(unit: _Unit, variables: dict[str, str], findings: list[Finding],
     parsed = parse_documents(_VARIABLE.sub(replace, unit.text), unit.default_file)
     findings.extend(parsed.findings)
     for name in sorted(missing):
-        findings.append(finding(
-            "RD907", f"{deployer.file}: Flux Kustomization {deployer.name} leaves ${{{name}}} "
-            f"unset in {unit.directory}", file=deployer.file, kind="Kustomization",
-            namespace=deployer.namespace, name=deployer.name, app=deployer.name))
+        findings.append(
+            finding(
+                "RD907",
+                f"{deployer.file}: Flux Kustomization {deployer.name} leaves ${{{name}}} "
+                f"unset in {unit.directory}",
+                file=deployer.file,
+                kind="Kustomization",
+                namespace=deployer.namespace,
+                name=deployer.name,
+                app=deployer.name,
+            )
+        )
     originals = {(text(d.body.get("kind")), i): d.file for i, d in enumerate(unit.documents)}
     for index, doc in enumerate(parsed.documents):
         doc.file = originals.get((text(doc.body.get("kind")), index), unit.default_file)
@@ -247,7 +290,8 @@ def _argo_deployer(argo: list[Document], directory: str) -> tuple[Deployer | Non
             included = [text(dig(p, "path")) for p in patterns if not dig(p, "exclude")]
             excluded = [text(dig(p, "path")) for p in patterns if dig(p, "exclude")]
             if any(fnmatch.fnmatch(directory, p) for p in included) and not any(
-                    fnmatch.fnmatch(directory, p) for p in excluded):
+                fnmatch.fnmatch(directory, p) for p in excluded
+            ):
                 deployer = _deployer(doc, "ApplicationSet")
                 ns = text(dig(spec, "template", "spec", "destination", "namespace"))
                 ns = re.sub(r"\{\{\s*\.?path\.basename\s*\}\}", basename, ns)
@@ -255,8 +299,15 @@ def _argo_deployer(argo: list[Document], directory: str) -> tuple[Deployer | Non
     return None, basename, ""
 
 
-def _collect(out: Rendered, documents: list[Document], app: str, deployer: Deployer | None,
-             namespace: str, *, force_namespace: bool) -> None:
+def _collect(
+    out: Rendered,
+    documents: list[Document],
+    app: str,
+    deployer: Deployer | None,
+    namespace: str,
+    *,
+    force_namespace: bool,
+) -> None:
     for doc in _expand_lists(documents):
         if not doc.body.get("kind"):
             continue

@@ -13,7 +13,6 @@ from restore_drill.objectstore.base import (
 log = logging.getLogger(__name__)
 
 
-
 class ExternalS3(ObjectStore):
     """An S3 endpoint the user runs (RustFS, MinIO, AWS): never started, never stopped."""
 

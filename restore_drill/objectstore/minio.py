@@ -58,9 +58,21 @@ class MinioSettings:
     def run_argv(self) -> list[str]:
         """``docker run``; the keys go in by name only (``-e NAME``), never on the command
         line, so they are in no process listing nor log."""
-        argv = ["docker", "run", "-d", "--pull", "never", "--name", self.name,
-                "--network", self.network, "--label", f"{RUN_LABEL}={self.name}",
-                "-p", f"127.0.0.1::{self.port}"]  # fmt: skip
+        argv = [
+            "docker",
+            "run",
+            "-d",
+            "--pull",
+            "never",
+            "--name",
+            self.name,
+            "--network",
+            self.network,
+            "--label",
+            f"{RUN_LABEL}={self.name}",
+            "-p",
+            f"127.0.0.1::{self.port}",
+        ]
         for key in self.container_env():
             argv += ["-e", key]
         return [*argv, self.image, "server", "/data", "--address", f":{self.port}"]
@@ -129,8 +141,9 @@ class MinioContainer(ObjectStore):
         self._started = True
         self._host_port = self._mapped_port()
         self._wait_ready()
-        log.info("MinIO %s on %s (cluster: %s)", settings.name, self.host_endpoint,
-                 self.cluster_endpoint)  # fmt: skip
+        log.info(
+            "MinIO %s on %s (cluster: %s)", settings.name, self.host_endpoint, self.cluster_endpoint
+        )
 
     def _mapped_port(self) -> int:
         done = run_command(["docker", "port", self.settings.name, str(self.settings.port)])
@@ -144,7 +157,7 @@ class MinioContainer(ObjectStore):
         last = "no answer yet"
         while time.monotonic() - start < timeout:
             try:
-                with urllib.request.urlopen(url, timeout=2) as answer:  # noqa: S310 (loopback)
+                with urllib.request.urlopen(url, timeout=2) as answer:
                     if answer.status == 200:
                         return
                     last = f"HTTP {answer.status}"
@@ -159,20 +172,31 @@ class MinioContainer(ObjectStore):
     def _container_state(self) -> str:
         done = subprocess.run(
             ["docker", "inspect", "--format", "{{json .State.Status}}", self.settings.name],
-            capture_output=True, text=True, check=False, timeout=30,
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=30,
+        )
         return str(json.loads(done.stdout)) if done.returncode == 0 else "gone"
 
     def stop(self) -> None:
         if self._started:
-            subprocess.run(["docker", "rm", "-f", "-v", self.settings.name],
-                           capture_output=True, check=False, timeout=120)  # fmt: skip
+            subprocess.run(
+                ["docker", "rm", "-f", "-v", self.settings.name],
+                capture_output=True,
+                check=False,
+                timeout=120,
+            )
             self._started = False
             self._host_port = 0
         if self._created_network:
-            done = subprocess.run(["docker", "network", "rm", self.settings.network],
-                                  capture_output=True, text=True, check=False, timeout=60)  # fmt: skip
+            done = subprocess.run(
+                ["docker", "network", "rm", self.settings.network],
+                capture_output=True,
+                text=True,
+                check=False,
+                timeout=60,
+            )
             if done.returncode != 0:  # still used by kind nodes: leave it to kind
-                log.info("network %s left in place: %s", self.settings.network,
-                         done.stderr.strip())  # fmt: skip
+                log.info("network %s left in place: %s", self.settings.network, done.stderr.strip())
             self._created_network = False

@@ -58,13 +58,21 @@ def check_freshness(times: Sequence[datetime], app: AppCheck, now: datetime) -> 
     rpo = now - newest
     # The run that should have finished by now: the last cron fire at least `slack` ago.
     due = croniter(app.schedule, now - app.slack).get_prev(datetime)
-    data = {"newest": newest.isoformat(), "rpo_seconds": int(rpo.total_seconds()),
-            "due": due.isoformat()}
+    data = {
+        "newest": newest.isoformat(),
+        "rpo_seconds": int(rpo.total_seconds()),
+        "due": due.isoformat(),
+    }
     if newest < due:
         missed = _fires_between(app.schedule, newest, now - app.slack)
-        return Finding("freshness", FAIL, "stale",
-                       f"newest snapshot is {_age(rpo)} old; the {due:%Y-%m-%d %H:%M} run "
-                       f"({missed} scheduled run(s) since) left no snapshot", data)
+        return Finding(
+            "freshness",
+            FAIL,
+            "stale",
+            f"newest snapshot is {_age(rpo)} old; the {due:%Y-%m-%d %H:%M} run "
+            f"({missed} scheduled run(s) since) left no snapshot",
+            data,
+        )
     return Finding("freshness", PASS, "fresh", f"newest snapshot {_age(rpo)} old", data)
 
 
@@ -100,8 +108,10 @@ def check_retention(times: Sequence[datetime], app: AppCheck, now: datetime) -> 
             problems.append(f"{len(have)} {unit} bucket(s), expected about {min(expected, keep)}")
     ceiling = TOO_MANY_FACTOR * sum(policy.values()) + 1
     if len(times) > ceiling:
-        problems.append(f"{len(times)} snapshots, policy keeps at most {sum(policy.values())}: "
-                        "forget does not seem to run")
+        problems.append(
+            f"{len(times)} snapshots, policy keeps at most {sum(policy.values())}: "
+            "forget does not seem to run"
+        )
     if problems:
         return Finding("retention", FAIL, "retention", "; ".join(problems), counts)
     summary = ", ".join(f"{counts[u]} {u}" for u in sorted(policy))
@@ -136,8 +146,9 @@ def check_integrity(restic: Restic, subset: str) -> Finding:
     return Finding("integrity", PASS, "ok", f"restic check passed (read {subset or '0%'} of data)")
 
 
-def check_drift(newest: SnapshotStats, previous: SnapshotStats | None,
-                limit: float) -> Finding | None:
+def check_drift(
+    newest: SnapshotStats, previous: SnapshotStats | None, limit: float
+) -> Finding | None:
     """File count and size against the previous snapshot: a sudden drop or jump fails."""
     if previous is None:
         return None
@@ -148,9 +159,13 @@ def check_drift(newest: SnapshotStats, previous: SnapshotStats | None,
     over = {what: change for what, change in changes.items() if abs(change) > limit}
     if over:
         text = ", ".join(f"{what} {change:+.0%}" for what, change in over.items())
-        return Finding("restorability", FAIL, "drift",
-                       f"newest snapshot differs from the previous one beyond ±{limit:.0%}: {text}",
-                       changes)
+        return Finding(
+            "restorability",
+            FAIL,
+            "drift",
+            f"newest snapshot differs from the previous one beyond ±{limit:.0%}: {text}",
+            changes,
+        )
     return None
 
 
@@ -186,18 +201,33 @@ def check_content(root: Path, app: AppCheck) -> list[Finding]:
     files = [p for p in root.rglob("*") if p.is_file() and not p.is_symlink()]
     findings = []
     if not files:
-        findings.append(Finding("restorability", FAIL, "empty-restore",
-                                "the newest snapshot restores to no file at all"))
+        findings.append(
+            Finding(
+                "restorability",
+                FAIL,
+                "empty-restore",
+                "the newest snapshot restores to no file at all",
+            )
+        )
     databases = [p for p in files if is_sqlite(p)]
     for db in databases:
         problem = sqlite_problem(db)
         if problem:
-            findings.append(Finding("restorability", FAIL, "sqlite-damaged",
-                                    f"{db.relative_to(root)}: {problem}"))
+            findings.append(
+                Finding(
+                    "restorability", FAIL, "sqlite-damaged", f"{db.relative_to(root)}: {problem}"
+                )
+            )
     missing = [path for path in app.must_exist if not (root / path.lstrip("/")).exists()]
     if missing:
-        findings.append(Finding("restorability", FAIL, "missing-path",
-                                f"expected path(s) missing: {', '.join(missing)}"))
+        findings.append(
+            Finding(
+                "restorability",
+                FAIL,
+                "missing-path",
+                f"expected path(s) missing: {', '.join(missing)}",
+            )
+        )
     return findings
 
 

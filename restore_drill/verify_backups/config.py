@@ -23,8 +23,18 @@ DEFAULT_TIERS: dict[str, dict[str, Any]] = {
     "critical": {"schedule": "0 * * * *", "retention": {"hourly": 24, "daily": 7}},
     "daily": {"schedule": "0 2 * * *", "retention": {"daily": 14}},
 }
-_SIZE_UNITS = {"": 1, "B": 1, "KIB": 1024, "MIB": 1024**2, "GIB": 1024**3, "TIB": 1024**4,
-               "KB": 1000, "MB": 1000**2, "GB": 1000**3, "TB": 1000**4}
+_SIZE_UNITS = {
+    "": 1,
+    "B": 1,
+    "KIB": 1024,
+    "MIB": 1024**2,
+    "GIB": 1024**3,
+    "TIB": 1024**4,
+    "KB": 1000,
+    "MB": 1000**2,
+    "GB": 1000**3,
+    "TB": 1000**4,
+}
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -107,7 +117,9 @@ class AppCheck:
         if not croniter.is_valid(self.schedule):
             raise UsageError(f"app {self.name}: not a cron schedule: {self.schedule!r}")
         if not self.repository.startswith("s3:http"):
-            raise UsageError(f"app {self.name}: repository must look like s3:http://HOST/BUCKET/PREFIX")
+            raise UsageError(
+                f"app {self.name}: repository must look like s3:http://HOST/BUCKET/PREFIX"
+            )
 
     @property
     def endpoint(self) -> str:
@@ -123,8 +135,9 @@ class VerifyConfig:
     credentials: S3Credentials
 
 
-def _app_from(raw: dict[str, Any], defaults: dict[str, Any], tiers: dict[str, Any],
-              endpoint: str, bucket: str) -> AppCheck:
+def _app_from(
+    raw: dict[str, Any], defaults: dict[str, Any], tiers: dict[str, Any], endpoint: str, bucket: str
+) -> AppCheck:
     name = raw.get("name")
     if not name:
         raise UsageError("every app needs a name")
@@ -143,8 +156,9 @@ def _app_from(raw: dict[str, Any], defaults: dict[str, Any], tiers: dict[str, An
     return AppCheck(
         name=name,
         repository=repository,
-        password=SecretSource(merged.get("password_env"),
-                              Path(password_file) if password_file else None),
+        password=SecretSource(
+            merged.get("password_env"), Path(password_file) if password_file else None
+        ),
         schedule=merged["schedule"],
         retention={str(k): int(v) for k, v in (merged.get("retention") or {}).items()},
         slack=parse_duration(merged.get("slack", "30m")),
@@ -178,11 +192,15 @@ def load_config(path: Path) -> VerifyConfig:
 
 def credentials_from(raw: dict[str, Any]) -> S3Credentials:
     """S3 credentials from named env vars / files; the usual ``AWS_*`` variables by default."""
-    access = SecretSource(raw.get("access_key_env", "AWS_ACCESS_KEY_ID") if not
-                          raw.get("access_key_file") else None,
-                          Path(raw["access_key_file"]) if raw.get("access_key_file") else None)
-    secret = SecretSource(raw.get("secret_key_env", "AWS_SECRET_ACCESS_KEY") if not
-                          raw.get("secret_key_file") else None,
-                          Path(raw["secret_key_file"]) if raw.get("secret_key_file") else None)
+    access = SecretSource(
+        raw.get("access_key_env", "AWS_ACCESS_KEY_ID") if not raw.get("access_key_file") else None,
+        Path(raw["access_key_file"]) if raw.get("access_key_file") else None,
+    )
+    secret = SecretSource(
+        raw.get("secret_key_env", "AWS_SECRET_ACCESS_KEY")
+        if not raw.get("secret_key_file")
+        else None,
+        Path(raw["secret_key_file"]) if raw.get("secret_key_file") else None,
+    )
     region = raw.get("region") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     return S3Credentials(access.read("S3 access key"), secret.read("S3 secret key"), region)

@@ -18,12 +18,16 @@ def _row(result: AppResult) -> tuple[str, ...]:
     retention = next((f for f in result.findings if f.check == "retention"), None)
     counts = "-"
     if retention and retention.data:
-        counts = " ".join(f"{result_key[0]}{retention.data[result_key]}"
-                          for result_key in ("hourly", "daily") if result_key in retention.data)
+        counts = " ".join(
+            f"{result_key[0]}{retention.data[result_key]}"
+            for result_key in ("hourly", "daily")
+            if result_key in retention.data
+        )
     restore = "-"
     if result.restore:
-        restore = (f"{result.restore.seconds:.1f}s "
-                   f"{result.restore.bytes_per_second / 1024**2:.1f}MiB/s")
+        restore = (
+            f"{result.restore.seconds:.1f}s {result.restore.bytes_per_second / 1024**2:.1f}MiB/s"
+        )
     problems = [f"{f.check}: {f.code}" for f in result.findings if f.status == FAIL]
     return (
         result.name,
@@ -43,8 +47,9 @@ def render_table(results: Sequence[AppResult], checked_at: datetime) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
     lines = [f"verify-backups at {checked_at:%Y-%m-%d %H:%M} UTC"]
     for index, row in enumerate(rows):
-        lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
-                     .rstrip())
+        lines.append(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
         if index == 0:
             lines.append("  ".join("-" * width for width in widths))
     failed = [r for r in results if not r.passed]

@@ -83,15 +83,22 @@ class AppResult:
             "snapshots": self.snapshot_count,
             "newest": self.newest.isoformat() if self.newest else None,
             "rpo_seconds": self.rpo_seconds,
-            "restore": None if self.restore is None else {
+            "restore": None
+            if self.restore is None
+            else {
                 "seconds": round(self.restore.seconds, 3),
                 "bytes": self.restore.bytes,
                 "files": self.restore.files,
                 "bytes_per_second": round(self.restore.bytes_per_second),
             },
             "findings": [
-                {"check": f.check, "status": f.status, "code": f.code, "message": f.message,
-                 **({"data": f.data} if f.data else {})}
+                {
+                    "check": f.check,
+                    "status": f.status,
+                    "code": f.code,
+                    "message": f.message,
+                    **({"data": f.data} if f.data else {}),
+                }
                 for f in self.findings
             ],
         }
@@ -134,16 +141,23 @@ class BackupVerifier:
     def _verify_into(self, app: AppCheck, result: AppResult, scratch: Path) -> None:
         if not endpoint_answers(app.endpoint, timeout=3.0):
             # restic would retry for a long while; a refused TCP connection says it at once.
-            result.findings.append(Finding("open", FAIL, "unreachable",
-                                           f"S3 endpoint {app.endpoint} does not answer"))
+            result.findings.append(
+                Finding("open", FAIL, "unreachable", f"S3 endpoint {app.endpoint} does not answer")
+            )
             return
         try:
             password = app.password.read(f"app {app.name} restic password")
         except UsageError as exc:
             result.findings.append(Finding("open", FAIL, "no-password", str(exc)))
             return
-        restic = Restic(app.repository, password, env=self.credentials.env(),
-                        binary=self.restic_binary, cache_dir=scratch / "cache", read_only=True)
+        restic = Restic(
+            app.repository,
+            password,
+            env=self.credentials.env(),
+            binary=self.restic_binary,
+            cache_dir=scratch / "cache",
+            read_only=True,
+        )
         self.progress(f"{app.name}: opening {app.repository}")
         try:
             snapshots = restic.snapshots(host=app.host)
@@ -165,13 +179,25 @@ class BackupVerifier:
         result.findings.append(integrity)
         if app.restore and integrity.status == FAIL:
             # restic retries unreadable packs for minutes; the verdict is already FAIL.
-            result.findings.append(Finding("restorability", SKIP, "not-attempted",
-                                           "restore not attempted: the integrity check failed"))
+            result.findings.append(
+                Finding(
+                    "restorability",
+                    SKIP,
+                    "not-attempted",
+                    "restore not attempted: the integrity check failed",
+                )
+            )
         elif app.restore:
             self._check_restore(app, restic, snapshots, result, scratch)
 
-    def _check_restore(self, app: AppCheck, restic: Restic, snapshots: list[dict[str, Any]],
-                       result: AppResult, scratch: Path) -> None:
+    def _check_restore(
+        self,
+        app: AppCheck,
+        restic: Restic,
+        snapshots: list[dict[str, Any]],
+        result: AppResult,
+        scratch: Path,
+    ) -> None:
         newest_id = str(snapshots[-1]["id"])
         try:
             newest = restic.stats(newest_id)
@@ -180,10 +206,15 @@ class BackupVerifier:
             result.findings.append(Finding("restorability", FAIL, "stats-failed", str(exc)))
             return
         if newest.total_size > app.max_restore_bytes:
-            result.findings.append(Finding(
-                "restorability", SKIP, "over-size-cap",
-                f"newest snapshot is {_mib(newest.total_size)}, over the restore cap of "
-                f"{_mib(app.max_restore_bytes)}: not restored"))
+            result.findings.append(
+                Finding(
+                    "restorability",
+                    SKIP,
+                    "over-size-cap",
+                    f"newest snapshot is {_mib(newest.total_size)}, over the restore cap of "
+                    f"{_mib(app.max_restore_bytes)}: not restored",
+                )
+            )
             return
         drift = check_drift(newest, previous, app.max_drift)
         if drift:
@@ -191,8 +222,7 @@ class BackupVerifier:
         target = scratch / "restore"
         target.mkdir()
         try:
-            seconds = self._restore_with_progress(app, restic, newest_id, target,
-                                                  newest.total_size)
+            seconds = self._restore_with_progress(app, restic, newest_id, target, newest.total_size)
         except ResticError as exc:
             result.findings.append(Finding("restorability", FAIL, "restore-failed", str(exc)))
             return
@@ -200,13 +230,19 @@ class BackupVerifier:
         content = check_content(target, app)
         result.findings.extend(content)
         if not content and not drift:
-            result.findings.append(Finding(
-                "restorability", PASS, "ok",
-                f"restored {newest.total_file_count} entries, {_mib(newest.total_size)} in "
-                f"{seconds:.1f}s ({_mib(int(result.restore.bytes_per_second))}/s)"))
+            result.findings.append(
+                Finding(
+                    "restorability",
+                    PASS,
+                    "ok",
+                    f"restored {newest.total_file_count} entries, {_mib(newest.total_size)} in "
+                    f"{seconds:.1f}s ({_mib(int(result.restore.bytes_per_second))}/s)",
+                )
+            )
 
-    def _restore_with_progress(self, app: AppCheck, restic: Restic, snapshot_id: str,
-                               target: Path, total: int) -> float:
+    def _restore_with_progress(
+        self, app: AppCheck, restic: Restic, snapshot_id: str, target: Path, total: int
+    ) -> float:
         failure: list[ResticError] = []
         finished = threading.Event()
 

@@ -19,11 +19,25 @@ def test_agent_files_hold_the_script_and_the_profile() -> None:
 
 def test_agent_commands_match_the_contract() -> None:
     assert data.agent_command("write", seed=7, size="4MiB") == [
-        "python3", "/agent/agent.py", "write", "--profile-file", "/agent/profile.json",
-        "--seed", "7", "--size", "4MiB", "--root", "/data",
-    ]  # fmt: skip
-    assert data.agent_command("manifest") == ["python3", "/agent/agent.py", "manifest",
-                                              "--root", "/data"]  # fmt: skip
+        "python3",
+        "/agent/agent.py",
+        "write",
+        "--profile-file",
+        "/agent/profile.json",
+        "--seed",
+        "7",
+        "--size",
+        "4MiB",
+        "--root",
+        "/data",
+    ]
+    assert data.agent_command("manifest") == [
+        "python3",
+        "/agent/agent.py",
+        "manifest",
+        "--root",
+        "/data",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -39,8 +39,19 @@ def test_a_profile_can_be_given_as_a_path(tmp_path: Path) -> None:
 
 
 def _profile(**part: Any) -> dict[str, Any]:
-    return {"name": "p", "parts": [{"kind": "small-files", "dir": "d", "min_size": "1KiB",
-                                    "max_size": "2KiB", "share": 1.0, **part}]}  # fmt: skip
+    return {
+        "name": "p",
+        "parts": [
+            {
+                "kind": "small-files",
+                "dir": "d",
+                "min_size": "1KiB",
+                "max_size": "2KiB",
+                "share": 1.0,
+                **part,
+            }
+        ],
+    }
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "fixtures" / "gitops"
 def refs(result: LintResult) -> set[tuple[str, str]]:
     return {(f.rule, f.object_ref) for f in result.findings}
 
+
 HOMELAB = {
     ("RD001", "PersistentVolumeClaim/karakeep/karakeep"),
     ("RD002", "PersistentVolumeClaim/open-webui/open-webui"),
@@ -81,8 +82,7 @@ def test_flux_reports_exactly_the_planted_defects(flux: LintResult) -> None:
 
 
 @pytest.mark.parametrize("example", ["homelab", "flux"])
-def test_clean_apps_have_no_finding(example: str, homelab: LintResult,
-                                    flux: LintResult) -> None:
+def test_clean_apps_have_no_finding(example: str, homelab: LintResult, flux: LintResult) -> None:
     result = homelab if example == "homelab" else flux
     named = {f.app for f in result.findings} | {f.namespace for f in result.findings}
     assert not named & CLEAN_APPS[example]
@@ -102,7 +102,8 @@ def test_commented_out_resource_is_not_deployed(homelab: LintResult) -> None:
 def test_findings_name_their_source_file(homelab: LintResult) -> None:
     by_ref = {f.object_ref: f for f in homelab.findings}
     assert by_ref["PersistentVolumeClaim/karakeep/karakeep"].file == (
-        "apps/critical/karakeep/pvc.yaml")
+        "apps/critical/karakeep/pvc.yaml"
+    )
     assert by_ref["Application/argocd/plex"].file == "argocd/app-plex.yaml"
     assert all(f.message and f.hint for f in homelab.findings)
 

@@ -14,10 +14,13 @@ from restore_drill.lint.loader import MAX_FILE_BYTES, load_file, parse_documents
 
 Repo = Callable[[dict[str, str]], Path]
 
-BOMB = "\n".join(
-    ["a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
-    + [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 10)]
-) + "\n"
+BOMB = (
+    "\n".join(
+        ["a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+        + [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 10)]
+    )
+    + "\n"
+)
 
 PVC = """apiVersion: v1
 kind: PersistentVolumeClaim
@@ -96,7 +99,9 @@ def test_symlinks_out_of_the_repository_are_not_followed(tmp_path: Path) -> None
     findings = lint_repository(repo).findings
     # /dev/zero is not a regular file: skipped before the containment check.
     assert sorted((f.rule, f.file) for f in findings) == [
-        ("RD905", "everything"), ("RD905", "outside.yaml")]
+        ("RD905", "everything"),
+        ("RD905", "outside.yaml"),
+    ]
 
 
 def test_fifo_is_never_opened(tmp_path: Path) -> None:
@@ -117,24 +122,28 @@ def test_syntax_error_names_the_line(tmp_path: Path) -> None:
 
 
 def test_wrong_types_and_unknown_kinds_never_crash(repo: Repo) -> None:
-    path = repo({
-        "a.yaml": "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: [not, a, map]\n"
-                  "spec: 42\n",
-        "b.yaml": "apiVersion: volsync.backube/v1alpha1\nkind: ReplicationSource\n"
-                  "metadata: {name: x, namespace: y}\nspec: {restic: [1], trigger: oops}\n",
-        "c.yaml": "apiVersion: example.com/v1\nkind: SomethingNew\nmetadata: {name: z}\n",
-        "d.yaml": "- a list\n- not an object\n---\njust a string\n---\n",
-    })
+    path = repo(
+        {
+            "a.yaml": "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: [not, a, map]\n"
+            "spec: 42\n",
+            "b.yaml": "apiVersion: volsync.backube/v1alpha1\nkind: ReplicationSource\n"
+            "metadata: {name: x, namespace: y}\nspec: {restic: [1], trigger: oops}\n",
+            "c.yaml": "apiVersion: example.com/v1\nkind: SomethingNew\nmetadata: {name: z}\n",
+            "d.yaml": "- a list\n- not an object\n---\njust a string\n---\n",
+        }
+    )
     # The RS names no PVC; its spec is nonsense: one RD003 and one RD031, nothing else.
     assert rules_of(path) == ["RD003", "RD031"]
 
 
 def test_hostile_file_in_a_kustomization_is_not_given_to_kustomize(repo: Repo) -> None:
-    path = repo({
-        "app/kustomization.yaml": "resources: [pvc.yaml, bomb.yaml]\n",
-        "app/pvc.yaml": PVC,
-        "app/bomb.yaml": BOMB,
-    })
+    path = repo(
+        {
+            "app/kustomization.yaml": "resources: [pvc.yaml, bomb.yaml]\n",
+            "app/pvc.yaml": PVC,
+            "app/bomb.yaml": BOMB,
+        }
+    )
     assert rules_of(path) == ["RD904", "RD906"]
 
 

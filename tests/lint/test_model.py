@@ -11,20 +11,77 @@ from restore_drill.lint.model import Model, Obj, dig, text
 from restore_drill.lint.policy import default_policy
 from restore_drill.lint.rules import run_checks
 
-KINDS = ["PersistentVolumeClaim", "ReplicationSource", "ReplicationDestination", "Deployment",
-         "StatefulSet", "Secret", "ExternalSecret", "StorageClass", "VolumeSnapshotClass",
-         "Namespace", "ConfigMap"]
-KEYS = ["spec", "metadata", "restic", "trigger", "schedule", "sourcePVC", "dataSourceRef",
-        "kind", "name", "namespace", "capacity", "accessModes", "storageClassName",
-        "copyMethod", "repository", "retain", "template", "volumes", "persistentVolumeClaim",
-        "claimName", "securityContext", "runAsUser", "stringData", "data", "annotations",
-        "provisioner", "driver", "parameters", "volumeClaimTemplates", "replicas"]
-scalars = st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.sampled_from(
-    ["Snapshot", "0 * * * *", "not cron", "1Gi", "x", "ReplicationDestination",
-     "volsync.backube", "longhorn", "ReadWriteOnce", "s3:x"]))
-values = st.recursive(scalars, lambda inner: st.one_of(
-    st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(KEYS), inner, max_size=4)),
-    max_leaves=12)
+KINDS = [
+    "PersistentVolumeClaim",
+    "ReplicationSource",
+    "ReplicationDestination",
+    "Deployment",
+    "StatefulSet",
+    "Secret",
+    "ExternalSecret",
+    "StorageClass",
+    "VolumeSnapshotClass",
+    "Namespace",
+    "ConfigMap",
+]
+KEYS = [
+    "spec",
+    "metadata",
+    "restic",
+    "trigger",
+    "schedule",
+    "sourcePVC",
+    "dataSourceRef",
+    "kind",
+    "name",
+    "namespace",
+    "capacity",
+    "accessModes",
+    "storageClassName",
+    "copyMethod",
+    "repository",
+    "retain",
+    "template",
+    "volumes",
+    "persistentVolumeClaim",
+    "claimName",
+    "securityContext",
+    "runAsUser",
+    "stringData",
+    "data",
+    "annotations",
+    "provisioner",
+    "driver",
+    "parameters",
+    "volumeClaimTemplates",
+    "replicas",
+]
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 5),
+    st.sampled_from(
+        [
+            "Snapshot",
+            "0 * * * *",
+            "not cron",
+            "1Gi",
+            "x",
+            "ReplicationDestination",
+            "volsync.backube",
+            "longhorn",
+            "ReadWriteOnce",
+            "s3:x",
+        ]
+    ),
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(KEYS), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
 
 
 @st.composite

@@ -8,11 +8,24 @@ from restore_drill.lint.catalog import finding
 from restore_drill.lint.output import as_json, as_sarif, as_text
 
 FINDINGS = [
-    finding("RD004", "immich.yaml: RD immich-restore capacity 10Gi, PVC requests 50Gi",
-            file="apps/immich/rd.yaml", kind="ReplicationDestination", namespace="immich",
-            name="immich-restore", app="immich"),
-    finding("RD011", "jellyfin cache", file="apps/jellyfin/pvc.yaml", kind="PersistentVolumeClaim",
-            namespace="jellyfin", name="jellyfin-cache", app="jellyfin"),
+    finding(
+        "RD004",
+        "immich.yaml: RD immich-restore capacity 10Gi, PVC requests 50Gi",
+        file="apps/immich/rd.yaml",
+        kind="ReplicationDestination",
+        namespace="immich",
+        name="immich-restore",
+        app="immich",
+    ),
+    finding(
+        "RD011",
+        "jellyfin cache",
+        file="apps/jellyfin/pvc.yaml",
+        kind="PersistentVolumeClaim",
+        namespace="jellyfin",
+        name="jellyfin-cache",
+        app="jellyfin",
+    ),
     finding("RD900", "bad.yaml:3: YAML syntax error", file="bad.yaml", line=3),
 ]
 
@@ -46,8 +59,10 @@ def test_sarif_is_2_1_0_with_rules_levels_and_locations() -> None:
         assert rules[result["ruleIndex"]] == result["ruleId"]
     syntax = next(r for r in run["results"] if r["ruleId"] == "RD900")
     location = syntax["locations"][0]["physicalLocation"]
-    assert location == {"artifactLocation": {"uri": "bad.yaml", "uriBaseId": "SRCROOT"},
-                        "region": {"startLine": 3}}
+    assert location == {
+        "artifactLocation": {"uri": "bad.yaml", "uriBaseId": "SRCROOT"},
+        "region": {"startLine": 3},
+    }
 
 
 def test_empty_results_are_still_valid_documents() -> None:

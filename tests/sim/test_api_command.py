@@ -34,7 +34,9 @@ def test_serve_prints_the_url_writes_a_kubeconfig_and_stops_on_ctrl_c(tmp_path: 
     kubeconfig = tmp_path / "kubeconfig"
     process = subprocess.Popen(
         [sys.executable, "-c", SERVE, "serve", "--kubeconfig", str(kubeconfig), "--api-only"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:

@@ -48,8 +48,12 @@ def test_apply_creates_then_merges(kube: Kube) -> None:
     assert created["metadata"]["uid"]
     assert created["metadata"]["creationTimestamp"].endswith("Z")
     assert created["metadata"]["generation"] == 1
-    updated = kube.apply({**pvc("data"), "metadata": {"name": "data", "namespace": "default",
-                                                      "labels": {"app": "x"}}})
+    updated = kube.apply(
+        {
+            **pvc("data"),
+            "metadata": {"name": "data", "namespace": "default", "labels": {"app": "x"}},
+        }
+    )
     assert updated["metadata"]["labels"] == {"app": "x"}
     assert updated["metadata"]["uid"] == created["metadata"]["uid"]
     assert int(updated["metadata"]["resourceVersion"]) > int(created["metadata"]["resourceVersion"])
@@ -75,11 +79,18 @@ def test_create_twice_is_already_exists(kube: Kube) -> None:
 def test_pvc_and_pv_get_protection_finalizers(kube: Kube) -> None:
     claim = kube.create(pvc("a"))
     assert claim["metadata"]["finalizers"] == ["kubernetes.io/pvc-protection"]
-    volume = kube.create({
-        "apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": "pv-1"},
-        "spec": {"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"],
-                 "hostPath": {"path": "/tmp/x"}},
-    })
+    volume = kube.create(
+        {
+            "apiVersion": "v1",
+            "kind": "PersistentVolume",
+            "metadata": {"name": "pv-1"},
+            "spec": {
+                "capacity": {"storage": "1Gi"},
+                "accessModes": ["ReadWriteOnce"],
+                "hostPath": {"path": "/tmp/x"},
+            },
+        }
+    )
     assert volume["metadata"]["finalizers"] == ["kubernetes.io/pv-protection"]
 
 
@@ -89,8 +100,9 @@ def test_status_only_through_the_status_subresource(kube: Kube) -> None:
     assert ignored["status"]["phase"] == "Pending"
     written = kube.patch(PVC, "a", {"status": {"phase": "Bound"}}, "default", subresource="status")
     assert written["status"]["phase"] == "Bound"
-    spec_ignored = kube.patch(PVC, "a", {"spec": {"volumeName": "pv-x"}}, "default",
-                              subresource="status")
+    spec_ignored = kube.patch(
+        PVC, "a", {"spec": {"volumeName": "pv-x"}}, "default", subresource="status"
+    )
     assert "volumeName" not in spec_ignored["spec"]
 
 
@@ -107,8 +119,9 @@ def test_generation_bumps_on_spec_change_only(kube: Kube) -> None:
     kube.apply(deployment("web", replicas=1))
     labelled = kube.patch(DEPLOYMENT, "web", {"metadata": {"labels": {"a": "b"}}}, "default")
     assert labelled["metadata"]["generation"] == 1
-    status = kube.patch(DEPLOYMENT, "web", {"status": {"replicas": 1}}, "default",
-                        subresource="status")
+    status = kube.patch(
+        DEPLOYMENT, "web", {"status": {"replicas": 1}}, "default", subresource="status"
+    )
     assert status["metadata"]["generation"] == 1
     scaled = kube.patch(DEPLOYMENT, "web", {"spec": {"replicas": 0}}, "default")
     assert scaled["metadata"]["generation"] == 2
@@ -117,10 +130,18 @@ def test_generation_bumps_on_spec_change_only(kube: Kube) -> None:
 def test_strategic_merge_patch_merges_containers_by_name(kube: Kube) -> None:
     kube.apply(deployment("web", replicas=1))
     patched = kube.patch(
-        DEPLOYMENT, "web",
-        {"spec": {"replicas": 3, "template": {"spec": {"containers": [
-            {"name": "app", "env": [{"name": "A", "value": "1"}]}]}}}},
-        "default", content_type="application/strategic-merge-patch+json",
+        DEPLOYMENT,
+        "web",
+        {
+            "spec": {
+                "replicas": 3,
+                "template": {
+                    "spec": {"containers": [{"name": "app", "env": [{"name": "A", "value": "1"}]}]}
+                },
+            }
+        },
+        "default",
+        content_type="application/strategic-merge-patch+json",
     )
     assert patched["spec"]["replicas"] == 3
     (container,) = patched["spec"]["template"]["spec"]["containers"]
@@ -129,38 +150,71 @@ def test_strategic_merge_patch_merges_containers_by_name(kube: Kube) -> None:
 
 
 def test_json_patch(kube: Kube) -> None:
-    kube.create({"apiVersion": "v1", "kind": "ConfigMap",
-                 "metadata": {"name": "c", "namespace": "default"}, "data": {"a": "1"}})
-    patched = kube.patch(CONFIG_MAP, "c", [{"op": "add", "path": "/data/b", "value": "2"},
-                                           {"op": "remove", "path": "/data/a"}],
-                         "default", content_type="application/json-patch+json")
+    kube.create(
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "c", "namespace": "default"},
+            "data": {"a": "1"},
+        }
+    )
+    patched = kube.patch(
+        CONFIG_MAP,
+        "c",
+        [{"op": "add", "path": "/data/b", "value": "2"}, {"op": "remove", "path": "/data/a"}],
+        "default",
+        content_type="application/json-patch+json",
+    )
     assert patched["data"] == {"b": "2"}
 
 
 def test_unsupported_patch_type_is_415(kube: Kube) -> None:
-    kube.create({"apiVersion": "volsync.backube/v1alpha1", "kind": "ReplicationSource",
-                 "metadata": {"name": "rs", "namespace": "default"},
-                 "spec": {"sourcePVC": "data"}})
+    kube.create(
+        {
+            "apiVersion": "volsync.backube/v1alpha1",
+            "kind": "ReplicationSource",
+            "metadata": {"name": "rs", "namespace": "default"},
+            "spec": {"sourcePVC": "data"},
+        }
+    )
     with pytest.raises(KubeError) as caught:
-        kube.patch(REPLICATION_SOURCE, "rs", {"spec": {"paused": True}}, "default",
-                   content_type="application/strategic-merge-patch+json")
+        kube.patch(
+            REPLICATION_SOURCE,
+            "rs",
+            {"spec": {"paused": True}},
+            "default",
+            content_type="application/strategic-merge-patch+json",
+        )
     assert caught.value.status == 415
 
 
 def volsync(kind: str, spec: object) -> dict[str, object]:
-    return {"apiVersion": "volsync.backube/v1alpha1", "kind": kind,
-            "metadata": {"name": "x", "namespace": "default"}, "spec": spec}
+    return {
+        "apiVersion": "volsync.backube/v1alpha1",
+        "kind": kind,
+        "metadata": {"name": "x", "namespace": "default"},
+        "spec": spec,
+    }
 
 
-@pytest.mark.parametrize(("kind", "spec", "field"), [
-    ("ReplicationSource", {"sourcePVC": "d", "trigger": {"schedule": "hourly"}},
-     "spec.trigger.schedule"),
-    ("ReplicationSource", {"sourcePVC": "d", "restic": {"copyMethod": "Copy"}},
-     "spec.restic.copyMethod"),
-    ("ReplicationDestination", {"restic": {"accessModes": []}}, "spec.restic.accessModes"),
-    ("ReplicationDestination", {"restic": {"capacity": "lots"}}, "spec.restic.capacity"),
-    ("ReplicationDestination", "not-an-object", "spec"),
-])
+@pytest.mark.parametrize(
+    ("kind", "spec", "field"),
+    [
+        (
+            "ReplicationSource",
+            {"sourcePVC": "d", "trigger": {"schedule": "hourly"}},
+            "spec.trigger.schedule",
+        ),
+        (
+            "ReplicationSource",
+            {"sourcePVC": "d", "restic": {"copyMethod": "Copy"}},
+            "spec.restic.copyMethod",
+        ),
+        ("ReplicationDestination", {"restic": {"accessModes": []}}, "spec.restic.accessModes"),
+        ("ReplicationDestination", {"restic": {"capacity": "lots"}}, "spec.restic.capacity"),
+        ("ReplicationDestination", "not-an-object", "spec"),
+    ],
+)
 def test_volsync_crd_schema_violations_are_422(
     kube: Kube, kind: str, spec: object, field: str
 ) -> None:
@@ -174,8 +228,12 @@ def test_volsync_fields_the_crd_leaves_optional_are_accepted(kube: Kube) -> None
     """VolSync's CRD requires no spec field: a missing sourcePVC or an RD without capacity
     is reported by VolSync's controller, not refused by the API."""
     kube.create(volsync("ReplicationSource", {"trigger": {"manual": "once"}}))
-    kube.create({**volsync("ReplicationDestination", {"restic": {"repository": "secret"}}),
-                 "metadata": {"name": "rd", "namespace": "default"}})
+    kube.create(
+        {
+            **volsync("ReplicationDestination", {"restic": {"repository": "secret"}}),
+            "metadata": {"name": "rd", "namespace": "default"},
+        }
+    )
     assert kube.find(REPLICATION_SOURCE, "x", "default") is not None
     assert kube.find(REPLICATION_DESTINATION, "rd", "default") is not None
 
@@ -183,11 +241,16 @@ def test_volsync_fields_the_crd_leaves_optional_are_accepted(kube: Kube) -> None
 def test_wait_for_sees_a_change_made_by_another_thread(kube: Kube, sim_api: SimApi) -> None:
     kube.create(pvc("a"))
     other = sim_api.kube()
-    timer = threading.Timer(0.2, lambda: other.patch(
-        PVC, "a", {"status": {"phase": "Bound"}}, "default", subresource="status"))
+    timer = threading.Timer(
+        0.2,
+        lambda: other.patch(
+            PVC, "a", {"status": {"phase": "Bound"}}, "default", subresource="status"
+        ),
+    )
     timer.start()
-    found = kube.wait_for(PVC, "a", "default",
-                          lambda o: bool(o and o["status"]["phase"] == "Bound"), timeout=10)
+    found = kube.wait_for(
+        PVC, "a", "default", lambda o: bool(o and o["status"]["phase"] == "Bound"), timeout=10
+    )
     timer.join()
     assert found is not None and found["status"]["phase"] == "Bound"
 
@@ -201,8 +264,9 @@ def test_wait_for_timeout_says_what_it_saw_last(kube: Kube) -> None:
 
 
 def test_delete_and_wait_gone(kube: Kube) -> None:
-    kube.create({"apiVersion": "v1", "kind": "ConfigMap",
-                 "metadata": {"name": "c", "namespace": "default"}})
+    kube.create(
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "default"}}
+    )
     kube.delete_and_wait_gone(CONFIG_MAP, "c", "default", timeout=5)
     assert kube.find(CONFIG_MAP, "c", "default") is None
     assert kube.delete(CONFIG_MAP, "c", "default") is False
@@ -228,12 +292,16 @@ def test_wait_for_survives_410_gone(kube: Kube, sim_api: SimApi) -> None:
             other = sim_api.kube()
             other.patch(PVC, "a", {"metadata": {"labels": {"x": "1"}}}, "default")
             sim_api.server.store.compact()
-            other.patch(PVC, "a", {"status": {"phase": "Bound"}}, "default",
-                        subresource="status")
+            other.patch(PVC, "a", {"status": {"phase": "Bound"}}, "default", subresource="status")
 
-    found = kube.wait_for(PVC, "a", "default",
-                          lambda o: bool(o and o["status"]["phase"] == "Bound"),
-                          timeout=10, on_event=compact_then_bind)
+    found = kube.wait_for(
+        PVC,
+        "a",
+        "default",
+        lambda o: bool(o and o["status"]["phase"] == "Bound"),
+        timeout=10,
+        on_event=compact_then_bind,
+    )
     assert found is not None
     assert len(seen) >= 2
 
@@ -241,8 +309,9 @@ def test_wait_for_survives_410_gone(kube: Kube, sim_api: SimApi) -> None:
 def test_watch_from_compacted_version_raises_410(kube: Kube, sim_api: SimApi) -> None:
     listed = kube._list(POD, "default", None, None)
     version = listed["metadata"]["resourceVersion"]
-    kube.create({"apiVersion": "v1", "kind": "ConfigMap",
-                 "metadata": {"name": "c", "namespace": "default"}})
+    kube.create(
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "default"}}
+    )
     sim_api.server.store.compact()
     with pytest.raises(KubeError) as caught:
         list(kube.watch(POD, "default", resource_version=version, timeout_seconds=1))
@@ -251,7 +320,8 @@ def test_watch_from_compacted_version_raises_410(kube: Kube, sim_api: SimApi) ->
 
 def deployment(name: str, replicas: int) -> dict[str, object]:
     return {
-        "apiVersion": "apps/v1", "kind": "Deployment",
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
         "metadata": {"name": name, "namespace": "default"},
         "spec": {
             "replicas": replicas,

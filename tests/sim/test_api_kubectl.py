@@ -44,7 +44,10 @@ def kubectl(sim_api: SimApi, *args: str, timeout: float = 30) -> subprocess.Comp
     assert KUBECTL is not None
     return subprocess.run(
         [KUBECTL, "--kubeconfig", str(sim_api.kubeconfig), *args],
-        capture_output=True, text=True, timeout=timeout, check=False,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
         env={**os.environ, "KUBECTL_NO_UPDATE_CHECK": "1"},
     )
 
@@ -97,10 +100,21 @@ def test_get_crds_and_custom_resources(sim_api: SimApi) -> None:
 def test_wait_for_jsonpath(sim_api: SimApi, manifest: Path) -> None:
     kubectl(sim_api, "apply", "-f", str(manifest))
     kube = sim_api.kube()
-    timer = later(0.5, lambda: kube.patch(PVC, "data", {"status": {"phase": "Bound"}}, "shop",
-                                          subresource="status"))
-    waited = kubectl(sim_api, "wait", "--for=jsonpath={.status.phase}=Bound", "pvc/data",
-                     "-n", "shop", "--timeout=20s")
+    timer = later(
+        0.5,
+        lambda: kube.patch(
+            PVC, "data", {"status": {"phase": "Bound"}}, "shop", subresource="status"
+        ),
+    )
+    waited = kubectl(
+        sim_api,
+        "wait",
+        "--for=jsonpath={.status.phase}=Bound",
+        "pvc/data",
+        "-n",
+        "shop",
+        "--timeout=20s",
+    )
     timer.join()
     assert waited.returncode == 0, waited.stderr
     assert "condition met" in waited.stdout
@@ -108,8 +122,15 @@ def test_wait_for_jsonpath(sim_api: SimApi, manifest: Path) -> None:
 
 def test_wait_times_out(sim_api: SimApi, manifest: Path) -> None:
     kubectl(sim_api, "apply", "-f", str(manifest))
-    waited = kubectl(sim_api, "wait", "--for=jsonpath={.status.phase}=Bound", "pvc/data",
-                     "-n", "shop", "--timeout=1s")
+    waited = kubectl(
+        sim_api,
+        "wait",
+        "--for=jsonpath={.status.phase}=Bound",
+        "pvc/data",
+        "-n",
+        "shop",
+        "--timeout=1s",
+    )
     assert waited.returncode != 0
     assert "timed out" in waited.stderr
 
@@ -118,8 +139,7 @@ def test_delete_namespace_waits_for_its_content(sim_api: SimApi, manifest: Path)
     kubectl(sim_api, "apply", "-f", str(manifest))
     kube = sim_api.kube()
     # the PVC is held by pvc-protection until "the storage controller" lets it go
-    timer = later(1.0, lambda: kube.patch(PVC, "data", {"metadata": {"finalizers": None}},
-                                          "shop"))
+    timer = later(1.0, lambda: kube.patch(PVC, "data", {"metadata": {"finalizers": None}}, "shop"))
     deleted = kubectl(sim_api, "delete", "ns", "shop", "--wait", "--timeout=20s")
     timer.join()
     assert deleted.returncode == 0, deleted.stderr
@@ -131,8 +151,9 @@ def test_apply_into_terminating_namespace_is_refused(sim_api: SimApi, manifest: 
     kubectl(sim_api, "delete", "ns", "shop", "--wait=false")
     phase = kubectl(sim_api, "get", "ns", "shop", "-o", "jsonpath={.status.phase}")
     assert phase.stdout == "Terminating"
-    refused = kubectl(sim_api, "create", "configmap", "late", "-n", "shop", "--dry-run=client",
-                      "-o", "yaml")
+    refused = kubectl(
+        sim_api, "create", "configmap", "late", "-n", "shop", "--dry-run=client", "-o", "yaml"
+    )
     late = Path(manifest.parent / "late.yaml")
     late.write_text(refused.stdout)
     created = kubectl(sim_api, "apply", "-f", str(late))
@@ -143,14 +164,28 @@ def test_apply_into_terminating_namespace_is_refused(sim_api: SimApi, manifest: 
 def test_watch_streams_events(sim_api: SimApi, manifest: Path) -> None:
     kubectl(sim_api, "apply", "-f", str(manifest))
     kube = sim_api.kube()
-    timer = later(0.5, lambda: kube.patch(PVC, "data", {"status": {"phase": "Bound"}}, "shop",
-                                          subresource="status"))
-    watched = kubectl(sim_api, "get", "pvc", "-n", "shop", "--watch", "--output-watch-events",
-                      "--request-timeout=3s")
+    timer = later(
+        0.5,
+        lambda: kube.patch(
+            PVC, "data", {"status": {"phase": "Bound"}}, "shop", subresource="status"
+        ),
+    )
+    watched = kubectl(
+        sim_api,
+        "get",
+        "pvc",
+        "-n",
+        "shop",
+        "--watch",
+        "--output-watch-events",
+        "--request-timeout=3s",
+    )
     timer.join()
     rows = [line.split() for line in watched.stdout.splitlines()[1:]]
-    assert [row[:3] for row in rows] == [["ADDED", "data", "Pending"],
-                                         ["MODIFIED", "data", "Bound"]]
+    assert [row[:3] for row in rows] == [
+        ["ADDED", "data", "Pending"],
+        ["MODIFIED", "data", "Bound"],
+    ]
 
 
 def test_scale_and_server_side_apply(sim_api: SimApi, tmp_path: Path) -> None:
@@ -159,7 +194,8 @@ def test_scale_and_server_side_apply(sim_api: SimApi, tmp_path: Path) -> None:
         "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: default\n"
         "spec:\n  replicas: 1\n  selector:\n    matchLabels: {app: web}\n  template:\n"
         "    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n"
-        "      - name: app\n        image: busybox\n")
+        "      - name: app\n        image: busybox\n"
+    )
     applied = kubectl(sim_api, "apply", "--server-side", "-f", str(deployment))
     assert applied.returncode == 0, applied.stderr
     scaled = kubectl(sim_api, "scale", "deployment", "web", "--replicas=3")
@@ -172,11 +208,20 @@ def test_scale_and_server_side_apply(sim_api: SimApi, tmp_path: Path) -> None:
 
 def test_create_generators_send_protobuf(sim_api: SimApi) -> None:
     assert kubectl(sim_api, "create", "namespace", "shop").returncode == 0
-    created = kubectl(sim_api, "create", "configmap", "settings", "-n", "shop",
-                      "--from-literal=mode=fast")
+    created = kubectl(
+        sim_api, "create", "configmap", "settings", "-n", "shop", "--from-literal=mode=fast"
+    )
     assert created.returncode == 0, created.stderr
-    secret = kubectl(sim_api, "create", "secret", "generic", "creds", "-n", "shop",
-                     "--from-literal=password=hunter2")
+    secret = kubectl(
+        sim_api,
+        "create",
+        "secret",
+        "generic",
+        "creds",
+        "-n",
+        "shop",
+        "--from-literal=password=hunter2",
+    )
     assert secret.returncode == 0, secret.stderr
     data = kubectl(sim_api, "get", "secret", "creds", "-n", "shop", "-o", "jsonpath={.data}")
     assert json.loads(data.stdout) == {"password": "aHVudGVyMg=="}
@@ -199,21 +244,40 @@ def test_server_dry_run_stores_nothing(sim_api: SimApi, manifest: Path, tmp_path
 
 def test_patch_label_and_delete(sim_api: SimApi, manifest: Path) -> None:
     kubectl(sim_api, "apply", "-f", str(manifest))
-    merged = kubectl(sim_api, "patch", "pvc", "data", "-n", "shop", "--type=merge",
-                     "-p", '{"metadata":{"annotations":{"note":"kept"}}}')
+    merged = kubectl(
+        sim_api,
+        "patch",
+        "pvc",
+        "data",
+        "-n",
+        "shop",
+        "--type=merge",
+        "-p",
+        '{"metadata":{"annotations":{"note":"kept"}}}',
+    )
     assert merged.returncode == 0, merged.stderr
     labelled = kubectl(sim_api, "label", "pvc", "data", "-n", "shop", "tier=gold")
     assert labelled.returncode == 0, labelled.stderr
     selected = kubectl(sim_api, "get", "pvc", "-A", "-l", "tier=gold", "-o", "name")
     assert selected.stdout.strip() == "persistentvolumeclaim/data"
-    immutable = kubectl(sim_api, "patch", "pvc", "data", "-n", "shop", "--type=json", "-p",
-                        '[{"op":"replace","path":"/spec/accessModes/0","value":"ReadWriteMany"}]')
+    immutable = kubectl(
+        sim_api,
+        "patch",
+        "pvc",
+        "data",
+        "-n",
+        "shop",
+        "--type=json",
+        "-p",
+        '[{"op":"replace","path":"/spec/accessModes/0","value":"ReadWriteMany"}]',
+    )
     assert immutable.returncode != 0
     assert "spec is immutable after creation" in immutable.stderr
     deleted = kubectl(sim_api, "delete", "pvc", "data", "-n", "shop", "--wait=false")
     assert deleted.returncode == 0, deleted.stderr
-    terminating = kubectl(sim_api, "get", "pvc", "data", "-n", "shop",
-                          "-o", "jsonpath={.metadata.deletionTimestamp}")
+    terminating = kubectl(
+        sim_api, "get", "pvc", "data", "-n", "shop", "-o", "jsonpath={.metadata.deletionTimestamp}"
+    )
     assert terminating.stdout  # held by kubernetes.io/pvc-protection
 
 
@@ -221,8 +285,11 @@ def test_unknown_fields_are_refused_as_by_strict_field_validation(
     sim_api: SimApi, tmp_path: Path
 ) -> None:
     typo = tmp_path / "typo.yaml"
-    typo.write_text(APP.split("---\n")[1].replace("namespace: shop", "namespace: default")
-                    .replace("accessModes:", "acessModes:"))
+    typo.write_text(
+        APP.split("---\n")[1]
+        .replace("namespace: shop", "namespace: default")
+        .replace("accessModes:", "acessModes:")
+    )
     refused = kubectl(sim_api, "apply", "-f", str(typo))
     assert refused.returncode != 0
     assert 'unknown field "spec.acessModes"' in refused.stderr

@@ -17,22 +17,32 @@ def kube(sim_api: SimApi) -> Kube:
 
 
 def config_map(name: str, namespace: str = "default", **meta: Any) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": name, "namespace": namespace, **meta}, "data": {"k": "v"}}
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": namespace, **meta},
+        "data": {"k": "v"},
+    }
 
 
 def owned_by(owner: dict[str, Any], name: str, namespace: str = "default") -> dict[str, Any]:
-    ref = {"apiVersion": owner["apiVersion"], "kind": owner["kind"],
-           "name": owner["metadata"]["name"], "uid": owner["metadata"]["uid"],
-           "blockOwnerDeletion": True}
+    ref = {
+        "apiVersion": owner["apiVersion"],
+        "kind": owner["kind"],
+        "name": owner["metadata"]["name"],
+        "uid": owner["metadata"]["uid"],
+        "blockOwnerDeletion": True,
+    }
     return config_map(name, namespace, ownerReferences=[ref])
 
 
 def claim(name: str, namespace: str) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
-            "metadata": {"name": name, "namespace": namespace},
-            "spec": {"accessModes": ["ReadWriteOnce"],
-                     "resources": {"requests": {"storage": "1Gi"}}}}
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
+    }
 
 
 def test_custom_finalizer_holds_the_object(kube: Kube) -> None:
@@ -47,8 +57,9 @@ def test_no_new_finalizer_on_a_terminating_object(kube: Kube) -> None:
     kube.create(config_map("c", finalizers=["example.com/hold"]))
     kube.delete(CONFIG_MAP, "c", "default")
     with pytest.raises(KubeError) as caught:
-        kube.patch(CONFIG_MAP, "c", {"metadata": {"finalizers": ["example.com/hold", "new"]}},
-                   "default")
+        kube.patch(
+            CONFIG_MAP, "c", {"metadata": {"finalizers": ["example.com/hold", "new"]}}, "default"
+        )
     assert caught.value.status == 422
     kube.patch(CONFIG_MAP, "c", {"metadata": {"finalizers": []}}, "default")
     assert kube.find(CONFIG_MAP, "c", "default") is None
@@ -76,9 +87,15 @@ def test_dependent_with_another_living_owner_survives(kube: Kube) -> None:
 
 def test_foreground_deletion_waits_for_dependents(kube: Kube) -> None:
     owner = kube.create(config_map("owner"))
-    kube.create({**owned_by(owner, "child"),
-                 "metadata": {**owned_by(owner, "child")["metadata"],
-                              "finalizers": ["example.com/hold"]}})
+    kube.create(
+        {
+            **owned_by(owner, "child"),
+            "metadata": {
+                **owned_by(owner, "child")["metadata"],
+                "finalizers": ["example.com/hold"],
+            },
+        }
+    )
     kube.delete(CONFIG_MAP, "owner", "default", propagation="Foreground")
     waiting = kube.get(CONFIG_MAP, "owner", "default")
     assert "foregroundDeletion" in waiting["metadata"]["finalizers"]
@@ -103,18 +120,35 @@ def test_orphan_deletion_keeps_dependents_without_the_reference(kube: Kube) -> N
 
 
 def test_deployment_delete_collects_its_pods(kube: Kube) -> None:
-    deployment = kube.create({
-        "apiVersion": "apps/v1", "kind": "Deployment",
-        "metadata": {"name": "web", "namespace": "default"},
-        "spec": {"selector": {"matchLabels": {"app": "web"}},
-                 "template": {"metadata": {"labels": {"app": "web"}},
-                              "spec": {"containers": [{"name": "c", "image": "x"}]}}},
-    })
-    ref = {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web",
-           "uid": deployment["metadata"]["uid"], "controller": True}
-    kube.create({"apiVersion": "v1", "kind": "Pod",
-                 "metadata": {"name": "web-1", "namespace": "default", "ownerReferences": [ref]},
-                 "spec": {"containers": [{"name": "c", "image": "x"}]}})
+    deployment = kube.create(
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "default"},
+            "spec": {
+                "selector": {"matchLabels": {"app": "web"}},
+                "template": {
+                    "metadata": {"labels": {"app": "web"}},
+                    "spec": {"containers": [{"name": "c", "image": "x"}]},
+                },
+            },
+        }
+    )
+    ref = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "name": "web",
+        "uid": deployment["metadata"]["uid"],
+        "controller": True,
+    }
+    kube.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "web-1", "namespace": "default", "ownerReferences": [ref]},
+            "spec": {"containers": [{"name": "c", "image": "x"}]},
+        }
+    )
     kube.delete_and_wait_gone(DEPLOYMENT, "web", "default", timeout=5)
     assert kube.find(POD, "web-1", "default") is None
 
@@ -155,7 +189,8 @@ def test_create_in_a_terminating_namespace_is_forbidden(kube: Kube) -> None:
         kube.create(config_map("late", "app"))
     assert (caught.value.status, caught.value.reason) == (403, "Forbidden")
     assert "unable to create new content in namespace app because it is being terminated" in str(
-        caught.value)
+        caught.value
+    )
 
 
 def test_create_in_a_missing_namespace_is_not_found(kube: Kube) -> None:

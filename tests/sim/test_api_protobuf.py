@@ -35,14 +35,19 @@ def config_map_body() -> bytes:
 
 def test_decode_a_config_map() -> None:
     assert decode(config_map_body()) == {
-        "apiVersion": "v1", "kind": "ConfigMap",
-        "metadata": {"name": "settings", "labels": {"app": "web"}}, "data": {"mode": "fast"},
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "settings", "labels": {"app": "web"}},
+        "data": {"mode": "fast"},
     }
 
 
 def test_decode_a_secret_base64_encodes_its_data() -> None:
-    raw = field(1, field(1, b"creds")) + field(2, field(1, b"pw") + field(2, b"\x00\xff")) \
+    raw = (
+        field(1, field(1, b"creds"))
+        + field(2, field(1, b"pw") + field(2, b"\x00\xff"))
         + field(3, b"Opaque")
+    )
     decoded = decode(envelope("Secret", raw))
     assert decoded["data"] == {"pw": "AP8="}
     assert decoded["type"] == "Opaque"
@@ -58,7 +63,11 @@ def test_other_kinds_and_garbage_are_refused() -> None:
 
 
 def test_create_with_a_protobuf_body(sim_api: SimApi) -> None:
-    code, created = sim_api.request("POST", "/api/v1/namespaces/default/configmaps",
-                                    config_map_body(), "application/vnd.kubernetes.protobuf")
+    code, created = sim_api.request(
+        "POST",
+        "/api/v1/namespaces/default/configmaps",
+        config_map_body(),
+        "application/vnd.kubernetes.protobuf",
+    )
     assert code == 201
     assert created["data"] == {"mode": "fast"}

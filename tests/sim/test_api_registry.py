@@ -11,10 +11,16 @@ CMS = "/api/v1/namespaces/default/configmaps"
 
 
 def claim(name: str = "data", **spec: Any) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
-            "metadata": {"name": name},
-            "spec": {"accessModes": ["ReadWriteOnce"],
-                     "resources": {"requests": {"storage": "1Gi"}}, **spec}}
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": name},
+        "spec": {
+            "accessModes": ["ReadWriteOnce"],
+            "resources": {"requests": {"storage": "1Gi"}},
+            **spec,
+        },
+    }
 
 
 def test_not_found_is_a_status_object(sim_api: SimApi) -> None:
@@ -89,12 +95,20 @@ def test_generate_name(sim_api: SimApi) -> None:
 
 def test_pvc_spec_is_immutable(sim_api: SimApi) -> None:
     sim_api.request("POST", PVCS, claim(storageClassName="a"))
-    for change in ({"storageClassName": "b"},
-                   {"dataSourceRef": {"apiGroup": "volsync.backube",
-                                      "kind": "ReplicationDestination", "name": "x"}},
-                   {"accessModes": ["ReadWriteMany"]}):
-        code, body = sim_api.request("PATCH", f"{PVCS}/data", {"spec": change},
-                                     "application/merge-patch+json")
+    for change in (
+        {"storageClassName": "b"},
+        {
+            "dataSourceRef": {
+                "apiGroup": "volsync.backube",
+                "kind": "ReplicationDestination",
+                "name": "x",
+            }
+        },
+        {"accessModes": ["ReadWriteMany"]},
+    ):
+        code, body = sim_api.request(
+            "PATCH", f"{PVCS}/data", {"spec": change}, "application/merge-patch+json"
+        )
         assert (code, body["reason"]) == (422, "Invalid"), change
         assert "spec is immutable after creation" in body["message"]
 
@@ -115,10 +129,17 @@ def test_pvc_volume_name_set_once_and_storage_only_grows(sim_api: SimApi) -> Non
 
 
 def test_pvc_gets_the_default_storage_class(sim_api: SimApi) -> None:
-    sim_api.request("POST", "/apis/storage.k8s.io/v1/storageclasses", {
-        "metadata": {"name": "csi-hostpath-sc",
-                     "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
-        "provisioner": "hostpath.csi.k8s.io"})
+    sim_api.request(
+        "POST",
+        "/apis/storage.k8s.io/v1/storageclasses",
+        {
+            "metadata": {
+                "name": "csi-hostpath-sc",
+                "annotations": {"storageclass.kubernetes.io/is-default-class": "true"},
+            },
+            "provisioner": "hostpath.csi.k8s.io",
+        },
+    )
     _, created = sim_api.request("POST", PVCS, claim())
     assert created["spec"]["storageClassName"] == "csi-hostpath-sc"
     _, explicit = sim_api.request("POST", PVCS, claim("other", storageClassName=""))
@@ -147,8 +168,9 @@ def test_namespace_mismatch_is_400(sim_api: SimApi) -> None:
 
 
 def test_kind_mismatch_is_400(sim_api: SimApi) -> None:
-    code, _ = sim_api.request("POST", CMS, {"apiVersion": "v1", "kind": "Secret",
-                                            "metadata": {"name": "c"}})
+    code, _ = sim_api.request(
+        "POST", CMS, {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "c"}}
+    )
     assert code == 400
 
 
@@ -183,16 +205,27 @@ def test_delete_collection_with_label_selector(sim_api: SimApi) -> None:
 
 def test_scale_subresource_of_a_statefulset(sim_api: SimApi) -> None:
     sets = "/apis/apps/v1/namespaces/default/statefulsets"
-    sim_api.request("POST", sets, {
-        "metadata": {"name": "db"},
-        "spec": {"serviceName": "db", "selector": {"matchLabels": {"app": "db"}},
-                 "template": {"metadata": {"labels": {"app": "db"}},
-                              "spec": {"containers": [{"name": "c", "image": "x"}]}}}})
+    sim_api.request(
+        "POST",
+        sets,
+        {
+            "metadata": {"name": "db"},
+            "spec": {
+                "serviceName": "db",
+                "selector": {"matchLabels": {"app": "db"}},
+                "template": {
+                    "metadata": {"labels": {"app": "db"}},
+                    "spec": {"containers": [{"name": "c", "image": "x"}]},
+                },
+            },
+        },
+    )
     _, scale = sim_api.request("GET", f"{sets}/db/scale")
     assert (scale["kind"], scale["spec"]["replicas"]) == ("Scale", 1)
     assert scale["status"]["selector"] == "app=db"
-    code, scaled = sim_api.request("PATCH", f"{sets}/db/scale", {"spec": {"replicas": 0}},
-                                   "application/merge-patch+json")
+    code, scaled = sim_api.request(
+        "PATCH", f"{sets}/db/scale", {"spec": {"replicas": 0}}, "application/merge-patch+json"
+    )
     assert (code, scaled["spec"]["replicas"]) == (200, 0)
     _, db = sim_api.request("GET", f"{sets}/db")
     assert (db["spec"]["replicas"], db["metadata"]["generation"]) == (0, 2)

@@ -12,14 +12,25 @@ def labelled(**labels: str) -> dict[str, object]:
     return {"metadata": {"name": "x", "labels": labels}}
 
 
-@pytest.mark.parametrize(("selector", "matches"), [
-    ("app=web", True), ("app==web", True), ("app=db", False),
-    ("app!=db", True), ("missing!=x", True),
-    ("app in (web, db)", True), ("app notin (web)", False), ("missing notin (a)", True),
-    ("tier", True), ("!tier", False), ("!missing", True),
-    ("app=web,tier in (front,back)", True), ("app=web,tier=back", False),
-    ("", True),
-])
+@pytest.mark.parametrize(
+    ("selector", "matches"),
+    [
+        ("app=web", True),
+        ("app==web", True),
+        ("app=db", False),
+        ("app!=db", True),
+        ("missing!=x", True),
+        ("app in (web, db)", True),
+        ("app notin (web)", False),
+        ("missing notin (a)", True),
+        ("tier", True),
+        ("!tier", False),
+        ("!missing", True),
+        ("app=web,tier in (front,back)", True),
+        ("app=web,tier=back", False),
+        ("", True),
+    ],
+)
 def test_label_selectors(selector: str, matches: bool) -> None:
     assert label_matcher(selector)(labelled(app="web", tier="front")) is matches
 
@@ -31,13 +42,19 @@ def test_bad_label_selector_is_400() -> None:
 
 
 def test_field_selectors_per_kind() -> None:
-    pod = {"metadata": {"name": "p", "namespace": "n"}, "status": {"phase": "Running"},
-           "spec": {"nodeName": "sim"}}
+    pod = {
+        "metadata": {"name": "p", "namespace": "n"},
+        "status": {"phase": "Running"},
+        "spec": {"nodeName": "sim"},
+    }
     assert field_matcher("status.phase=Running,spec.nodeName=sim", "Pod")(pod)
     assert not field_matcher("status.phase!=Running", "Pod")(pod)
     assert field_matcher("metadata.namespace==n", "Pod")(pod)
-    event = {"metadata": {"name": "e"}, "involvedObject": {"kind": "Pod", "name": "p"},
-             "source": {"component": "sim"}}
+    event = {
+        "metadata": {"name": "e"},
+        "involvedObject": {"kind": "Pod", "name": "p"},
+        "source": {"component": "sim"},
+    }
     assert field_matcher("involvedObject.kind=Pod,source=sim", "Event")(event)
     with pytest.raises(ApiError, match=r"field label not supported: status\.phase"):
         field_matcher("status.phase=Bound", "PersistentVolumeClaim")

@@ -35,8 +35,11 @@ def stream(sim_api: SimApi, path: str, headers: dict[str, str] | None = None) ->
 
 def core_api(sim_api: SimApi) -> k8s_client.CoreV1Api:
     configuration = k8s_client.Configuration()
-    k8s_config.load_kube_config(config_file=str(sim_api.kubeconfig),
-                                client_configuration=configuration, persist_config=False)
+    k8s_config.load_kube_config(
+        config_file=str(sim_api.kubeconfig),
+        client_configuration=configuration,
+        persist_config=False,
+    )
     return k8s_client.CoreV1Api(k8s_client.ApiClient(configuration))
 
 
@@ -48,24 +51,42 @@ def test_version_and_core_discovery(sim_api: SimApi) -> None:
     assert sim_api.request("GET", "/api")[1]["versions"] == ["v1"]
     _, core = sim_api.request("GET", "/api/v1")
     names = {r["name"] for r in core["resources"]}
-    assert {"pods", "pods/log", "pods/status", "persistentvolumeclaims", "events",
-            "persistentvolumeclaims/status", "namespaces", "secrets", "configmaps"} <= names
+    assert {
+        "pods",
+        "pods/log",
+        "pods/status",
+        "persistentvolumeclaims",
+        "events",
+        "persistentvolumeclaims/status",
+        "namespaces",
+        "secrets",
+        "configmaps",
+    } <= names
     assert "configmaps/status" not in names
 
 
 def test_group_discovery(sim_api: SimApi) -> None:
     _, groups = sim_api.request("GET", "/apis")
     served = {g["name"] for g in groups["groups"]}
-    assert {"apps", "batch", "storage.k8s.io", "snapshot.storage.k8s.io", "volsync.backube",
-            "apiextensions.k8s.io"} <= served
+    assert {
+        "apps",
+        "batch",
+        "storage.k8s.io",
+        "snapshot.storage.k8s.io",
+        "volsync.backube",
+        "apiextensions.k8s.io",
+    } <= served
     _, volsync = sim_api.request("GET", "/apis/volsync.backube/v1alpha1")
     by_name = {r["name"]: r for r in volsync["resources"]}
     assert by_name["replicationsources"]["namespaced"] is True
     assert "replicationdestinations/status" in by_name
     _, snapshot = sim_api.request("GET", "/apis/snapshot.storage.k8s.io/v1")
     kinds = {r["name"]: r["namespaced"] for r in snapshot["resources"] if "/" not in r["name"]}
-    assert kinds == {"volumesnapshots": True, "volumesnapshotcontents": False,
-                     "volumesnapshotclasses": False}
+    assert kinds == {
+        "volumesnapshots": True,
+        "volumesnapshotcontents": False,
+        "volumesnapshotclasses": False,
+    }
     assert sim_api.request("GET", "/apis/example.com/v1")[0] == 404
 
 
@@ -77,7 +98,8 @@ def test_openapi_v3_declares_server_side_field_validation(sim_api: SimApi) -> No
     patch = document["paths"][path]["patch"]
     assert patch["x-kubernetes-group-version-kind"]["kind"] == "ReplicationSource"
     assert {"name": "fieldValidation", "in": "query", "schema": {"type": "string"}} in patch[
-        "parameters"]
+        "parameters"
+    ]
     assert sim_api.request("GET", "/openapi/v3/apis/example.com/v1")[0] == 404
 
 
@@ -114,8 +136,11 @@ def test_watch_filters_by_label_and_field(sim_api: SimApi) -> None:
     version = listed["metadata"]["resourceVersion"]
     for name, app in (("a", "x"), ("b", "y"), ("c", "x")):
         sim_api.request("POST", CMS, {"metadata": {"name": name, "labels": {"app": app}}})
-    events = stream(sim_api, f"{CMS}?watch=true&resourceVersion={version}&timeoutSeconds=1"
-                             "&labelSelector=app%3Dx&fieldSelector=metadata.name%21%3Da")
+    events = stream(
+        sim_api,
+        f"{CMS}?watch=true&resourceVersion={version}&timeoutSeconds=1"
+        "&labelSelector=app%3Dx&fieldSelector=metadata.name%21%3Da",
+    )
     assert [e["object"]["metadata"]["name"] for e in events] == ["c"]
 
 
@@ -150,8 +175,12 @@ def test_stop_ends_open_watches(tmp_path: Any) -> None:
     server = SimApiServer().start()
     api = SimApi(server, server.write_kubeconfig(tmp_path / "kubeconfig"))
     result: list[Any] = []
-    reader = threading.Thread(target=lambda: result.append(
-        stream(api, f"{CMS}?watch=true&resourceVersion=1&timeoutSeconds=60")), daemon=True)
+    reader = threading.Thread(
+        target=lambda: result.append(
+            stream(api, f"{CMS}?watch=true&resourceVersion=1&timeoutSeconds=60")
+        ),
+        daemon=True,
+    )
     reader.start()
     threading.Event().wait(0.3)
     server.stop()
@@ -163,13 +192,24 @@ def test_stop_ends_open_watches(tmp_path: Any) -> None:
 
 
 def test_table_answer_for_kubectl(sim_api: SimApi) -> None:
-    sim_api.request("POST", "/api/v1/namespaces/default/persistentvolumeclaims", {
-        "metadata": {"name": "data"},
-        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}})
+    sim_api.request(
+        "POST",
+        "/api/v1/namespaces/default/persistentvolumeclaims",
+        {
+            "metadata": {"name": "data"},
+            "spec": {
+                "accessModes": ["ReadWriteOnce"],
+                "resources": {"requests": {"storage": "1Gi"}},
+            },
+        },
+    )
     address = urlsplit(sim_api.url)
     connection = http.client.HTTPConnection(address.hostname, address.port, timeout=10)
-    connection.request("GET", "/api/v1/persistentvolumeclaims",
-                       headers={"Accept": "application/json;as=Table;v=v1;g=meta.k8s.io"})
+    connection.request(
+        "GET",
+        "/api/v1/persistentvolumeclaims",
+        headers={"Accept": "application/json;as=Table;v=v1;g=meta.k8s.io"},
+    )
     table = json.loads(connection.getresponse().read())
     assert table["kind"] == "Table"
     columns = [c["name"] for c in table["columnDefinitions"]]
@@ -180,8 +220,10 @@ def test_table_answer_for_kubectl(sim_api: SimApi) -> None:
 
 
 def pod(name: str, *containers: str, phase_label: str = "x") -> dict[str, Any]:
-    return {"metadata": {"name": name, "labels": {"tier": phase_label}},
-            "spec": {"containers": [{"name": c, "image": "busybox"} for c in containers]}}
+    return {
+        "metadata": {"name": name, "labels": {"tier": phase_label}},
+        "spec": {"containers": [{"name": c, "image": "busybox"} for c in containers]},
+    }
 
 
 def test_pod_logs_come_from_the_log_source(sim_api: SimApi) -> None:
@@ -192,7 +234,8 @@ def test_pod_logs_come_from_the_log_source(sim_api: SimApi) -> None:
     assert sim_api.request("GET", f"{pods}/one/log") == (200, "default/one/app\nend\n")
     assert sim_api.request("GET", f"{pods}/one/log?tailLines=1") == (200, "end\n")
     assert sim_api.request("GET", f"{pods}/two/log?container=sidecar")[1].startswith(
-        "default/two/sidecar")
+        "default/two/sidecar"
+    )
     code, body = sim_api.request("GET", f"{pods}/two/log")
     assert code == 400 and "a container name must be specified" in body["message"]
     assert sim_api.request("GET", f"{pods}/missing/log")[0] == 404
@@ -227,20 +270,38 @@ def test_official_watch_stream(sim_api: SimApi) -> None:
     version = core.list_namespaced_config_map("default").metadata.resource_version
     core.create_namespaced_config_map("default", {"metadata": {"name": "c"}})
     core.delete_namespaced_config_map("c", "default")
-    seen = [(e["type"], e["object"].metadata.name) for e in k8s_watch.Watch().stream(
-        core.list_namespaced_config_map, "default", resource_version=version, timeout_seconds=1)]
+    seen = [
+        (e["type"], e["object"].metadata.name)
+        for e in k8s_watch.Watch().stream(
+            core.list_namespaced_config_map, "default", resource_version=version, timeout_seconds=1
+        )
+    ]
     assert seen == [("ADDED", "c"), ("DELETED", "c")]
 
 
 def test_events_field_selector_on_involved_object(sim_api: SimApi) -> None:
     events = "/api/v1/namespaces/default/events"
     for name in ("a", "b"):
-        sim_api.request("POST", events, {
-            "metadata": {"name": f"ev-{name}"}, "reason": "Test", "message": "m", "type": "Normal",
-            "involvedObject": {"kind": "PersistentVolumeClaim", "name": name,
-                               "namespace": "default"}})
-    _, found = sim_api.request("GET", f"{events}?fieldSelector=involvedObject.name%3Db,"
-                                      "involvedObject.kind%3DPersistentVolumeClaim")
+        sim_api.request(
+            "POST",
+            events,
+            {
+                "metadata": {"name": f"ev-{name}"},
+                "reason": "Test",
+                "message": "m",
+                "type": "Normal",
+                "involvedObject": {
+                    "kind": "PersistentVolumeClaim",
+                    "name": name,
+                    "namespace": "default",
+                },
+            },
+        )
+    _, found = sim_api.request(
+        "GET",
+        f"{events}?fieldSelector=involvedObject.name%3Db,"
+        "involvedObject.kind%3DPersistentVolumeClaim",
+    )
     assert [e["metadata"]["name"] for e in found["items"]] == ["ev-b"]
 
 
@@ -263,15 +324,27 @@ def test_filtered_watch_sees_objects_enter_and_leave_its_filter(sim_api: SimApi)
     version = listed["metadata"]["resourceVersion"]
     sim_api.request("POST", pods, pod("p", "app"))
     for phase in ("Running", "Running", "Succeeded"):
-        sim_api.request("PATCH", f"{pods}/p/status",
-                        {"status": {"phase": phase, "message": "x" if phase else ""}},
-                        "application/merge-patch+json")
-    sim_api.request("PATCH", f"{pods}/p/status", {"status": {"message": "later"}},
-                    "application/merge-patch+json")
-    events = stream(sim_api, f"{pods}?watch=true&resourceVersion={version}&timeoutSeconds=1"
-                             "&fieldSelector=status.phase%3DRunning")
+        sim_api.request(
+            "PATCH",
+            f"{pods}/p/status",
+            {"status": {"phase": phase, "message": "x" if phase else ""}},
+            "application/merge-patch+json",
+        )
+    sim_api.request(
+        "PATCH",
+        f"{pods}/p/status",
+        {"status": {"message": "later"}},
+        "application/merge-patch+json",
+    )
+    events = stream(
+        sim_api,
+        f"{pods}?watch=true&resourceVersion={version}&timeoutSeconds=1"
+        "&fieldSelector=status.phase%3DRunning",
+    )
     assert [(e["type"], e["object"]["status"]["phase"]) for e in events] == [
-        ("ADDED", "Running"), ("DELETED", "Running")]
+        ("ADDED", "Running"),
+        ("DELETED", "Running"),
+    ]
     deleted = events[-1]["object"]["metadata"]["resourceVersion"]
     assert int(deleted) > int(events[0]["object"]["metadata"]["resourceVersion"])
 

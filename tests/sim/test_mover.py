@@ -155,9 +155,7 @@ def test_restore_from_an_empty_repository_restores_nothing_and_succeeds(
     assert list(target.iterdir()) == []
 
 
-def test_enable_file_deletion_removes_what_the_snapshot_lacks(
-    tmp_path: Path, source: Path
-) -> None:
+def test_enable_file_deletion_removes_what_the_snapshot_lacks(tmp_path: Path, source: Path) -> None:
     assert Mover(mover_env(tmp_path, source)).run(["backup"]) == 0
     target = tmp_path / "dst"
     (target / "stale-dir").mkdir(parents=True)
@@ -194,8 +192,10 @@ def test_unlock_backup_prune_in_order(
     env = mover_env(tmp_path, source)
     assert Mover(env).run(["unlock", "backup", "prune"]) == 0
     out = capsys.readouterr().out
-    order = [out.index(m) for m in ("Starting unlock", "Starting backup", "Starting forget",
-                                     "Starting prune")]
+    order = [
+        out.index(m)
+        for m in ("Starting unlock", "Starting backup", "Starting forget", "Starting prune")
+    ]
     assert order == sorted(order)
 
 

@@ -43,23 +43,39 @@ def kube(tmp_path: Path) -> Iterator[Kube]:
 
 
 def storage_class(kube: Kube, mode: str = "Immediate") -> None:
-    kube.create({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
-                 "metadata": {"name": "csi-hostpath-sc"}, "provisioner": "hostpath.csi.k8s.io",
-                 "volumeBindingMode": mode})
+    kube.create(
+        {
+            "apiVersion": "storage.k8s.io/v1",
+            "kind": "StorageClass",
+            "metadata": {"name": "csi-hostpath-sc"},
+            "provisioner": "hostpath.csi.k8s.io",
+            "volumeBindingMode": mode,
+        }
+    )
 
 
 def destination(kube: Kube, image: dict | None) -> None:
-    kube.create({"apiVersion": "volsync.backube/v1alpha1", "kind": "ReplicationDestination",
-                 "metadata": {"name": "app-restore", "namespace": "ns"},
-                 "spec": {"trigger": {"manual": "r1"}, "restic": {"repository": "repo"}}})
+    kube.create(
+        {
+            "apiVersion": "volsync.backube/v1alpha1",
+            "kind": "ReplicationDestination",
+            "metadata": {"name": "app-restore", "namespace": "ns"},
+            "spec": {"trigger": {"manual": "r1"}, "restic": {"repository": "repo"}},
+        }
+    )
     if image:
         set_status(kube, REPLICATION_DESTINATION, "app-restore", {"latestImage": image})
 
 
 def snapshot(kube: Kube) -> None:
-    kube.create({"apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshot",
-                 "metadata": {"name": SNAPSHOT, "namespace": "ns"},
-                 "spec": {"source": {"persistentVolumeClaimName": "volsync-app-restore-dest"}}})
+    kube.create(
+        {
+            "apiVersion": "snapshot.storage.k8s.io/v1",
+            "kind": "VolumeSnapshot",
+            "metadata": {"name": SNAPSHOT, "namespace": "ns"},
+            "spec": {"source": {"persistentVolumeClaimName": "volsync-app-restore-dest"}},
+        }
+    )
 
 
 def reasons(kube: Kube, name: str = "data") -> list[str]:
@@ -73,13 +89,21 @@ def has_event(kube: Kube, reason: str) -> None:
 def provision(kube: Kube, prime: dict) -> None:
     """What the CSI provisioner and PV binder do for the prime PVC."""
     meta = prime["metadata"]
-    kube.create({"apiVersion": "v1", "kind": "PersistentVolume", "metadata": {"name": "pv-1"},
-                 "spec": {"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"],
-                          "persistentVolumeReclaimPolicy": "Delete",
-                          "storageClassName": "csi-hostpath-sc",
-                          "claimRef": {"namespace": "ns", "name": meta["name"],
-                                       "uid": meta["uid"]},
-                          "csi": {"driver": "hostpath.csi.k8s.io", "volumeHandle": "v1"}}})
+    kube.create(
+        {
+            "apiVersion": "v1",
+            "kind": "PersistentVolume",
+            "metadata": {"name": "pv-1"},
+            "spec": {
+                "capacity": {"storage": "1Gi"},
+                "accessModes": ["ReadWriteOnce"],
+                "persistentVolumeReclaimPolicy": "Delete",
+                "storageClassName": "csi-hostpath-sc",
+                "claimRef": {"namespace": "ns", "name": meta["name"], "uid": meta["uid"]},
+                "csi": {"driver": "hostpath.csi.k8s.io", "volumeHandle": "v1"},
+            },
+        }
+    )
     kube.patch(PVC, meta["name"], {"spec": {"volumeName": "pv-1"}}, "ns")
     set_status(kube, PVC, meta["name"], {"phase": "Bound"})
 
@@ -102,8 +126,18 @@ def test_no_latest_image_warns_then_populates_when_it_appears(kube: Kube) -> Non
     kube.create(pvc("data", dataSourceRef=REF))
     has_event(kube, "VolSyncPopulatorReplicationDestinationNoLatestImage")
     snapshot(kube)
-    set_status(kube, REPLICATION_DESTINATION, "app-restore", {"latestImage": {
-        "apiGroup": "snapshot.storage.k8s.io", "kind": "VolumeSnapshot", "name": SNAPSHOT}})
+    set_status(
+        kube,
+        REPLICATION_DESTINATION,
+        "app-restore",
+        {
+            "latestImage": {
+                "apiGroup": "snapshot.storage.k8s.io",
+                "kind": "VolumeSnapshot",
+                "name": SNAPSHOT,
+            }
+        },
+    )
     prime = prime_of(kube)
     assert prime["spec"]["dataSourceRef"]["name"] == SNAPSHOT
 
@@ -118,8 +152,9 @@ def test_latest_image_not_a_snapshot_is_an_error(kube: Kube) -> None:
 def test_population_rebinds_the_volume_and_cleans_up(kube: Kube) -> None:
     storage_class(kube)
     snapshot(kube)
-    destination(kube, {"apiGroup": "snapshot.storage.k8s.io", "kind": "VolumeSnapshot",
-                       "name": SNAPSHOT})
+    destination(
+        kube, {"apiGroup": "snapshot.storage.k8s.io", "kind": "VolumeSnapshot", "name": SNAPSHOT}
+    )
     kube.create(pvc("data", dataSourceRef=REF))
     prime = prime_of(kube)
     user = kube.get(PVC, "data", "ns")
@@ -135,8 +170,13 @@ def test_population_rebinds_the_volume_and_cleans_up(kube: Kube) -> None:
     assert pv["spec"]["claimRef"]["uid"] == user["metadata"]["uid"]
     assert pv["metadata"]["annotations"]["volsync.backube/populated-from"] == f"ns/{SNAPSHOT}"
     has_event(kube, "VolSyncPopulatorFinished")
-    wait(kube, PVC, prime["metadata"]["name"],
-         lambda p: bool(p["metadata"].get("deletionTimestamp")), "prime PVC deleted")
+    wait(
+        kube,
+        PVC,
+        prime["metadata"]["name"],
+        lambda p: bool(p["metadata"].get("deletionTimestamp")),
+        "prime PVC deleted",
+    )
     labels = kube.get(VOLUME_SNAPSHOT, SNAPSHOT, "ns")["metadata"].get("labels") or {}
     assert not [key for key in labels if key.startswith("volsync.backube/volpop-pvc-")]
 
@@ -144,14 +184,19 @@ def test_population_rebinds_the_volume_and_cleans_up(kube: Kube) -> None:
 def test_wait_for_first_consumer_needs_a_selected_node(kube: Kube) -> None:
     storage_class(kube, "WaitForFirstConsumer")
     snapshot(kube)
-    destination(kube, {"apiGroup": "snapshot.storage.k8s.io", "kind": "VolumeSnapshot",
-                       "name": SNAPSHOT})
+    destination(
+        kube, {"apiGroup": "snapshot.storage.k8s.io", "kind": "VolumeSnapshot", "name": SNAPSHOT}
+    )
     kube.create(pvc("data", dataSourceRef=REF))
     wait(kube, PVC, "data", lambda p: status(p).get("phase") == "Pending")
     user = kube.get(PVC, "data", "ns")
     assert kube.find(PVC, f"vs-prime-{user['metadata']['uid']}", "ns") is None
-    kube.patch(PVC, "data", {"metadata": {"annotations": {
-        "volume.kubernetes.io/selected-node": "sim-node"}}}, "ns")
+    kube.patch(
+        PVC,
+        "data",
+        {"metadata": {"annotations": {"volume.kubernetes.io/selected-node": "sim-node"}}},
+        "ns",
+    )
     prime = prime_of(kube)
     assert prime["metadata"]["annotations"]["volume.kubernetes.io/selected-node"] == "sim-node"
 
@@ -159,14 +204,20 @@ def test_wait_for_first_consumer_needs_a_selected_node(kube: Kube) -> None:
 def test_deleted_pvc_takes_its_prime_pvc_along(kube: Kube) -> None:
     storage_class(kube)
     snapshot(kube)
-    destination(kube, {"apiGroup": "snapshot.storage.k8s.io", "kind": "VolumeSnapshot",
-                       "name": SNAPSHOT})
+    destination(
+        kube, {"apiGroup": "snapshot.storage.k8s.io", "kind": "VolumeSnapshot", "name": SNAPSHOT}
+    )
     kube.create(pvc("data", dataSourceRef=REF))
     prime = prime_of(kube)
     kube.patch(PVC, "data", {"metadata": {"finalizers": None}}, "ns")
     kube.delete(PVC, "data", "ns")
-    wait(kube, PVC, prime["metadata"]["name"],
-         lambda p: bool(p["metadata"].get("deletionTimestamp")), "prime PVC deleted")
+    wait(
+        kube,
+        PVC,
+        prime["metadata"]["name"],
+        lambda p: bool(p["metadata"].get("deletionTimestamp")),
+        "prime PVC deleted",
+    )
 
 
 def test_only_replication_destination_refs_are_populated() -> None:

@@ -40,20 +40,32 @@ def kube(tmp_path: Path) -> Iterator[Kube]:
 
 def destination(tag: str = "r1", **restic: object) -> dict:
     return {
-        "apiVersion": "volsync.backube/v1alpha1", "kind": "ReplicationDestination",
+        "apiVersion": "volsync.backube/v1alpha1",
+        "kind": "ReplicationDestination",
         "metadata": {"name": "app-restore", "namespace": "ns"},
-        "spec": {"trigger": {"manual": tag},
-                 "restic": {"repository": "repo", "copyMethod": "Snapshot", "capacity": "2Gi",
-                            "accessModes": ["ReadWriteOnce"],
-                            "storageClassName": "csi-hostpath-sc", **restic}},
+        "spec": {
+            "trigger": {"manual": tag},
+            "restic": {
+                "repository": "repo",
+                "copyMethod": "Snapshot",
+                "capacity": "2Gi",
+                "accessModes": ["ReadWriteOnce"],
+                "storageClassName": "csi-hostpath-sc",
+                **restic,
+            },
+        },
     }
 
 
 def image_snapshot(kube: Kube) -> str:
     """Wait for the image snapshot the RD takes after its Job, and bind it."""
-    found = wait(kube, PVC, DEST,
-                 lambda p: "volsync.backube/snapname" in (p["metadata"].get("annotations") or {}),
-                 "snapshot name annotation")
+    found = wait(
+        kube,
+        PVC,
+        DEST,
+        lambda p: "volsync.backube/snapname" in (p["metadata"].get("annotations") or {}),
+        "snapshot name annotation",
+    )
     name = str(found["metadata"]["annotations"]["volsync.backube/snapname"])
     snapshot = exists(kube, VOLUME_SNAPSHOT, name)
     assert snapshot["spec"]["source"]["persistentVolumeClaimName"] == DEST
@@ -65,8 +77,12 @@ def sync(kube: Kube, tag: str) -> dict:
     exists(kube, JOB, JOB_NAME)
     set_status(kube, JOB, JOB_NAME, {"succeeded": 1})
     image_snapshot(kube)
-    return wait(kube, REPLICATION_DESTINATION, "app-restore",
-                lambda o: status(o).get("lastManualSync") == tag)
+    return wait(
+        kube,
+        REPLICATION_DESTINATION,
+        "app-restore",
+        lambda o: status(o).get("lastManualSync") == tag,
+    )
 
 
 def test_provisions_the_destination_and_publishes_the_image(kube: Kube) -> None:
@@ -92,16 +108,25 @@ def test_a_new_sync_replaces_the_image_and_cleans_the_old_one(kube: Kube) -> Non
     kube.create(destination())
     first = status(sync(kube, "r1"))["latestImage"]["name"]
     kube.wait_for(JOB, JOB_NAME, "ns", lambda o: o is None, timeout=15)
-    kube.patch(REPLICATION_DESTINATION, "app-restore", {"spec": {"trigger": {"manual": "r2"}}},
-               "ns")
-    wait(kube, REPLICATION_DESTINATION, "app-restore",
-         lambda o: status(o).get("lastSyncStartTime") is not None)
+    kube.patch(
+        REPLICATION_DESTINATION, "app-restore", {"spec": {"trigger": {"manual": "r2"}}}, "ns"
+    )
+    wait(
+        kube,
+        REPLICATION_DESTINATION,
+        "app-restore",
+        lambda o: status(o).get("lastSyncStartTime") is not None,
+    )
     exists(kube, JOB, JOB_NAME)
     time.sleep(1.1)  # image names have one-second resolution (as VolSync's)
     set_status(kube, JOB, JOB_NAME, {"succeeded": 1})
     image_snapshot(kube)
-    rd = wait(kube, REPLICATION_DESTINATION, "app-restore",
-              lambda o: status(o).get("lastManualSync") == "r2")
+    rd = wait(
+        kube,
+        REPLICATION_DESTINATION,
+        "app-restore",
+        lambda o: status(o).get("lastManualSync") == "r2",
+    )
     assert status(rd)["latestImage"]["name"] != first
     kube.wait_for(VOLUME_SNAPSHOT, first, "ns", lambda o: o is None, timeout=15)
 
@@ -109,13 +134,22 @@ def test_a_new_sync_replaces_the_image_and_cleans_the_old_one(kube: Kube) -> Non
 def test_image_in_use_by_a_population_is_kept(kube: Kube) -> None:
     kube.create(destination())
     first = status(sync(kube, "r1"))["latestImage"]["name"]
-    kube.patch(VOLUME_SNAPSHOT, first,
-               {"metadata": {"labels": {"volsync.backube/volpop-pvc-1234": "data"}}}, "ns")
+    kube.patch(
+        VOLUME_SNAPSHOT,
+        first,
+        {"metadata": {"labels": {"volsync.backube/volpop-pvc-1234": "data"}}},
+        "ns",
+    )
     kube.wait_for(JOB, JOB_NAME, "ns", lambda o: o is None, timeout=15)
-    kube.patch(REPLICATION_DESTINATION, "app-restore", {"spec": {"trigger": {"manual": "r2"}}},
-               "ns")
-    wait(kube, REPLICATION_DESTINATION, "app-restore",
-         lambda o: status(o).get("lastSyncStartTime") is not None)
+    kube.patch(
+        REPLICATION_DESTINATION, "app-restore", {"spec": {"trigger": {"manual": "r2"}}}, "ns"
+    )
+    wait(
+        kube,
+        REPLICATION_DESTINATION,
+        "app-restore",
+        lambda o: status(o).get("lastSyncStartTime") is not None,
+    )
     time.sleep(1.1)  # image names have one-second resolution (as VolSync's)
     rd = sync(kube, "r2")
     assert status(rd)["latestImage"]["name"] != first
@@ -127,14 +161,22 @@ def test_provided_destination_pvc_is_used(kube: Kube) -> None:
     kube.create(pvc("mine"))
     kube.create(destination(destinationPVC="mine", copyMethod="Direct"))
     job = exists(kube, JOB, JOB_NAME)
-    claims = [v["persistentVolumeClaim"]["claimName"]
-              for v in job["spec"]["template"]["spec"]["volumes"]]
+    claims = [
+        v["persistentVolumeClaim"]["claimName"] for v in job["spec"]["template"]["spec"]["volumes"]
+    ]
     assert claims == ["mine", "volsync-dst-app-restore-cache"]
     set_status(kube, JOB, JOB_NAME, {"succeeded": 1})
-    rd = wait(kube, REPLICATION_DESTINATION, "app-restore",
-              lambda o: status(o).get("lastManualSync") == "r1")
-    assert status(rd)["latestImage"] == {"apiGroup": "", "kind": "PersistentVolumeClaim",
-                                         "name": "mine"}
+    rd = wait(
+        kube,
+        REPLICATION_DESTINATION,
+        "app-restore",
+        lambda o: status(o).get("lastManualSync") == "r1",
+    )
+    assert status(rd)["latestImage"] == {
+        "apiGroup": "",
+        "kind": "PersistentVolumeClaim",
+        "name": "mine",
+    }
     assert kube.find(PVC, DEST, "ns") is None
 
 
@@ -142,14 +184,19 @@ def test_missing_capacity_is_an_error(kube: Kube) -> None:
     manifest = destination()
     del manifest["spec"]["restic"]["capacity"]
     kube.create(manifest)
-    rd = wait(kube, REPLICATION_DESTINATION, "app-restore",
-              lambda o: condition(o).get("reason") == "Error")
+    rd = wait(
+        kube,
+        REPLICATION_DESTINATION,
+        "app-restore",
+        lambda o: condition(o).get("reason") == "Error",
+    )
     assert condition(rd)["message"] == "capacity must be provided when destinationPVC is not"
 
 
 def test_restore_env_carries_the_selection_and_deletion() -> None:
-    env = restore_env({"restoreAsOf": "2026-01-01T00:00:00Z", "previous": 2,
-                       "enableFileDeletion": True})
+    env = restore_env(
+        {"restoreAsOf": "2026-01-01T00:00:00Z", "previous": 2, "enableFileDeletion": True}
+    )
     assert env["RESTORE_AS_OF"] == "2026-01-01T00:00:00Z"
     assert env["SELECT_PREVIOUS"] == "2"
     assert env["RESTORE_OPTIONS"] == "--delete"

@@ -47,17 +47,25 @@ def kube(tmp_path: Path) -> Iterator[Kube]:
 
 def source(copy_method: str = "Snapshot", **restic: object) -> dict:
     return {
-        "apiVersion": "volsync.backube/v1alpha1", "kind": "ReplicationSource",
+        "apiVersion": "volsync.backube/v1alpha1",
+        "kind": "ReplicationSource",
         "metadata": {"name": "app", "namespace": "ns"},
-        "spec": {"sourcePVC": "data", "trigger": {"manual": "t1"},
-                 "restic": {"repository": "repo", "copyMethod": copy_method, **restic}},
+        "spec": {
+            "sourcePVC": "data",
+            "trigger": {"manual": "t1"},
+            "restic": {"repository": "repo", "copyMethod": copy_method, **restic},
+        },
     }
 
 
 def bind_snapshot(kube: Kube, name: str = TEMP) -> None:
     exists(kube, VOLUME_SNAPSHOT, name)
-    set_status(kube, VOLUME_SNAPSHOT, name,
-               {"boundVolumeSnapshotContentName": "content-1", "readyToUse": True})
+    set_status(
+        kube,
+        VOLUME_SNAPSHOT,
+        name,
+        {"boundVolumeSnapshotContentName": "content-1", "readyToUse": True},
+    )
 
 
 def test_snapshot_copy_method_creates_volsyncs_objects(kube: Kube) -> None:
@@ -72,12 +80,17 @@ def test_snapshot_copy_method_creates_volsyncs_objects(kube: Kube) -> None:
     job = exists(kube, JOB, JOB_NAME)
     temp = kube.get(PVC, TEMP, "ns")
     assert temp["spec"]["dataSource"] == {
-        "apiGroup": "snapshot.storage.k8s.io", "kind": "VolumeSnapshot", "name": TEMP}
+        "apiGroup": "snapshot.storage.k8s.io",
+        "kind": "VolumeSnapshot",
+        "name": TEMP,
+    }
     cache = kube.get(PVC, "volsync-src-app-cache", "ns")
     assert cache["spec"]["resources"]["requests"]["storage"] == "2Gi"
     volumes = job["spec"]["template"]["spec"]["volumes"]
     assert [v["persistentVolumeClaim"]["claimName"] for v in volumes] == [
-        TEMP, "volsync-src-app-cache"]
+        TEMP,
+        "volsync-src-app-cache",
+    ]
     rs = kube.get(REPLICATION_SOURCE, "app", "ns")
     assert condition(rs)["reason"] == "SyncInProgress"
     assert status(rs).get("lastSyncStartTime")
@@ -104,11 +117,20 @@ def test_failed_job_reports_failed_and_is_recreated(kube: Kube) -> None:
     bind_snapshot(kube)
     first = exists(kube, JOB, JOB_NAME)
     set_status(kube, JOB, JOB_NAME, {"failed": 2})
-    rs = wait(kube, REPLICATION_SOURCE, "app",
-              lambda o: status(o).get("latestMoverStatus", {}).get("result") == "Failed")
+    rs = wait(
+        kube,
+        REPLICATION_SOURCE,
+        "app",
+        lambda o: status(o).get("latestMoverStatus", {}).get("result") == "Failed",
+    )
     assert "lastManualSync" not in status(rs)
-    again = wait(kube, JOB, JOB_NAME,
-                 lambda j: j["metadata"]["uid"] != first["metadata"]["uid"], "Job recreated")
+    again = wait(
+        kube,
+        JOB,
+        JOB_NAME,
+        lambda j: j["metadata"]["uid"] != first["metadata"]["uid"],
+        "Job recreated",
+    )
     assert again["spec"]["backoffLimit"] == 2
 
 
@@ -120,8 +142,10 @@ def test_missing_secret_is_an_error_condition_without_a_job(kube: Kube) -> None:
     assert kube.find(JOB, JOB_NAME, "ns") is None
     kube.create(secret())  # the Secret's watch event restarts the sync
     job = exists(kube, JOB, JOB_NAME)
-    assert job["spec"]["template"]["spec"]["volumes"][0]["persistentVolumeClaim"][
-        "claimName"] == "data"
+    assert (
+        job["spec"]["template"]["spec"]["volumes"][0]["persistentVolumeClaim"]["claimName"]
+        == "data"
+    )
 
 
 def test_missing_source_pvc_is_an_error(kube: Kube) -> None:
@@ -143,11 +167,14 @@ def test_clone_copy_method_makes_a_pvc_from_the_source(kube: Kube) -> None:
 
 def test_actions_unlock_first_and_prune_on_interval() -> None:
     created = (datetime.now(UTC) - timedelta(days=8)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    owner = {"metadata": {"creationTimestamp": created},
-             "spec": {"restic": {"unlock": "u1"}}}
+    owner = {"metadata": {"creationTimestamp": created}, "spec": {"restic": {"unlock": "u1"}}}
     assert mover_actions(owner, {}) == ["unlock", "backup", "prune"]
-    recent = {"restic": {"lastUnlocked": "u1",
-                         "lastPruned": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}}
+    recent = {
+        "restic": {
+            "lastUnlocked": "u1",
+            "lastPruned": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+    }
     assert mover_actions(owner, recent) == ["backup"]
     owner["spec"]["restic"]["pruneIntervalDays"] = 30
     assert not should_prune(owner, {})
@@ -162,7 +189,10 @@ def test_kubectl_lists_the_source_with_its_last_sync(kube: Kube) -> None:
     rs = wait(kube, REPLICATION_SOURCE, "app", lambda o: status(o).get("lastManualSync") == "t1")
     listed = subprocess.run(
         ["kubectl", "--kubeconfig", str(kube.kubeconfig), "get", "replicationsource", "-A"],
-        capture_output=True, text=True, check=True, timeout=30,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
     ).stdout
     header, row = listed.splitlines()[:2]
     assert "LAST SYNC" in header

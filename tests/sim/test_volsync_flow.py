@@ -117,43 +117,75 @@ def encoded(values: dict[str, str]) -> dict[str, str]:
     return {key: base64.b64encode(value.encode()).decode() for key, value in values.items()}
 
 
-def repository_secret(kube: Kube, store: Any, namespace: str, name: str, *,
-                      prefix: str, password: str = PASSWORD) -> str:
+def repository_secret(
+    kube: Kube, store: Any, namespace: str, name: str, *, prefix: str, password: str = PASSWORD
+) -> str:
     bucket = f"b-{uuid.uuid4().hex[:10]}"
     store.create_bucket(bucket)
     url = store.repository_url(bucket, prefix)
-    kube.create({
-        "apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": namespace},
-        "data": encoded({"RESTIC_REPOSITORY": url, "RESTIC_PASSWORD": password,
-                         **store.credentials.env()}),
-    })
+    kube.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": name, "namespace": namespace},
+            "data": encoded(
+                {"RESTIC_REPOSITORY": url, "RESTIC_PASSWORD": password, **store.credentials.env()}
+            ),
+        }
+    )
     return str(url)
 
 
 def pvc(kube: Kube, namespace: str, name: str, *, rd: str | None = None) -> None:
     spec: dict[str, Any] = {
-        "accessModes": ["ReadWriteOnce"], "storageClassName": STORAGE_CLASS,
+        "accessModes": ["ReadWriteOnce"],
+        "storageClassName": STORAGE_CLASS,
         "resources": {"requests": {"storage": "1Gi"}},
     }
     if rd:
-        spec["dataSourceRef"] = {"apiGroup": "volsync.backube", "kind": "ReplicationDestination",
-                                 "name": rd}
-    kube.create({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
-                 "metadata": {"name": name, "namespace": namespace}, "spec": spec})
+        spec["dataSourceRef"] = {
+            "apiGroup": "volsync.backube",
+            "kind": "ReplicationDestination",
+            "name": rd,
+        }
+    kube.create(
+        {
+            "apiVersion": "v1",
+            "kind": "PersistentVolumeClaim",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": spec,
+        }
+    )
 
 
 def run_job(kube: Kube, namespace: str, name: str, claim: str, *args: str) -> list[dict]:
     """Run DATA_SCRIPT in a Job with ``claim`` at /data; its manifest lines."""
-    kube.create({
-        "apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name, "namespace": namespace},
-        "spec": {"backoffLimit": 0, "template": {"spec": {
-            "restartPolicy": "Never",
-            "containers": [{"name": "data", "image": "python:3.11",
-                            "command": ["python3", "-c", DATA_SCRIPT, *args],
-                            "volumeMounts": [{"name": "data", "mountPath": "/data"}]}],
-            "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": claim}}],
-        }}},
-    })
+    kube.create(
+        {
+            "apiVersion": "batch/v1",
+            "kind": "Job",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {
+                "backoffLimit": 0,
+                "template": {
+                    "spec": {
+                        "restartPolicy": "Never",
+                        "containers": [
+                            {
+                                "name": "data",
+                                "image": "python:3.11",
+                                "command": ["python3", "-c", DATA_SCRIPT, *args],
+                                "volumeMounts": [{"name": "data", "mountPath": "/data"}],
+                            }
+                        ],
+                        "volumes": [
+                            {"name": "data", "persistentVolumeClaim": {"claimName": claim}}
+                        ],
+                    }
+                },
+            },
+        }
+    )
     job = kube.wait_for(JOB, name, namespace, finished, timeout=TIMEOUT, what=f"job {name} done")
     assert job is not None
     logs = pod_logs(kube, namespace, job)
@@ -171,31 +203,53 @@ def bound(obj: dict | None) -> bool:
 
 def pod_logs(kube: Kube, namespace: str, job: dict) -> str:
     uid = job["metadata"]["uid"]
-    pods = [p for p in kube.list(POD, namespace)
-            if any(r.get("uid") == uid for r in p["metadata"].get("ownerReferences") or [])]
+    pods = [
+        p
+        for p in kube.list(POD, namespace)
+        if any(r.get("uid") == uid for r in p["metadata"].get("ownerReferences") or [])
+    ]
     return "".join(kube.pod_logs(p["metadata"]["name"], namespace) for p in pods)
 
 
-def replication_source(kube: Kube, namespace: str, name: str, secret: str, tag: str,
-                       source_pvc: str = "data") -> None:
-    kube.create({
-        "apiVersion": "volsync.backube/v1alpha1", "kind": "ReplicationSource",
-        "metadata": {"name": name, "namespace": namespace},
-        "spec": {"sourcePVC": source_pvc, "trigger": {"manual": tag},
-                 "restic": {"repository": secret, "copyMethod": "Snapshot",
-                            "retain": {"hourly": 24, "daily": 7}}},
-    })
+def replication_source(
+    kube: Kube, namespace: str, name: str, secret: str, tag: str, source_pvc: str = "data"
+) -> None:
+    kube.create(
+        {
+            "apiVersion": "volsync.backube/v1alpha1",
+            "kind": "ReplicationSource",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {
+                "sourcePVC": source_pvc,
+                "trigger": {"manual": tag},
+                "restic": {
+                    "repository": secret,
+                    "copyMethod": "Snapshot",
+                    "retain": {"hourly": 24, "daily": 7},
+                },
+            },
+        }
+    )
 
 
 def replication_destination(kube: Kube, namespace: str, name: str, secret: str, tag: str) -> None:
-    kube.create({
-        "apiVersion": "volsync.backube/v1alpha1", "kind": "ReplicationDestination",
-        "metadata": {"name": name, "namespace": namespace},
-        "spec": {"trigger": {"manual": tag},
-                 "restic": {"repository": secret, "copyMethod": "Snapshot",
-                            "capacity": "1Gi", "accessModes": ["ReadWriteOnce"],
-                            "storageClassName": STORAGE_CLASS}},
-    })
+    kube.create(
+        {
+            "apiVersion": "volsync.backube/v1alpha1",
+            "kind": "ReplicationDestination",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {
+                "trigger": {"manual": tag},
+                "restic": {
+                    "repository": secret,
+                    "copyMethod": "Snapshot",
+                    "capacity": "1Gi",
+                    "accessModes": ["ReadWriteOnce"],
+                    "storageClassName": STORAGE_CLASS,
+                },
+            },
+        }
+    )
 
 
 def synced(tag: str) -> Any:
@@ -233,8 +287,9 @@ def pvc_delete_flow(kube: Kube, store: Any, namespace: str, big: int) -> float:
     assert len(listed) == 1 and listed[0]["hostname"] == "volsync"
 
     replication_destination(kube, namespace, "app-restore", "repo", "restore-1")
-    rd = kube.wait_for(REPLICATION_DESTINATION, "app-restore", namespace, synced("restore-1"),
-                       timeout=TIMEOUT)
+    rd = kube.wait_for(
+        REPLICATION_DESTINATION, "app-restore", namespace, synced("restore-1"), timeout=TIMEOUT
+    )
     image = rd["status"]["latestImage"]  # type: ignore[index]
     assert image["kind"] == "VolumeSnapshot"
     assert image["apiGroup"] == "snapshot.storage.k8s.io"
@@ -278,8 +333,9 @@ def test_wrong_password_fails_and_never_advances_the_tag(
     pvc(kube, namespace, "data")
     run_job(kube, namespace, "writer", "data", "write", "0")
     replication_source(kube, namespace, "app", "repo", "backup-1")
-    rs = kube.wait_for(REPLICATION_SOURCE, "app", namespace,
-                       lambda o: mover_result(o) == "Failed", timeout=TIMEOUT)
+    rs = kube.wait_for(
+        REPLICATION_SOURCE, "app", namespace, lambda o: mover_result(o) == "Failed", timeout=TIMEOUT
+    )
     assert rs is not None
     assert "wrong password" in rs["status"]["latestMoverStatus"]["logs"]
     assert PASSWORD not in json.dumps(rs)
@@ -295,8 +351,9 @@ def test_unreachable_s3_fails_the_backup(kube: Kube, namespace: str) -> None:
     pvc(kube, namespace, "data")
     run_job(kube, namespace, "writer", "data", "write", "0")
     replication_source(kube, namespace, "app", "repo", "backup-1")
-    rs = kube.wait_for(REPLICATION_SOURCE, "app", namespace,
-                       lambda o: mover_result(o) == "Failed", timeout=TIMEOUT)
+    rs = kube.wait_for(
+        REPLICATION_SOURCE, "app", namespace, lambda o: mover_result(o) == "Failed", timeout=TIMEOUT
+    )
     assert rs is not None
     logs = rs["status"]["latestMoverStatus"]["logs"]
     # restic either gives up at once or outlives the mover's 10 s check, as on the real mover
@@ -307,21 +364,25 @@ def test_unreachable_s3_fails_the_backup(kube: Kube, namespace: str) -> None:
 def test_missing_secret_says_so_and_creates_no_job(kube: Kube, namespace: str) -> None:
     pvc(kube, namespace, "data")
     replication_source(kube, namespace, "app", "absent", "backup-1")
-    rs = kube.wait_for(REPLICATION_SOURCE, "app", namespace,
-                       lambda o: condition(o).get("reason") == "Error", timeout=TIMEOUT)
+    rs = kube.wait_for(
+        REPLICATION_SOURCE,
+        "app",
+        namespace,
+        lambda o: condition(o).get("reason") == "Error",
+        timeout=TIMEOUT,
+    )
     assert 'Secret "absent" not found' in condition(rs)["message"]
     assert kube.find(JOB, "volsync-src-app", namespace) is None
     assert (rs or {}).get("status", {}).get("lastManualSync") is None
 
 
-def test_empty_repository_restores_an_empty_volume(
-    kube: Kube, store: Any, namespace: str
-) -> None:
+def test_empty_repository_restores_an_empty_volume(kube: Kube, store: Any, namespace: str) -> None:
     """The silent-loss trap, reproduced: nothing to restore still 'succeeds'."""
     repository_secret(kube, store, namespace, "repo", prefix="never-backed-up")
     replication_destination(kube, namespace, "app-restore", "repo", "restore-1")
-    rd = kube.wait_for(REPLICATION_DESTINATION, "app-restore", namespace, synced("restore-1"),
-                       timeout=TIMEOUT)
+    rd = kube.wait_for(
+        REPLICATION_DESTINATION, "app-restore", namespace, synced("restore-1"), timeout=TIMEOUT
+    )
     assert rd is not None
     assert mover_result(rd) == "Successful"
     assert "No eligible snapshots found" in rd["status"]["latestMoverStatus"]["logs"]
@@ -335,12 +396,22 @@ def test_populator_waits_then_lets_a_deleted_pvc_go(kube: Kube, namespace: str) 
     pvc(kube, namespace, "data", rd="not-yet")
     wait_event(kube, "data", "VolSyncPopulatorReplicationDestinationMissing", namespace)
     assert kube.get(PVC, "data", namespace)["status"]["phase"] == "Pending"
-    kube.create({
-        "apiVersion": "volsync.backube/v1alpha1", "kind": "ReplicationDestination",
-        "metadata": {"name": "not-yet", "namespace": namespace},
-        "spec": {"trigger": {"manual": "later"}, "restic": {"repository": "absent",
-                 "copyMethod": "Snapshot", "capacity": "1Gi", "accessModes": ["ReadWriteOnce"]}},
-    })
+    kube.create(
+        {
+            "apiVersion": "volsync.backube/v1alpha1",
+            "kind": "ReplicationDestination",
+            "metadata": {"name": "not-yet", "namespace": namespace},
+            "spec": {
+                "trigger": {"manual": "later"},
+                "restic": {
+                    "repository": "absent",
+                    "copyMethod": "Snapshot",
+                    "capacity": "1Gi",
+                    "accessModes": ["ReadWriteOnce"],
+                },
+            },
+        }
+    )
     wait_event(kube, "data", "VolSyncPopulatorReplicationDestinationNoLatestImage", namespace)
     kube.delete_and_wait_gone(PVC, "data", namespace, timeout=TIMEOUT)
     assert not primes(kube, namespace)
@@ -349,11 +420,16 @@ def test_populator_waits_then_lets_a_deleted_pvc_go(kube: Kube, namespace: str) 
 def test_secret_is_not_in_any_object(kube: Kube, namespace: str) -> None:
     # The mover Job refers to the Secret; it never copies its values.
     pvc(kube, namespace, "data")
-    kube.create({"apiVersion": "v1", "kind": "Secret",
-                 "metadata": {"name": "repo", "namespace": namespace},
-                 "data": encoded({"RESTIC_REPOSITORY": "s3:http://127.0.0.1:1/x/y",
-                                  "RESTIC_PASSWORD": PASSWORD})})
+    kube.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "repo", "namespace": namespace},
+            "data": encoded(
+                {"RESTIC_REPOSITORY": "s3:http://127.0.0.1:1/x/y", "RESTIC_PASSWORD": PASSWORD}
+            ),
+        }
+    )
     replication_source(kube, namespace, "app", "repo", "backup-1")
-    job = kube.wait_for(JOB, "volsync-src-app", namespace, lambda j: j is not None,
-                        timeout=TIMEOUT)
+    job = kube.wait_for(JOB, "volsync-src-app", namespace, lambda j: j is not None, timeout=TIMEOUT)
     assert PASSWORD not in json.dumps(job)

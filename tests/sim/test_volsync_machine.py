@@ -85,8 +85,11 @@ def test_error_condition_is_false_with_the_message() -> None:
     status: dict = {}
     m.set_error(status, 'Secret "repo" not found', NOW)
     assert condition(status) | {"lastTransitionTime": ""} == {
-        "type": "Synchronizing", "status": "False", "reason": "Error",
-        "message": 'Secret "repo" not found', "lastTransitionTime": "",
+        "type": "Synchronizing",
+        "status": "False",
+        "reason": "Error",
+        "message": 'Secret "repo" not found',
+        "lastTransitionTime": "",
     }
 
 

@@ -30,26 +30,39 @@ def test_forget_follows_the_retain_policy_order() -> None:
 
 
 def test_mover_job_names_env_and_volumes() -> None:
-    job = o.mover_job(RS, "src", ["backup"], data_pvc="volsync-app-src",
-                      cache_pvc_name="volsync-src-app-cache", secret=SECRET,
-                      env={"DATA_DIR": "/data"}, privileged=False)
+    job = o.mover_job(
+        RS,
+        "src",
+        ["backup"],
+        data_pvc="volsync-app-src",
+        cache_pvc_name="volsync-src-app-cache",
+        secret=SECRET,
+        env={"DATA_DIR": "/data"},
+        privileged=False,
+    )
     assert job["metadata"]["name"] == "volsync-src-app"
-    assert job["metadata"]["labels"] == {"app.kubernetes.io/created-by": "volsync",
-                                         "volsync.backube/cleanup": "uid-1"}
+    assert job["metadata"]["labels"] == {
+        "app.kubernetes.io/created-by": "volsync",
+        "volsync.backube/cleanup": "uid-1",
+    }
     assert job["metadata"]["ownerReferences"][0]["controller"] is True
     container = job["spec"]["template"]["spec"]["containers"][0]
     assert container["name"] == "restic"
     assert container["args"] == ["backup"]
     env = {item["name"]: item for item in container["env"]}
     assert env["RESTIC_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
-        "name": "repo", "key": "RESTIC_PASSWORD", "optional": False}
+        "name": "repo",
+        "key": "RESTIC_PASSWORD",
+        "optional": False,
+    }
     assert env["AWS_ACCESS_KEY_ID"]["valueFrom"]["secretKeyRef"]["optional"] is True
     assert "RCLONE_X" in env
     assert env["PRIVILEGED_MOVER"]["value"] == "0"
     mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
     assert mounts == {"data": "/data", "cache": "/cache"}
-    claims = [v["persistentVolumeClaim"]["claimName"]
-              for v in job["spec"]["template"]["spec"]["volumes"]]
+    claims = [
+        v["persistentVolumeClaim"]["claimName"] for v in job["spec"]["template"]["spec"]["volumes"]
+    ]
     assert claims == ["volsync-app-src", "volsync-src-app-cache"]
 
 
@@ -86,20 +99,38 @@ def test_job_outcome(status: dict, outcome: str) -> None:
 
 
 def test_success_log_filter_keeps_restic_summary_lines() -> None:
-    logs = "\n".join([
-        "Starting container", "processed 3 files, 1 KiB in 0:00", "snapshot 1234abcd saved",
-        "Added to the repository: 1 KiB", "=== Starting forget ===", "Restic completed in 2s",
-        "No eligible snapshots found",
-    ])
+    logs = "\n".join(
+        [
+            "Starting container",
+            "processed 3 files, 1 KiB in 0:00",
+            "snapshot 1234abcd saved",
+            "Added to the repository: 1 KiB",
+            "=== Starting forget ===",
+            "Restic completed in 2s",
+            "No eligible snapshots found",
+        ]
+    )
     kept = o.filter_success_logs(logs).splitlines()
-    assert kept == ["processed 3 files, 1 KiB in 0:00", "snapshot 1234abcd saved",
-                    "Added to the repository: 1 KiB", "Restic completed in 2s",
-                    "No eligible snapshots found"]
+    assert kept == [
+        "processed 3 files, 1 KiB in 0:00",
+        "snapshot 1234abcd saved",
+        "Added to the repository: 1 KiB",
+        "Restic completed in 2s",
+        "No eligible snapshots found",
+    ]
 
 
 def test_controller_of_reads_the_controlling_owner() -> None:
-    job = o.mover_job(RS, "src", ["backup"], data_pvc="d", cache_pvc_name="c", secret=SECRET,
-                      env={}, privileged=True)
+    job = o.mover_job(
+        RS,
+        "src",
+        ["backup"],
+        data_pvc="d",
+        cache_pvc_name="c",
+        secret=SECRET,
+        env={},
+        privileged=True,
+    )
     assert o.controller_of(job, "ReplicationSource") == "app"
     assert o.controller_of(job, "ReplicationDestination") is None
     caps = job["spec"]["template"]["spec"]["containers"][0]["securityContext"]["capabilities"]

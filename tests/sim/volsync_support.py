@@ -10,9 +10,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from restore_drill.clusters.sim.controllers.base import Controller, SimContext
-
 from restore_drill.clusters.sim.api import SimApiServer
+from restore_drill.clusters.sim.controllers.base import Controller, SimContext
 from restore_drill.errors import WaitTimeout
 from restore_drill.k8s import EVENT, Kind, Kube
 
@@ -21,8 +20,9 @@ Obj = dict[str, Any]
 
 
 @contextmanager
-def controller_on_sim(tmp_path: Path, factory: Callable[[SimContext], Controller]
-                      ) -> Iterator[Kube]:
+def controller_on_sim(
+    tmp_path: Path, factory: Callable[[SimContext], Controller]
+) -> Iterator[Kube]:
     with SimApiServer() as api:
         kubeconfig = api.write_kubeconfig(tmp_path / "kubeconfig")
         context = SimContext(run_dir=tmp_path, kubeconfig=kubeconfig)
@@ -38,22 +38,36 @@ def controller_on_sim(tmp_path: Path, factory: Callable[[SimContext], Controller
 
 def pvc(name: str, **spec: Any) -> Obj:
     return {
-        "apiVersion": "v1", "kind": "PersistentVolumeClaim",
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
         "metadata": {"name": name, "namespace": "ns"},
-        "spec": {"accessModes": ["ReadWriteOnce"], "storageClassName": "csi-hostpath-sc",
-                 "resources": {"requests": {"storage": "1Gi"}}, **spec},
+        "spec": {
+            "accessModes": ["ReadWriteOnce"],
+            "storageClassName": "csi-hostpath-sc",
+            "resources": {"requests": {"storage": "1Gi"}},
+            **spec,
+        },
     }
 
 
 def secret(name: str = "repo") -> Obj:
-    return {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": "ns"},
-            "stringData": {"RESTIC_REPOSITORY": "s3:http://127.0.0.1:9/b/p",
-                           "RESTIC_PASSWORD": "pw"}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name, "namespace": "ns"},
+        "stringData": {"RESTIC_REPOSITORY": "s3:http://127.0.0.1:9/b/p", "RESTIC_PASSWORD": "pw"},
+    }
 
 
 def wait(kube: Kube, kind: Kind, name: str, test: Callable[[Obj], bool], what: str = "") -> Obj:
-    found = kube.wait_for(kind, name, "ns", lambda o: o is not None and test(o),
-                          timeout=TIMEOUT, what=what or f"{kind.kind} {name}")
+    found = kube.wait_for(
+        kind,
+        name,
+        "ns",
+        lambda o: o is not None and test(o),
+        timeout=TIMEOUT,
+        what=what or f"{kind.kind} {name}",
+    )
     assert found is not None
     return found
 
@@ -67,12 +81,12 @@ def status(obj: Obj) -> Obj:
 
 
 def condition(obj: Obj) -> Obj:
-    return next((c for c in status(obj).get("conditions") or []
-                 if c["type"] == "Synchronizing"), {})
+    return next(
+        (c for c in status(obj).get("conditions") or [] if c["type"] == "Synchronizing"), {}
+    )
 
 
-def set_status(kube: Kube, kind: Kind, name: str, value: Obj, namespace: str | None = "ns"
-               ) -> None:
+def set_status(kube: Kube, kind: Kind, name: str, value: Obj, namespace: str | None = "ns") -> None:
     kube.patch(kind, name, {"status": value}, namespace, subresource="status")
 
 
@@ -80,8 +94,9 @@ def event_reasons(kube: Kube, name: str, namespace: str = "ns") -> list[str]:
     return [str(e.get("reason")) for e in kube.events_for(namespace, name)]
 
 
-def wait_event(kube: Kube, name: str, reason: str, namespace: str = "ns",
-               timeout: float = TIMEOUT) -> None:
+def wait_event(
+    kube: Kube, name: str, reason: str, namespace: str = "ns", timeout: float = TIMEOUT
+) -> None:
     """Wait (by watching Events about ``name``) until one with ``reason`` exists."""
     deadline = time.monotonic() + timeout
     selector = f"involvedObject.name={name}"
@@ -90,8 +105,9 @@ def wait_event(kube: Kube, name: str, reason: str, namespace: str = "ns",
         if reason in [str(e.get("reason")) for e in listed]:
             return
         remaining = max(1, int(deadline - time.monotonic()))
-        for _type, event in kube.watch(EVENT, namespace, field_selector=selector,
-                                       timeout_seconds=remaining):
+        for _type, event in kube.watch(
+            EVENT, namespace, field_selector=selector, timeout_seconds=remaining
+        ):
             if event.get("reason") == reason:
                 return
     raise WaitTimeout(f"event {reason} about {name}", timeout, str(event_reasons(kube, name)))

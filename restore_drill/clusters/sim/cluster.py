@@ -41,15 +41,28 @@ def addons(storage_class: str, snapshot_class: str) -> list[dict[str, Any]]:
     """What csi-driver-host-path's deploy script and VolSync's e2e setup create."""
     return [
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kube-system"}},
-        {"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
-         "metadata": {"name": storage_class, "annotations": {
-             "storageclass.kubernetes.io/is-default-class": "true"}},
-         "provisioner": DRIVER, "reclaimPolicy": "Delete", "volumeBindingMode": "Immediate",
-         "allowVolumeExpansion": True},
-        {"apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshotClass",
-         "metadata": {"name": snapshot_class, "annotations": {
-             "snapshot.storage.kubernetes.io/is-default-class": "true"}},
-         "driver": DRIVER, "deletionPolicy": "Delete"},
+        {
+            "apiVersion": "storage.k8s.io/v1",
+            "kind": "StorageClass",
+            "metadata": {
+                "name": storage_class,
+                "annotations": {"storageclass.kubernetes.io/is-default-class": "true"},
+            },
+            "provisioner": DRIVER,
+            "reclaimPolicy": "Delete",
+            "volumeBindingMode": "Immediate",
+            "allowVolumeExpansion": True,
+        },
+        {
+            "apiVersion": "snapshot.storage.k8s.io/v1",
+            "kind": "VolumeSnapshotClass",
+            "metadata": {
+                "name": snapshot_class,
+                "annotations": {"snapshot.storage.kubernetes.io/is-default-class": "true"},
+            },
+            "driver": DRIVER,
+            "deletionPolicy": "Delete",
+        },
     ]
 
 
@@ -58,8 +71,15 @@ class SimCluster(Cluster):
 
     backend = "sim"
 
-    def __init__(self, name: str, run_dir: Path, object_store: ObjectStore | None = None, *,
-                 volsync_version: str = DEFAULT_VOLSYNC, port: int = 0) -> None:
+    def __init__(
+        self,
+        name: str,
+        run_dir: Path,
+        object_store: ObjectStore | None = None,
+        *,
+        volsync_version: str = DEFAULT_VOLSYNC,
+        port: int = 0,
+    ) -> None:
         super().__init__(name, run_dir, cast("ObjectStore", object_store))
         self.volsync_version = volsync_version
         self.port = port
@@ -78,7 +98,8 @@ class SimCluster(Cluster):
             self.server.write_kubeconfig(self.kubeconfig)
             pods_dir = self.context_for().pods_dir
             self.server.set_log_source(
-                lambda namespace, pod, container: read_log(pods_dir, namespace, pod, container))
+                lambda namespace, pod, container: read_log(pods_dir, namespace, pod, container)
+            )
             kube = self.kube()
             for manifest in addons(self.storage_class, self.snapshot_class):
                 if kube.find(*_identity(manifest)) is None:
@@ -90,7 +111,8 @@ class SimCluster(Cluster):
                 if not controller.wait_synced(SYNC_TIMEOUT):
                     raise BackendUnavailable(
                         f"sim controller {controller.name} did not list its objects within "
-                        f"{SYNC_TIMEOUT:.0f}s (see {self.run_dir / 'logs'})")
+                        f"{SYNC_TIMEOUT:.0f}s (see {self.run_dir / 'logs'})"
+                    )
         except BaseException:
             self._destroy()
             raise
@@ -125,8 +147,12 @@ class SimCluster(Cluster):
             restic = Restic.version()
         except DrillError as exc:
             restic = f"unknown ({exc})"
-        return {"backend": "sim", "kubernetes": f"sim-{KUBE_VERSION['gitVersion']}",
-                "volsync": self.volsync_version, "restic": restic}
+        return {
+            "backend": "sim",
+            "kubernetes": f"sim-{KUBE_VERSION['gitVersion']}",
+            "volsync": self.volsync_version,
+            "restic": restic,
+        }
 
     def install_volsync(self, version: str) -> None:
         """On the sim a VolSync version is only a label in reports (same behaviour for all)."""

@@ -44,7 +44,7 @@ def rewrite(text: str, mounts: Mapping[str, str]) -> str:
     """Replace a mountPath prefix in ``text`` by the volume's host path (longest first)."""
     for target in sorted(mounts, key=len, reverse=True):
         if text == target or text.startswith(target.rstrip("/") + "/"):
-            return mounts[target] + text[len(target):]
+            return mounts[target] + text[len(target) :]
         text = text.replace(" " + target.rstrip("/") + "/", " " + mounts[target] + "/")
     return text
 
@@ -60,9 +60,12 @@ def _check(result: int, what: str) -> None:
 
 
 def _mount(libc: ctypes.CDLL, source: str, target: str, fstype: str | None, flags: int) -> None:
-    _check(libc.mount(source.encode(), target.encode(),
-                      fstype.encode() if fstype else None, flags, None),
-           f"mount {source} on {target}")
+    _check(
+        libc.mount(
+            source.encode(), target.encode(), fstype.encode() if fstype else None, flags, None
+        ),
+        f"mount {source} on {target}",
+    )
 
 
 def build_root(root: Path, binds: Sequence[tuple[str, str, bool]]) -> None:

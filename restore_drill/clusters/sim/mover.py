@@ -32,7 +32,11 @@ from restore_drill.restic import Restic
 
 RESTIC_HOST = "volsync"  # the real mover forces this host name on every snapshot
 MANDATORY = (
-    "PRIVILEGED_MOVER", "RESTIC_CACHE_DIR", "RESTIC_PASSWORD", "RESTIC_REPOSITORY", "DATA_DIR"
+    "PRIVILEGED_MOVER",
+    "RESTIC_CACHE_DIR",
+    "RESTIC_PASSWORD",
+    "RESTIC_REPOSITORY",
+    "DATA_DIR",
 )
 NOT_A_REPOSITORY = "Is there a repository at the following location"
 CHECK_TIMEOUT = 10.0  # entry.sh wraps `restic cat config` in `timeout 10s`
@@ -196,8 +200,10 @@ class Mover:
         if modern:
             args += ["--include-xattr", "user.*", *options]
         else:
-            _say(f"restic {'.'.join(map(str, restic_version))} lacks --include-xattr "
-                 "(it restores every xattr) and --delete (done after the restore)")
+            _say(
+                f"restic {'.'.join(map(str, restic_version))} lacks --include-xattr "
+                "(it restores every xattr) and --delete (done after the restore)"
+            )
             args += [option for option in options if option != "--delete"]
         self.restic_or_fail(*args)
         if delete and not modern:

@@ -75,9 +75,15 @@ class PodRunner:
         if not self.isolated:
             table = {m.target: m.host for m in spec.mounts}
             return [rewrite(a, table) for a in argv]
-        launcher = [sys.executable, "-m", "restore_drill.clusters.sim.launch",
-                    "--root", str(self.pod_dir(namespace, pod) / f"root-{spec.name}"),
-                    "--workdir", spec.workdir]
+        launcher = [
+            sys.executable,
+            "-m",
+            "restore_drill.clusters.sim.launch",
+            "--root",
+            str(self.pod_dir(namespace, pod) / f"root-{spec.name}"),
+            "--workdir",
+            spec.workdir,
+        ]
         for mount in spec.mounts:
             launcher += ["--bind", f"{mount.host}:{mount.target}{':ro' if mount.read_only else ''}"]
         return [*launcher, "--", *argv]
@@ -87,8 +93,12 @@ class PodRunner:
         link = self._bin / "python3"
         if not link.is_symlink():
             link.symlink_to(sys.executable)
-        env = {"PATH": f"{self._bin}:{os.environ.get('PATH', '/usr/bin:/bin')}",
-               "HOME": "/root", "HOSTNAME": "sim-node", **spec.env}
+        env = {
+            "PATH": f"{self._bin}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+            "HOME": "/root",
+            "HOSTNAME": "sim-node",
+            **spec.env,
+        }
         if not self.isolated:
             table = {m.target: m.host for m in spec.mounts}
             env = {k: rewrite(v, table) for k, v in env.items()}
@@ -99,21 +109,33 @@ class PodRunner:
             return None
         return rewrite(spec.workdir, {m.target: m.host for m in spec.mounts}) or None
 
-    def start(self, namespace: str, pod: str, spec: ContainerSpec, started_at: str,
-              on_exit: Callable[[], None]) -> None:
+    def start(
+        self,
+        namespace: str,
+        pod: str,
+        spec: ContainerSpec,
+        started_at: str,
+        on_exit: Callable[[], None],
+    ) -> None:
         """Start a container's process; ``on_exit`` is called (from a thread) when it ends."""
         directory = self.pod_dir(namespace, pod)
         directory.mkdir(parents=True, exist_ok=True)
         with (directory / f"{spec.name}.log").open("ab") as log:
             try:
                 process = subprocess.Popen(
-                    self._argv(namespace, pod, spec, spec.argv), env=self._env(spec),
-                    cwd=self._cwd(spec), stdout=log, stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL, start_new_session=True)
+                    self._argv(namespace, pod, spec, spec.argv),
+                    env=self._env(spec),
+                    cwd=self._cwd(spec),
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
             except OSError as error:  # the command does not exist: exit code 127, as a shell
                 log.write(f"{error}\n".encode())
-                process = subprocess.Popen([sys.executable, "-c", "raise SystemExit(127)"],
-                                           start_new_session=True)
+                process = subprocess.Popen(
+                    [sys.executable, "-c", "raise SystemExit(127)"], start_new_session=True
+                )
         running = Running(process, started_at=started_at)
         with self._lock:
             self._running[(namespace, pod, spec.name)] = running
@@ -130,13 +152,19 @@ class PodRunner:
         with self._lock:
             return self._running.get((namespace, pod, container))
 
-    def probe(self, namespace: str, pod: str, spec: ContainerSpec, command: list[str],
-              timeout: float = 5) -> bool:
+    def probe(
+        self, namespace: str, pod: str, spec: ContainerSpec, command: list[str], timeout: float = 5
+    ) -> bool:
         """Run an exec probe with the container's mounts; True when it exits 0."""
         try:
             result = subprocess.run(
-                self._argv(namespace, pod, spec, command), env=self._env(spec),
-                cwd=self._cwd(spec), capture_output=True, timeout=timeout, check=False)
+                self._argv(namespace, pod, spec, command),
+                env=self._env(spec),
+                cwd=self._cwd(spec),
+                capture_output=True,
+                timeout=timeout,
+                check=False,
+            )
         except (OSError, subprocess.TimeoutExpired):
             return False
         return result.returncode == 0

@@ -9,8 +9,20 @@ from restore_drill.lint.model import Model, Obj, dig, mapping, sequence, text
 
 _QUANTITY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGTPE]i?|k|m)?\s*$")
 _FACTORS = {
-    None: 1, "k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15,
-    "E": 10**18, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60,
+    None: 1,
+    "k": 10**3,
+    "K": 10**3,
+    "M": 10**6,
+    "G": 10**9,
+    "T": 10**12,
+    "P": 10**15,
+    "E": 10**18,
+    "Ki": 2**10,
+    "Mi": 2**20,
+    "Gi": 2**30,
+    "Ti": 2**40,
+    "Pi": 2**50,
+    "Ei": 2**60,
 }
 
 
@@ -40,15 +52,20 @@ def restored_pvcs(model: Model, rd: Obj) -> Iterator[Obj]:
     """PVCs whose dataSourceRef names this ReplicationDestination."""
     for pvc in model.of_kind("PersistentVolumeClaim"):
         ref = mapping(pvc.spec.get("dataSourceRef"))
-        if (pvc.namespace == rd.namespace and text(ref.get("kind")) == "ReplicationDestination"
-                and text(ref.get("name")) == rd.name):
+        if (
+            pvc.namespace == rd.namespace
+            and text(ref.get("kind")) == "ReplicationDestination"
+            and text(ref.get("name")) == rd.name
+        ):
             yield pvc
 
 
 def backed_up_pvcs(model: Model) -> dict[tuple[str, str], Obj]:
     """(namespace, PVC name) -> the ReplicationSource that backs it up."""
-    return {(rs.namespace, text(rs.spec.get("sourcePVC"))): rs
-            for rs in model.volsync("ReplicationSource")}
+    return {
+        (rs.namespace, text(rs.spec.get("sourcePVC"))): rs
+        for rs in model.volsync("ReplicationSource")
+    }
 
 
 def pod_spec(workload: Obj) -> dict[str, object]:
@@ -62,5 +79,8 @@ def pod_spec(workload: Obj) -> dict[str, object]:
 
 def claim_names(workload: Obj) -> list[str]:
     volumes = sequence(pod_spec(workload).get("volumes"))
-    return [text(dig(v, "persistentVolumeClaim", "claimName")) for v in volumes
-            if dig(v, "persistentVolumeClaim", "claimName")]
+    return [
+        text(dig(v, "persistentVolumeClaim", "claimName"))
+        for v in volumes
+        if dig(v, "persistentVolumeClaim", "claimName")
+    ]

@@ -37,11 +37,16 @@ def check_unprotected_pvcs(model: Model, policy: Policy) -> Iterator[Finding]:
             continue
         label = f"{pvc.file}: PVC {pvc.namespace}/{pvc.name} on backed-up class {storage_class}"
         if looks_like_cache(pvc.name, pvc.labels, policy):
-            yield finding("RD011", f"{label} looks like a cache and has no ReplicationSource",
-                          file=pvc.file, **pvc.where())
+            yield finding(
+                "RD011",
+                f"{label} looks like a cache and has no ReplicationSource",
+                file=pvc.file,
+                **pvc.where(),
+            )
         else:
-            yield finding("RD010", f"{label} has no ReplicationSource", file=pvc.file,
-                          **pvc.where())
+            yield finding(
+                "RD010", f"{label} has no ReplicationSource", file=pvc.file, **pvc.where()
+            )
 
 
 def check_mounts(model: Model, policy: Policy) -> Iterator[Finding]:
@@ -53,15 +58,21 @@ def check_mounts(model: Model, policy: Policy) -> Iterator[Finding]:
     for (namespace, name), rs in sorted(protected.items()):
         pvc = model.get("PersistentVolumeClaim", namespace, name)
         if pvc is not None and (namespace, name) not in mounted:
-            yield finding("RD012", f"{pvc.file}: PVC {namespace}/{name} is backed up by "
-                          f"{rs.name} but no workload mounts it", file=pvc.file, **pvc.where())
+            yield finding(
+                "RD012",
+                f"{pvc.file}: PVC {namespace}/{name} is backed up by "
+                f"{rs.name} but no workload mounts it",
+                file=pvc.file,
+                **pvc.where(),
+            )
     classes = backed_up_classes(model, policy)
     for sts in model.of_kind("StatefulSet"):
         yield from _claim_templates(model, sts, classes, protected, policy)
 
 
-def _claim_templates(model: Model, sts: Obj, classes: set[str],
-                     protected: dict[tuple[str, str], Obj], policy: Policy) -> Iterator[Finding]:
+def _claim_templates(
+    model: Model, sts: Obj, classes: set[str], protected: dict[tuple[str, str], Obj], policy: Policy
+) -> Iterator[Finding]:
     replicas = sts.spec.get("replicas", 1)
     count = replicas if isinstance(replicas, int) and not isinstance(replicas, bool) else 1
     for template in map(mapping, sequence(sts.spec.get("volumeClaimTemplates"))):
@@ -72,7 +83,11 @@ def _claim_templates(model: Model, sts: Obj, classes: set[str],
         claims = [f"{name}-{sts.name}-{i}" for i in range(max(count, 1))]
         missing = [c for c in claims if (sts.namespace, c) not in protected]
         if storage_class in classes and missing and not looks_like_cache(name, {}, policy):
-            yield finding("RD013", f"{sts.file}: StatefulSet {sts.namespace}/{sts.name} claim "
-                          f"template {name} on backed-up class {storage_class}: no "
-                          f"ReplicationSource for {', '.join(missing)}",
-                          file=sts.file, **sts.where())
+            yield finding(
+                "RD013",
+                f"{sts.file}: StatefulSet {sts.namespace}/{sts.name} claim "
+                f"template {name} on backed-up class {storage_class}: no "
+                f"ReplicationSource for {', '.join(missing)}",
+                file=sts.file,
+                **sts.where(),
+            )

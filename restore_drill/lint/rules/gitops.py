@@ -14,8 +14,10 @@ from restore_drill.lint.policy import Policy
 IMMUTABLE = ("/spec/dataSourceRef", "/spec/dataSource", "/spec/volumeName")
 FLUX_SSA = "kustomize.toolkit.fluxcd.io/ssa"
 # argocd-cm keys that ignore PVC fields for every Application of the instance.
-_SYSTEM_KEYS = ("resource.customizations.ignoreDifferences.PersistentVolumeClaim",
-                "resource.customizations.ignoreDifferences.all")
+_SYSTEM_KEYS = (
+    "resource.customizations.ignoreDifferences.PersistentVolumeClaim",
+    "resource.customizations.ignoreDifferences.all",
+)
 
 
 def populated_pvcs(model: Model) -> Iterator[Obj]:
@@ -32,9 +34,13 @@ def check_gitops(model: Model, policy: Policy) -> Iterator[Finding]:
             continue
         if deployer.kind == "FluxKustomization":
             if text(pvc.annotations.get(FLUX_SSA)) != "IfNotPresent":
-                yield finding("RD062", f"{pvc.file}: PVC {pvc.namespace}/{pvc.name} deployed by "
-                              f"Flux Kustomization {deployer.name} lacks {FLUX_SSA}: IfNotPresent",
-                              file=pvc.file, **pvc.where())
+                yield finding(
+                    "RD062",
+                    f"{pvc.file}: PVC {pvc.namespace}/{pvc.name} deployed by "
+                    f"Flux Kustomization {deployer.name} lacks {FLUX_SSA}: IfNotPresent",
+                    file=pvc.file,
+                    **pvc.where(),
+                )
         else:
             argo.setdefault(deployer, []).append(pvc)
     system = _system_ignores(model)
@@ -66,24 +72,34 @@ def _argo(deployer: Deployer, pvcs: list[Obj], system: set[str]) -> Iterator[Fin
     spec = mapping(deployer.body.get("spec"))
     if deployer.kind == "ApplicationSet":
         spec = mapping(dig(spec, "template", "spec"))
-    where = {"kind": deployer.kind, "namespace": deployer.namespace, "name": deployer.name,
-             "app": pvcs[0].app if deployer.kind == "Application" else "(repository)"}
+    where = {
+        "kind": deployer.kind,
+        "namespace": deployer.namespace,
+        "name": deployer.name,
+        "app": pvcs[0].app if deployer.kind == "Application" else "(repository)",
+    }
     names = sorted({f"{p.namespace}/{p.name}" for p in pvcs})
     more = f" and {len(names) - 3} more" if len(names) > 3 else ""
-    label = (f"{deployer.file}: {deployer.kind} {deployer.name} deploys PVC "
-             f"{', '.join(names[:3])}{more}")
+    label = (
+        f"{deployer.file}: {deployer.kind} {deployer.name} deploys PVC {', '.join(names[:3])}{more}"
+    )
     ignored = set(system)
     for rule in map(mapping, sequence(spec.get("ignoreDifferences"))):
         if text(rule.get("kind")) == "PersistentVolumeClaim" and not text(rule.get("group")):
             ignored |= _paths(rule)
     missing = [path for path in IMMUTABLE if path not in ignored]
     if missing:
-        yield finding("RD060", f"{label} but does not ignore {', '.join(missing)}",
-                      file=deployer.file, **where)
+        yield finding(
+            "RD060",
+            f"{label} but does not ignore {', '.join(missing)}",
+            file=deployer.file,
+            **where,
+        )
     options = [text(o).replace(" ", "") for o in sequence(dig(spec, "syncPolicy", "syncOptions"))]
     if not missing and "RespectIgnoreDifferences=true" not in options:
-        yield finding("RD061", f"{label} without RespectIgnoreDifferences=true",
-                      file=deployer.file, **where)
+        yield finding(
+            "RD061", f"{label} without RespectIgnoreDifferences=true", file=deployer.file, **where
+        )
 
 
 def _jq_to_pointer(expression: str) -> str:

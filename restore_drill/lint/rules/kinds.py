@@ -11,8 +11,10 @@ from restore_drill.lint.policy import Policy
 
 KNOWN = {
     "volsync.backube": ("v1alpha1", {"ReplicationSource", "ReplicationDestination"}),
-    "snapshot.storage.k8s.io": ("v1", {"VolumeSnapshot", "VolumeSnapshotClass",
-                                       "VolumeSnapshotContent"}),
+    "snapshot.storage.k8s.io": (
+        "v1",
+        {"VolumeSnapshot", "VolumeSnapshotClass", "VolumeSnapshotContent"},
+    ),
 }
 KIND_GROUP = {kind: group for group, (_, kinds) in KNOWN.items() for kind in kinds}
 
@@ -25,11 +27,17 @@ def check_api_versions(model: Model, policy: Policy) -> Iterator[Finding]:
             served, kinds = KNOWN[group]
             if obj.kind in kinds and version == served:
                 continue
-            problem = (f"{obj.api_version} {obj.kind}: "
-                       + ("no such kind" if obj.kind not in kinds else f"only {served} is served"))
+            problem = f"{obj.api_version} {obj.kind}: " + (
+                "no such kind" if obj.kind not in kinds else f"only {served} is served"
+            )
         elif expected_group is not None:
             problem = f"{obj.kind} belongs to {expected_group}, not {obj.api_version or '(none)'}"
         else:
             continue
-        yield finding("RD908", f"{obj.file}: {obj.kind} {obj.namespace}/{obj.name}: {problem}; "
-                      "the API server would reject it", file=obj.file, **obj.where())
+        yield finding(
+            "RD908",
+            f"{obj.file}: {obj.kind} {obj.namespace}/{obj.name}: {problem}; "
+            "the API server would reject it",
+            file=obj.file,
+            **obj.where(),
+        )

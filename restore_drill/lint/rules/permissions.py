@@ -16,7 +16,8 @@ PRIVILEGED_MOVERS = "volsync.backube/privileged-movers"
 def runs_as_non_root(workload: Obj) -> bool:
     spec = pod_spec(workload)
     contexts = [mapping(spec.get("securityContext"))] + [
-        mapping(mapping(c).get("securityContext")) for c in sequence(spec.get("containers"))]
+        mapping(mapping(c).get("securityContext")) for c in sequence(spec.get("containers"))
+    ]
     for context in contexts:
         user = context.get("runAsUser")
         if context.get("runAsNonRoot") is True or (isinstance(user, int) and user != 0):
@@ -41,6 +42,11 @@ def check_mover_permissions(model: Model, policy: Policy) -> Iterator[Finding]:
         namespace = model.get("Namespace", "", mover.namespace)
         if namespace is not None and text(namespace.annotations.get(PRIVILEGED_MOVERS)) == "true":
             continue
-        yield finding("RD070", f"{mover.file}: {mover.kind} {mover.namespace}/{mover.name}: the "
-                      f"app runs as non-root; set moverSecurityContext or annotate namespace "
-                      f"{mover.namespace} {PRIVILEGED_MOVERS}", file=mover.file, **mover.where())
+        yield finding(
+            "RD070",
+            f"{mover.file}: {mover.kind} {mover.namespace}/{mover.name}: the "
+            f"app runs as non-root; set moverSecurityContext or annotate namespace "
+            f"{mover.namespace} {PRIVILEGED_MOVERS}",
+            file=mover.file,
+            **mover.where(),
+        )

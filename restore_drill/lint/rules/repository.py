@@ -40,8 +40,9 @@ def secret_view(model: Model, namespace: str, name: str) -> SecretView | None:
             keys = {text(dig(item, "secretKey")) for item in sequence(external.spec.get("data"))}
             keys |= set(template)
             unknown = bool(external.spec.get("dataFrom"))
-            return SecretView(external, None if unknown else keys,
-                              {k: text(v) for k, v in template.items()})
+            return SecretView(
+                external, None if unknown else keys, {k: text(v) for k, v in template.items()}
+            )
     for sealed in model.of_kind("SealedSecret"):
         if sealed.namespace == namespace and sealed.name == name:
             return SecretView(sealed, set(mapping(sealed.spec.get("encryptedData"))), {})
@@ -67,19 +68,32 @@ def check_secrets(model: Model, policy: Policy) -> Iterator[Finding]:
         label = f"{mover.file}: {mover.kind} {mover.namespace}/{mover.name}"
         view = secret_view(model, mover.namespace, name)
         if view is None:
-            yield finding("RD050", f"{label}: repository Secret {name} not found in "
-                          f"{mover.namespace}", file=mover.file, **mover.where())
+            yield finding(
+                "RD050",
+                f"{label}: repository Secret {name} not found in {mover.namespace}",
+                file=mover.file,
+                **mover.where(),
+            )
             continue
         if view.keys is not None:
             missing = [k for k in REQUIRED if k not in view.keys]
             if missing:
-                yield finding("RD051", f"{label}: Secret {name} lacks {', '.join(missing)}",
-                              file=mover.file, **mover.where())
+                yield finding(
+                    "RD051",
+                    f"{label}: Secret {name} lacks {', '.join(missing)}",
+                    file=mover.file,
+                    **mover.where(),
+                )
             url = view.values.get("RESTIC_REPOSITORY", "")
             lacking = [k for k in S3_KEYS if k not in view.keys]
             if url.startswith("s3:") and lacking:
-                yield finding("RD052", f"{label}: Secret {name} points at an s3: repository "
-                              f"but lacks {', '.join(lacking)}", file=mover.file, **mover.where())
+                yield finding(
+                    "RD052",
+                    f"{label}: Secret {name} points at an s3: repository "
+                    f"but lacks {', '.join(lacking)}",
+                    file=mover.file,
+                    **mover.where(),
+                )
         if mover.kind == "ReplicationSource":
             url = view.values.get("RESTIC_REPOSITORY", "").rstrip("/")
             owners.setdefault(url or f"secret:{mover.namespace}/{name}", []).append(mover)
@@ -89,6 +103,11 @@ def check_secrets(model: Model, policy: Policy) -> Iterator[Finding]:
         first, *others = sorted(sources, key=lambda o: (o.namespace, o.name))
         for other in others:
             shown = url if not url.startswith("secret:") else f"the one in {url[7:]}"
-            yield finding("RD053", f"{other.file}: ReplicationSource {other.namespace}/"
-                          f"{other.name} writes the same repository as {first.namespace}/"
-                          f"{first.name} ({shown})", file=other.file, **other.where())
+            yield finding(
+                "RD053",
+                f"{other.file}: ReplicationSource {other.namespace}/"
+                f"{other.name} writes the same repository as {first.namespace}/"
+                f"{first.name} ({shown})",
+                file=other.file,
+                **other.where(),
+            )

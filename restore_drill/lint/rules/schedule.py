@@ -53,8 +53,12 @@ def check_triggers(model: Model, policy: Policy) -> Iterator[Finding]:
         trigger = mapping(mover.spec.get("trigger"))
         label = f"{mover.file}: {mover.kind} {mover.namespace}/{mover.name}"
         if not trigger.get("schedule") and not trigger.get("manual"):
-            yield finding("RD031", f"{label} has no trigger and syncs continuously",
-                          file=mover.file, **mover.where())
+            yield finding(
+                "RD031",
+                f"{label} has no trigger and syncs continuously",
+                file=mover.file,
+                **mover.where(),
+            )
             continue
         if mover.kind != "ReplicationDestination" or not trigger.get("schedule"):
             continue
@@ -62,10 +66,14 @@ def check_triggers(model: Model, policy: Policy) -> Iterator[Finding]:
         if rs is not None and schedule_of(rs):
             gap = _shortest_gap(schedule_of(rs), schedule_of(mover))
             if gap is not None and gap < policy.min_restore_gap_minutes:
-                yield finding("RD030", f"{label} ({schedule_of(mover)}) starts {gap} min after "
-                              f"ReplicationSource {rs.name} ({schedule_of(rs)}); needs >= "
-                              f"{policy.min_restore_gap_minutes} min", file=mover.file,
-                              **mover.where())
+                yield finding(
+                    "RD030",
+                    f"{label} ({schedule_of(mover)}) starts {gap} min after "
+                    f"ReplicationSource {rs.name} ({schedule_of(rs)}); needs >= "
+                    f"{policy.min_restore_gap_minutes} min",
+                    file=mover.file,
+                    **mover.where(),
+                )
     yield from _kept_destinations(model)
 
 
@@ -82,9 +90,14 @@ def _kept_destinations(model: Model) -> Iterator[Finding]:
         return
     kept.sort(reverse=True)
     largest = ", ".join(f"{name} {gib(size)}" for size, name in kept[:3])
-    yield finding("RD032", f"{len(kept)} ReplicationDestinations keep "
-                  f"{gib(sum(size for size, _ in kept))} of destination PVCs between restores "
-                  f"(largest: {largest})", file="", app="(repository)")
+    yield finding(
+        "RD032",
+        f"{len(kept)} ReplicationDestinations keep "
+        f"{gib(sum(size for size, _ in kept))} of destination PVCs between restores "
+        f"(largest: {largest})",
+        file="",
+        app="(repository)",
+    )
 
 
 def _shortest_gap(source_schedule: str, destination_schedule: str) -> int | None:
@@ -111,13 +124,24 @@ def check_tiers(model: Model, policy: Policy) -> Iterator[Finding]:
         is_source = mover.kind == "ReplicationSource"
         wanted = tier.backup_schedule if is_source else tier.restore_schedule
         if schedule and len(runs_in_week(schedule)) < len(runs_in_week(wanted)):
-            yield finding("RD040", f"{label}: schedule {schedule} runs less often than tier "
-                          f"{tier.name} ({wanted})", file=mover.file, **mover.where())
+            yield finding(
+                "RD040",
+                f"{label}: schedule {schedule} runs less often than tier {tier.name} ({wanted})",
+                file=mover.file,
+                **mover.where(),
+            )
         if mover.kind != "ReplicationSource":
             continue
         retain = mapping(restic(mover).get("retain"))
-        short = [f"{key} {text(retain.get(key)) or 0} < {need}" for key, need in tier.retain.items()
-                 if not isinstance(retain.get(key), int) or int(retain[key]) < need]
+        short = [
+            f"{key} {text(retain.get(key)) or 0} < {need}"
+            for key, need in tier.retain.items()
+            if not isinstance(retain.get(key), int) or int(retain[key]) < need
+        ]
         if short:
-            yield finding("RD041", f"{label}: retain {', '.join(short)} (tier {tier.name})",
-                          file=mover.file, **mover.where())
+            yield finding(
+                "RD041",
+                f"{label}: retain {', '.join(short)} (tier {tier.name})",
+                file=mover.file,
+                **mover.where(),
+            )

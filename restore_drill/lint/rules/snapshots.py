@@ -30,17 +30,25 @@ def check_snapshot_classes(model: Model, policy: Policy) -> Iterator[Finding]:
         vsc = _snapshot_class(model, driver, named)
         if vsc is None:
             which = f"VolumeSnapshotClass {named}" if named else "a default VolumeSnapshotClass"
-            yield finding("RD020", f"{label}: copyMethod Snapshot on class {storage_class} needs "
-                          f"{which} for driver {driver}; none is deployed",
-                          file=mover.file, **mover.where())
+            yield finding(
+                "RD020",
+                f"{label}: copyMethod Snapshot on class {storage_class} needs "
+                f"{which} for driver {driver}; none is deployed",
+                file=mover.file,
+                **mover.where(),
+            )
         elif driver == LONGHORN_DRIVER and vsc.name not in reported:
             kind = text(mapping(vsc.body.get("parameters")).get("type"))
             if kind != "snap":
                 reported.add(vsc.name)
-                yield finding("RD021", f"{vsc.file}: VolumeSnapshotClass {vsc.name} (Longhorn, "
-                              f"type {kind or 'unset = bak'}) used by {mover.name} uploads a "
-                              "backup to the backup target instead of an in-cluster snapshot",
-                              file=vsc.file, **vsc.where())
+                yield finding(
+                    "RD021",
+                    f"{vsc.file}: VolumeSnapshotClass {vsc.name} (Longhorn, "
+                    f"type {kind or 'unset = bak'}) used by {mover.name} uploads a "
+                    "backup to the backup target instead of an in-cluster snapshot",
+                    file=vsc.file,
+                    **vsc.where(),
+                )
 
 
 def _mover_storage_class(model: Model, mover: Obj, settings: dict[str, object]) -> str:
@@ -52,9 +60,11 @@ def _mover_storage_class(model: Model, mover: Obj, settings: dict[str, object]) 
 
 
 def _snapshot_class(model: Model, driver: str, named: str) -> Obj | None:
-    classes = [c for c in model.of_kind("VolumeSnapshotClass") if text(c.body.get("driver"))
-               == driver]
+    classes = [
+        c for c in model.of_kind("VolumeSnapshotClass") if text(c.body.get("driver")) == driver
+    ]
     if named:
         return next((c for c in classes if c.name == named), None)
-    return next((c for c in classes
-                 if text(c.annotations.get(DEFAULT_CLASS_ANNOTATION)) == "true"), None)
+    return next(
+        (c for c in classes if text(c.annotations.get(DEFAULT_CLASS_ANNOTATION)) == "true"), None
+    )

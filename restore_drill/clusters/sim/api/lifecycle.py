@@ -49,8 +49,11 @@ def delete(registry: Registry, resource: ResourceType, obj: Obj, policy: str | N
     uid = str(meta.get("uid"))
     if resource is NAMESPACES:
         if meta["name"] in PROTECTED_NAMESPACES:
-            raise ApiError(403, f'namespaces "{meta["name"]}" is forbidden: this namespace may '
-                           "not be deleted", details={"name": meta["name"], "kind": "namespaces"})
+            raise ApiError(
+                403,
+                f'namespaces "{meta["name"]}" is forbidden: this namespace may not be deleted',
+                details={"name": meta["name"], "kind": "namespaces"},
+            )
         return _terminate_namespace(registry, obj)
     if policy == "Orphan":
         _orphan_dependents(registry, uid)
@@ -207,11 +210,15 @@ def _report_remaining(registry: Registry, namespace: Obj) -> None:
     message = "Some content in the namespace has finalizers remaining: " + ", ".join(
         f"{finalizer} in {count} resource instances" for finalizer, count in sorted(held.items())
     )
-    conditions = [{
-        "type": "NamespaceFinalizersRemaining", "status": "True",
-        "reason": "SomeFinalizersRemain", "message": message,
-        "lastTransitionTime": _now(),
-    }]
+    conditions = [
+        {
+            "type": "NamespaceFinalizersRemaining",
+            "status": "True",
+            "reason": "SomeFinalizersRemain",
+            "message": message,
+            "lastTransitionTime": _now(),
+        }
+    ]
     old = (namespace.get("status") or {}).get("conditions") or []
     if [c.get("message") for c in old] == [message]:
         return

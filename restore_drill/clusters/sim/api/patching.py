@@ -16,10 +16,19 @@ APPLY = "application/apply-patch+yaml"
 
 # List fields of built-in kinds merged by key in strategic merge patch (patchMergeKey).
 MERGE_KEYS = {
-    "containers": "name", "initContainers": "name", "ephemeralContainers": "name",
-    "volumes": "name", "env": "name", "volumeMounts": "mountPath", "volumeDevices": "devicePath",
-    "ports": "containerPort", "conditions": "type", "ownerReferences": "uid",
-    "imagePullSecrets": "name", "tolerations": "key", "hostAliases": "ip",
+    "containers": "name",
+    "initContainers": "name",
+    "ephemeralContainers": "name",
+    "volumes": "name",
+    "env": "name",
+    "volumeMounts": "mountPath",
+    "volumeDevices": "devicePath",
+    "ports": "containerPort",
+    "conditions": "type",
+    "ownerReferences": "uid",
+    "imagePullSecrets": "name",
+    "tolerations": "key",
+    "hostAliases": "ip",
     "topologySpreadConstraints": "topologyKey",
 }
 # Primitive lists with patchStrategy "merge" (set union).
@@ -154,8 +163,11 @@ def _merge_list(current: list[Any], patch: list[Any], merge_key: str) -> list[An
         if not isinstance(item, dict) or merge_key not in item:
             return copy.deepcopy(patch)  # not a keyed list after all: replace it
         index = next(
-            (i for i, old in enumerate(merged) if isinstance(old, dict)
-             and old.get(merge_key) == item[merge_key]),
+            (
+                i
+                for i, old in enumerate(merged)
+                if isinstance(old, dict) and old.get(merge_key) == item[merge_key]
+            ),
             None,
         )
         if item.get("$patch") == "delete":

@@ -45,11 +45,11 @@ def _fields(data: bytes) -> Fields:
             value, at = _varint(data, at)
         elif wire == 2:
             length, at = _varint(data, at)
-            value, at = data[at:at + length], at + length
+            value, at = data[at : at + length], at + length
         elif wire == 1:
-            value, at = data[at:at + 8], at + 8
+            value, at = data[at : at + 8], at + 8
         elif wire == 5:
-            value, at = data[at:at + 4], at + 4
+            value, at = data[at : at + 4], at + 4
         else:
             raise ApiError(400, f"unsupported protobuf wire type {wire}")
         found.append((number, wire, value))
@@ -105,8 +105,9 @@ def _object(kind: str, raw: bytes) -> Obj:
             key, item = _pair(value)
             obj.setdefault("stringData", {})[key] = _text(item)
         elif (kind, number) in (("ConfigMap", 4), ("Secret", 5), ("ServiceAccount", 4)):
-            obj["immutable" if kind != "ServiceAccount" else "automountServiceAccountToken"] = (
-                bool(value))
+            obj["immutable" if kind != "ServiceAccount" else "automountServiceAccountToken"] = bool(
+                value
+            )
     return obj
 
 
@@ -115,7 +116,7 @@ def decode(body: bytes) -> Obj:
     if not body.startswith(MAGIC):
         raise ApiError(400, "a protobuf body must start with the k8s magic bytes")
     api_version, kind, raw = "", "", b""
-    for number, _, value in _fields(body[len(MAGIC):]):
+    for number, _, value in _fields(body[len(MAGIC) :]):
         if number == 1:
             for inner, _, item in _fields(value):
                 if inner == 1:
@@ -126,7 +127,8 @@ def decode(body: bytes) -> Obj:
             raw = value
     if api_version != "v1" or kind not in ("Namespace", "ConfigMap", "Secret", "ServiceAccount"):
         raise ApiError(
-            415, f"the body of the request was in an unknown format - {MEDIA_TYPE} "
-            f"({kind or 'unknown kind'}): send application/json"
+            415,
+            f"the body of the request was in an unknown format - {MEDIA_TYPE} "
+            f"({kind or 'unknown kind'}): send application/json",
         )
     return {"apiVersion": api_version, "kind": kind, **_object(kind, raw)}

@@ -95,8 +95,9 @@ class Registry:
         if resource.namespaced:
             if meta.get("namespace") and namespace and meta["namespace"] != namespace:
                 raise ApiError(
-                    400, "the namespace of the provided object does not match the namespace "
-                    "sent on the request"
+                    400,
+                    "the namespace of the provided object does not match the namespace "
+                    "sent on the request",
                 )
             meta["namespace"] = namespace or meta.get("namespace") or "default"
         else:
@@ -128,8 +129,9 @@ class Registry:
         obj.setdefault("kind", resource.kind)
         if (obj["apiVersion"], obj["kind"]) != (resource.api_version, resource.kind):
             raise ApiError(
-                400, f"the API version in the data ({obj['apiVersion']}) does not match the "
-                f"expected API version ({resource.api_version}) or kind {obj['kind']}"
+                400,
+                f"the API version in the data ({obj['apiVersion']}) does not match the "
+                f"expected API version ({resource.api_version}) or kind {obj['kind']}",
             )
         if not isinstance(obj.setdefault("metadata", {}), dict):
             raise ApiError(400, "metadata must be an object")
@@ -147,12 +149,16 @@ class Registry:
                 f'{resource.plural} "{name}" is forbidden: unable to create new content in '
                 f"namespace {namespace} because it is being terminated",
                 details={
-                    "name": name, "group": resource.group, "kind": resource.plural,
-                    "causes": [{
-                        "reason": "NamespaceTerminating",
-                        "message": f"namespace {namespace} is being terminated",
-                        "field": "metadata.namespace",
-                    }],
+                    "name": name,
+                    "group": resource.group,
+                    "kind": resource.plural,
+                    "causes": [
+                        {
+                            "reason": "NamespaceTerminating",
+                            "message": f"namespace {namespace} is being terminated",
+                            "field": "metadata.namespace",
+                        }
+                    ],
                 },
             )
 
@@ -161,10 +167,20 @@ class Registry:
         if resource.status:
             obj.pop("status", None)  # status is written through /status only
         kind, meta = resource.kind, obj["metadata"]
-        spec = obj.setdefault("spec", {}) if kind in (
-            "Namespace", "Pod", "PersistentVolumeClaim", "PersistentVolume", "Deployment",
-            "StatefulSet", "Job",
-        ) else None
+        spec = (
+            obj.setdefault("spec", {})
+            if kind
+            in (
+                "Namespace",
+                "Pod",
+                "PersistentVolumeClaim",
+                "PersistentVolume",
+                "Deployment",
+                "StatefulSet",
+                "Job",
+            )
+            else None
+        )
         if kind == "Namespace" and spec is not None:
             spec["finalizers"] = ["kubernetes"]
             obj["status"] = {"phase": "Active"}
@@ -235,8 +251,9 @@ class Registry:
         media = content_type.split(";", maxsplit=1)[0].strip()
         if media == patching.STRATEGIC and resource.custom:
             raise ApiError(
-                415, f"the body of the request was in an unknown format - accepted media types "
-                f"include: {patching.JSON_PATCH}, {patching.MERGE}, {patching.APPLY}"
+                415,
+                f"the body of the request was in an unknown format - accepted media types "
+                f"include: {patching.JSON_PATCH}, {patching.MERGE}, {patching.APPLY}",
             )
         if media not in (patching.MERGE, patching.JSON_PATCH, patching.STRATEGIC, patching.APPLY):
             raise ApiError(415, f"the body of the request was in an unknown format - {media}")
@@ -282,8 +299,15 @@ class Registry:
                 if "status" in old:
                     new["status"] = copy.deepcopy(old["status"])
             meta, old_meta = new["metadata"], old["metadata"]
-            for field in ("uid", "creationTimestamp", "deletionTimestamp", "generation",
-                          "namespace", "name", "deletionGracePeriodSeconds"):
+            for field in (
+                "uid",
+                "creationTimestamp",
+                "deletionTimestamp",
+                "generation",
+                "namespace",
+                "name",
+                "deletionGracePeriodSeconds",
+            ):
                 if field in old_meta:
                     meta[field] = old_meta[field]
                 else:
@@ -292,8 +316,9 @@ class Registry:
                 added = set(meta.get("finalizers") or []) - set(old_meta.get("finalizers") or [])
                 if added:
                     raise ApiError(
-                        422, f'{resource.kind} "{name}" is invalid: metadata.finalizers: '
-                        "Forbidden: no new finalizers can be added if the object is being deleted"
+                        422,
+                        f'{resource.kind} "{name}" is invalid: metadata.finalizers: '
+                        "Forbidden: no new finalizers can be added if the object is being deleted",
                     )
             if resource.kind == "Namespace":
                 new["spec"] = copy.deepcopy(old.get("spec", {})) | {
@@ -318,19 +343,30 @@ class Registry:
         meta, spec = obj["metadata"], obj.get("spec") or {}
         labels = (spec.get("selector") or {}).get("matchLabels") or {}
         return {
-            "kind": "Scale", "apiVersion": "autoscaling/v1",
-            "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion",
-                                              "creationTimestamp") if k in meta},
+            "kind": "Scale",
+            "apiVersion": "autoscaling/v1",
+            "metadata": {
+                k: meta[k]
+                for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
+                if k in meta
+            },
             "spec": {"replicas": spec.get("replicas", 1)},
-            "status": {"replicas": (obj.get("status") or {}).get("replicas", 0),
-                       "selector": ",".join(f"{k}={v}" for k, v in sorted(labels.items()))},
+            "status": {
+                "replicas": (obj.get("status") or {}).get("replicas", 0),
+                "selector": ",".join(f"{k}={v}" for k, v in sorted(labels.items())),
+            },
         }
 
     # --- delete ------------------------------------------------------------------------------
 
     def delete(
-        self, resource: ResourceType, namespace: str | None, name: str, options: Obj,
-        *, dry_run: bool = False,
+        self,
+        resource: ResourceType,
+        namespace: str | None,
+        name: str,
+        options: Obj,
+        *,
+        dry_run: bool = False,
     ) -> Obj:
         with self.store.lock:
             obj = self.store.get(resource.key, namespace or "", name)
@@ -348,8 +384,12 @@ class Registry:
             return lifecycle.delete(self, resource, obj, policy)
 
     def delete_collection(
-        self, resource: ResourceType, namespace: str | None, labels: str | None,
-        fields: str | None, options: Obj,
+        self,
+        resource: ResourceType,
+        namespace: str | None,
+        labels: str | None,
+        fields: str | None,
+        options: Obj,
     ) -> Obj:
         listed = self.list(resource, namespace, labels, fields)
         for item in listed["items"]:

@@ -58,28 +58,67 @@ RESOURCES: tuple[ResourceType, ...] = (
     ResourceType("batch", "v1", "Job", "jobs", True, True),
     ResourceType("storage.k8s.io", "v1", "StorageClass", "storageclasses", False, False, ("sc",)),
     ResourceType(
-        "snapshot.storage.k8s.io", "v1", "VolumeSnapshot", "volumesnapshots", True, True,
-        ("vs",), custom=True, builtin_schema=False,
+        "snapshot.storage.k8s.io",
+        "v1",
+        "VolumeSnapshot",
+        "volumesnapshots",
+        True,
+        True,
+        ("vs",),
+        custom=True,
+        builtin_schema=False,
     ),
     ResourceType(
-        "snapshot.storage.k8s.io", "v1", "VolumeSnapshotContent", "volumesnapshotcontents",
-        False, True, ("vsc", "vscs"), custom=True, builtin_schema=False,
+        "snapshot.storage.k8s.io",
+        "v1",
+        "VolumeSnapshotContent",
+        "volumesnapshotcontents",
+        False,
+        True,
+        ("vsc", "vscs"),
+        custom=True,
+        builtin_schema=False,
     ),
     ResourceType(
-        "snapshot.storage.k8s.io", "v1", "VolumeSnapshotClass", "volumesnapshotclasses",
-        False, False, ("vsclass", "vsclasses"), custom=True, builtin_schema=False,
+        "snapshot.storage.k8s.io",
+        "v1",
+        "VolumeSnapshotClass",
+        "volumesnapshotclasses",
+        False,
+        False,
+        ("vsclass", "vsclasses"),
+        custom=True,
+        builtin_schema=False,
     ),
     ResourceType(
-        "volsync.backube", "v1alpha1", "ReplicationSource", "replicationsources", True, True,
-        custom=True, builtin_schema=False,
+        "volsync.backube",
+        "v1alpha1",
+        "ReplicationSource",
+        "replicationsources",
+        True,
+        True,
+        custom=True,
+        builtin_schema=False,
     ),
     ResourceType(
-        "volsync.backube", "v1alpha1", "ReplicationDestination", "replicationdestinations",
-        True, True, custom=True, builtin_schema=False,
+        "volsync.backube",
+        "v1alpha1",
+        "ReplicationDestination",
+        "replicationdestinations",
+        True,
+        True,
+        custom=True,
+        builtin_schema=False,
     ),
     ResourceType(
-        "apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions",
-        False, True, ("crd", "crds"), builtin_schema=False,
+        "apiextensions.k8s.io",
+        "v1",
+        "CustomResourceDefinition",
+        "customresourcedefinitions",
+        False,
+        True,
+        ("crd", "crds"),
+        builtin_schema=False,
     ),
 )
 
@@ -155,32 +194,51 @@ def api_resource_list(group_version: str) -> Obj | None:
         entries.append(entry)
         sub = {"singularName": "", "namespaced": resource.namespaced, "kind": resource.kind}
         if resource.status:
-            entries.append({**sub, "name": f"{resource.plural}/status",
-                            "verbs": ["get", "patch", "update"]})
+            entries.append(
+                {**sub, "name": f"{resource.plural}/status", "verbs": ["get", "patch", "update"]}
+            )
         if resource.kind == "Pod":
             entries.append({**sub, "name": "pods/log", "kind": "Pod", "verbs": ["get"]})
         if resource.kind in SCALABLE:
-            entries.append({**sub, "name": f"{resource.plural}/scale", "kind": "Scale",
-                            "group": "autoscaling", "version": "v1",
-                            "verbs": ["get", "patch", "update"]})
-    return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version,
-            "resources": entries}
+            entries.append(
+                {
+                    **sub,
+                    "name": f"{resource.plural}/scale",
+                    "kind": "Scale",
+                    "group": "autoscaling",
+                    "version": "v1",
+                    "verbs": ["get", "patch", "update"],
+                }
+            )
+    return {
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": group_version,
+        "resources": entries,
+    }
 
 
 def crd_for(resource: ResourceType) -> Obj:
     """A CustomResourceDefinition object describing a custom resource the server serves."""
     name = f"{resource.plural}.{resource.group}"
-    names: Obj = {"plural": resource.plural, "singular": resource.singular, "kind": resource.kind,
-             "listKind": f"{resource.kind}List"}
+    names: Obj = {
+        "plural": resource.plural,
+        "singular": resource.singular,
+        "kind": resource.kind,
+        "listKind": f"{resource.kind}List",
+    }
     if resource.short_names:
         names["shortNames"] = list(resource.short_names)
     version: Obj = {
         "name": resource.version,
         "served": True,
         "storage": True,
-        "schema": {"openAPIV3Schema": {
-            "type": "object", "x-kubernetes-preserve-unknown-fields": True,
-        }},
+        "schema": {
+            "openAPIV3Schema": {
+                "type": "object",
+                "x-kubernetes-preserve-unknown-fields": True,
+            }
+        },
     }
     if resource.status:
         version["subresources"] = {"status": {}}
@@ -246,9 +304,15 @@ def discovery(path: str, server_address: str) -> Obj | None:
     parts = path.strip("/").split("/")
     answer: Obj | None
     if path == "/version":
-        return {**KUBE_VERSION, "platform": "linux/amd64", "goVersion": "sim", "compiler": "sim",
-                "buildDate": "2026-01-01T00:00:00Z", "gitCommit": "sim",
-                "gitTreeState": "clean"}
+        return {
+            **KUBE_VERSION,
+            "platform": "linux/amd64",
+            "goVersion": "sim",
+            "compiler": "sim",
+            "buildDate": "2026-01-01T00:00:00Z",
+            "gitCommit": "sim",
+            "gitTreeState": "clean",
+        }
     if path == "/api":
         return api_versions(server_address)
     if path == "/apis":

@@ -13,11 +13,28 @@ Matcher = Callable[[Obj], bool]
 
 # Fields the real server indexes per kind (beyond metadata.name / metadata.namespace).
 FIELDS: dict[str, tuple[str, ...]] = {
-    "Pod": ("status.phase", "spec.nodeName", "spec.restartPolicy", "spec.schedulerName",
-            "spec.serviceAccountName", "status.podIP", "status.nominatedNodeName"),
-    "Event": ("involvedObject.kind", "involvedObject.namespace", "involvedObject.name",
-              "involvedObject.uid", "involvedObject.apiVersion", "involvedObject.resourceVersion",
-              "involvedObject.fieldPath", "reason", "reportingComponent", "source", "type"),
+    "Pod": (
+        "status.phase",
+        "spec.nodeName",
+        "spec.restartPolicy",
+        "spec.schedulerName",
+        "spec.serviceAccountName",
+        "status.podIP",
+        "status.nominatedNodeName",
+    ),
+    "Event": (
+        "involvedObject.kind",
+        "involvedObject.namespace",
+        "involvedObject.name",
+        "involvedObject.uid",
+        "involvedObject.apiVersion",
+        "involvedObject.resourceVersion",
+        "involvedObject.fieldPath",
+        "reason",
+        "reportingComponent",
+        "source",
+        "type",
+    ),
     "Secret": ("type",),
     "Namespace": ("status.phase",),
     "PersistentVolumeClaim": (),
@@ -66,9 +83,11 @@ def label_matcher(selector: str | None) -> Matcher:
     tests: list[LabelTest] = []
     for term in _split(selector):
         if found := _SET.match(term):
-            key, op, values = found.group(1), found.group(2), {
-                v.strip() for v in found.group(3).split(",") if v.strip()
-            }
+            key, op, values = (
+                found.group(1),
+                found.group(2),
+                {v.strip() for v in found.group(3).split(",") if v.strip()},
+            )
             tests.append(_in(key, values, negate=op == "notin"))
         elif "!=" in term:
             key, value = (s.strip() for s in term.split("!=", 1))
@@ -109,7 +128,7 @@ def field_matcher(selector: str | None, kind: str) -> Matcher:
         key, _, value = term.replace("!=", "=").replace("==", "=").partition("=")
         key = key.strip()
         if key not in allowed:
-            raise ApiError(400, f'field label not supported: {key}')
+            raise ApiError(400, f"field label not supported: {key}")
         tests.append((key, value.strip(), negate))
 
     def matches(obj: Obj) -> bool:

@@ -58,8 +58,10 @@ class SimApiServer:
     def start(self) -> SimApiServer:
         if self._thread is None:
             self._thread = threading.Thread(
-                target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                name=f"sim-api-{self.port}", daemon=True,
+                target=self._httpd.serve_forever,
+                kwargs={"poll_interval": 0.05},
+                name=f"sim-api-{self.port}",
+                daemon=True,
             )
             self._thread.start()
         return self
@@ -97,8 +99,12 @@ class SimApiServer:
             "kind": "Config",
             "clusters": [{"name": "sim", "cluster": {"server": self.url}}],
             "users": [{"name": "sim", "user": {}}],
-            "contexts": [{"name": "sim", "context": {"cluster": "sim", "user": "sim",
-                                                     "namespace": namespace}}],
+            "contexts": [
+                {
+                    "name": "sim",
+                    "context": {"cluster": "sim", "user": "sim", "namespace": namespace},
+                }
+            ],
             "current-context": "sim",
             "preferences": {},
         }
@@ -141,8 +147,13 @@ class _HttpServer(ThreadingHTTPServer):
 class _Route:
     """A parsed resource path."""
 
-    def __init__(self, resource: ResourceType, namespace: str | None, name: str | None,
-                 subresource: str | None) -> None:
+    def __init__(
+        self,
+        resource: ResourceType,
+        namespace: str | None,
+        name: str | None,
+        subresource: str | None,
+    ) -> None:
         self.resource = resource
         self.namespace = namespace
         self.name = name
@@ -264,8 +275,7 @@ class _Handler(BaseHTTPRequestHandler):
         found = route(path)
         if found is None:
             self._body()
-            raise ApiError(404, "the server could not find the requested resource",
-                           details={})
+            raise ApiError(404, "the server could not find the requested resource", details={})
         api = self.server.api
         registry, query = api.registry, self._query()
         dry_run = query.get("dryRun") == "All"
@@ -282,34 +292,64 @@ class _Handler(BaseHTTPRequestHandler):
             if method == "GET" and query.get("watch", "").lower() in ("true", "1"):
                 self._watch(resource, namespace, query)
             elif method == "GET":
-                listed = registry.list(resource, namespace, query.get("labelSelector"),
-                                       query.get("fieldSelector"))
+                listed = registry.list(
+                    resource, namespace, query.get("labelSelector"), query.get("fieldSelector")
+                )
                 self._send(200, self._maybe_table(resource, listed, query))
             elif method == "POST":
                 body = self._checked_body(resource, query)
                 self._send(201, registry.create(resource, namespace, body, dry_run=dry_run))
             elif method == "DELETE":
                 options = self._delete_options(query)
-                self._send(200, registry.delete_collection(
-                    resource, namespace, query.get("labelSelector"), query.get("fieldSelector"),
-                    options))
+                self._send(
+                    200,
+                    registry.delete_collection(
+                        resource,
+                        namespace,
+                        query.get("labelSelector"),
+                        query.get("fieldSelector"),
+                        options,
+                    ),
+                )
             else:
                 raise ApiError(405, f"the server does not allow this method on {resource.plural}")
             return
         if method == "GET":
-            self._send(200, self._maybe_table(resource, registry.get(resource, namespace, name),
-                                              query))
+            self._send(
+                200, self._maybe_table(resource, registry.get(resource, namespace, name), query)
+            )
         elif method == "PUT":
-            self._send(200, registry.update(resource, namespace, name,
-                                            self._checked_body(resource, query),
-                                            found.subresource, dry_run=dry_run))
+            self._send(
+                200,
+                registry.update(
+                    resource,
+                    namespace,
+                    name,
+                    self._checked_body(resource, query),
+                    found.subresource,
+                    dry_run=dry_run,
+                ),
+            )
         elif method == "PATCH":
-            self._send(200, registry.patch(resource, namespace, name,
-                                           self.headers.get("Content-Type") or "", self._body(),
-                                           subresource=found.subresource, dry_run=dry_run))
+            self._send(
+                200,
+                registry.patch(
+                    resource,
+                    namespace,
+                    name,
+                    self.headers.get("Content-Type") or "",
+                    self._body(),
+                    subresource=found.subresource,
+                    dry_run=dry_run,
+                ),
+            )
         elif method == "DELETE" and found.subresource is None:
-            self._send(200, registry.delete(resource, namespace, name, self._delete_options(query),
-                                            dry_run=dry_run))
+            self._send(
+                200,
+                registry.delete(
+                    resource, namespace, name, self._delete_options(query), dry_run=dry_run
+                ),
+            )
         else:
             raise ApiError(405, f"the server does not allow this method on {resource.plural}")
 
@@ -324,7 +364,9 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 wanted = patching.patch_document(
                     registry.scale(resource, namespace, name),
-                    self.headers.get("Content-Type") or "", self._body())
+                    self.headers.get("Content-Type") or "",
+                    self._body(),
+                )
             replicas = (wanted.get("spec") or {}).get("replicas", 0)  # omitempty when 0
             if not isinstance(replicas, int) or replicas < 0:
                 raise ApiError(422, "spec.replicas: Invalid value: must be a non-negative integer")
@@ -370,15 +412,18 @@ class _Handler(BaseHTTPRequestHandler):
         container = query.get("container")
         if not container:
             if len(containers) != 1:
-                raise ApiError(400, f"a container name must be specified for pod {name}, "
-                               f"choose one of: {containers}")
+                raise ApiError(
+                    400,
+                    f"a container name must be specified for pod {name}, "
+                    f"choose one of: {containers}",
+                )
             container = str(containers[0])
         elif container not in containers:
             raise ApiError(400, f"container {container} is not valid for pod {name}")
         text = api.pod_log(namespace, name, container)
         if query.get("tailLines"):
             lines = text.splitlines(keepends=True)
-            text = "".join(lines[-int(query["tailLines"]):]) if int(query["tailLines"]) else ""
+            text = "".join(lines[-int(query["tailLines"]) :]) if int(query["tailLines"]) else ""
         return text
 
     # --- watch -------------------------------------------------------------------------------
@@ -406,4 +451,3 @@ class _Handler(BaseHTTPRequestHandler):
         data = json.dumps(event).encode() + b"\n"
         self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
         self.wfile.flush()
-

@@ -50,7 +50,8 @@ class ApiError(Exception):
 def not_found(plural: str, name: str, group: str = "") -> ApiError:
     qualified = f"{plural}.{group}" if group else plural
     return ApiError(
-        404, f'{qualified} "{name}" not found',
+        404,
+        f'{qualified} "{name}" not found',
         details={"name": name, "group": group, "kind": plural},
     )
 
@@ -58,7 +59,9 @@ def not_found(plural: str, name: str, group: str = "") -> ApiError:
 def already_exists(plural: str, name: str, group: str = "") -> ApiError:
     qualified = f"{plural}.{group}" if group else plural
     return ApiError(
-        409, f'{qualified} "{name}" already exists', reason="AlreadyExists",
+        409,
+        f'{qualified} "{name}" already exists',
+        reason="AlreadyExists",
         details={"name": name, "group": group, "kind": plural},
     )
 
@@ -78,9 +81,12 @@ def invalid(kind: str, name: str, causes: list[tuple[str, str]], group: str = ""
     text = ", ".join(f"{field}: {message}" for field, message in causes)
     qualified = f"{kind}.{group}" if group else kind
     return ApiError(
-        422, f'{qualified} "{name}" is invalid: {text}',
+        422,
+        f'{qualified} "{name}" is invalid: {text}',
         details={
-            "name": name, "group": group, "kind": kind,
+            "name": name,
+            "group": group,
+            "kind": kind,
             "causes": [
                 {"reason": "FieldValueInvalid", "message": m, "field": f} for f, m in causes
             ],
@@ -90,6 +96,9 @@ def invalid(kind: str, name: str, causes: list[tuple[str, str]], group: str = ""
 
 def success(plural: str, name: str, uid: str, group: str = "") -> Obj:
     return {
-        "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Success",
         "details": {"name": name, "group": group, "kind": plural, "uid": uid},
     }

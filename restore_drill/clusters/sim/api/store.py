@@ -106,9 +106,7 @@ class Store:
                 if not found:
                     del self.dependents[str(ref.get("uid"))]
 
-    def _record(
-        self, resource: str, event_type: str, obj: Obj, old: Obj | None = None
-    ) -> None:
+    def _record(self, resource: str, event_type: str, obj: Obj, old: Obj | None = None) -> None:
         # stored objects are replaced, never mutated, so ``old`` needs no copy
         self.history.append(Event(self.revision, resource, event_type, copy.deepcopy(obj), old))
         self.history_rvs.append(self.revision)
@@ -125,7 +123,8 @@ class Store:
         """Events newer than ``revision``; 410 Gone when some of them were compacted away."""
         if revision < self.compacted:
             raise ApiError(
-                410, f"too old resource version: {revision} ({self.compacted + 1})",
+                410,
+                f"too old resource version: {revision} ({self.compacted + 1})",
                 reason="Expired",
             )
         start = bisect.bisect_right(self.history_rvs, revision)

@@ -49,8 +49,12 @@ def _pod_status(obj: Obj) -> str:
 
 
 def _modes(obj: Obj) -> str:
-    short = {"ReadWriteOnce": "RWO", "ReadOnlyMany": "ROX", "ReadWriteMany": "RWX",
-             "ReadWriteOncePod": "RWOP"}
+    short = {
+        "ReadWriteOnce": "RWO",
+        "ReadOnlyMany": "ROX",
+        "ReadWriteMany": "RWX",
+        "ReadWriteOncePod": "RWOP",
+    }
     modes = (obj.get("spec") or {}).get("accessModes") or []
     return ",".join(short.get(m, m) for m in modes)
 
@@ -75,22 +79,27 @@ COLUMNS: dict[str, list[Column]] = {
     "Namespace": [("Status", _path("status.phase"))],
     "Pod": [("Ready", _ready), ("Status", _pod_status), ("Restarts", _restarts)],
     "PersistentVolumeClaim": [
-        ("Status", _path("status.phase")), ("Volume", _path("spec.volumeName")),
-        ("Capacity", _path("status.capacity.storage")), ("Access Modes", _modes),
+        ("Status", _path("status.phase")),
+        ("Volume", _path("spec.volumeName")),
+        ("Capacity", _path("status.capacity.storage")),
+        ("Access Modes", _modes),
         ("StorageClass", _path("spec.storageClassName")),
     ],
     "PersistentVolume": [
-        ("Capacity", _path("spec.capacity.storage")), ("Access Modes", _modes),
+        ("Capacity", _path("spec.capacity.storage")),
+        ("Access Modes", _modes),
         ("Reclaim Policy", _path("spec.persistentVolumeReclaimPolicy")),
-        ("Status", _path("status.phase")), ("Claim", _claim),
+        ("Status", _path("status.phase")),
+        ("Claim", _claim),
         ("StorageClass", _path("spec.storageClassName")),
     ],
-    "Deployment": [("Ready", _deployment_ready),
-                   ("Available", _path("status.availableReplicas"))],
+    "Deployment": [("Ready", _deployment_ready), ("Available", _path("status.availableReplicas"))],
     "StatefulSet": [("Ready", _deployment_ready)],
     "Job": [("Status", _job_status), ("Completions", _path("status.succeeded"))],
-    "StorageClass": [("Provisioner", _path("provisioner")),
-                     ("ReclaimPolicy", _path("reclaimPolicy"))],
+    "StorageClass": [
+        ("Provisioner", _path("provisioner")),
+        ("ReclaimPolicy", _path("reclaimPolicy")),
+    ],
     "VolumeSnapshot": [
         ("ReadyToUse", _path("status.readyToUse")),
         ("SourcePVC", _path("spec.source.persistentVolumeClaimName")),
@@ -101,41 +110,63 @@ COLUMNS: dict[str, list[Column]] = {
         ("VolumeSnapshot", _path("spec.volumeSnapshotRef.name")),
     ],
     "ReplicationSource": [
-        ("Source", _path("spec.sourcePVC")), ("Last sync", _path("status.lastSyncTime")),
+        ("Source", _path("spec.sourcePVC")),
+        ("Last sync", _path("status.lastSyncTime")),
         ("Duration", _path("status.lastSyncDuration")),
         ("Next sync", _path("status.nextSyncTime")),
     ],
     "ReplicationDestination": [
-        ("Last sync", _path("status.lastSyncTime")), ("Duration", _path("status.lastSyncDuration")),
+        ("Last sync", _path("status.lastSyncTime")),
+        ("Duration", _path("status.lastSyncDuration")),
         ("Next sync", _path("status.nextSyncTime")),
     ],
-    "Event": [("Type", _path("type")), ("Reason", _path("reason")),
-              ("Object", lambda o: f"{field_value(o, 'involvedObject.kind').lower()}/"
-                                   f"{field_value(o, 'involvedObject.name')}"),
-              ("Message", _path("message"))],
+    "Event": [
+        ("Type", _path("type")),
+        ("Reason", _path("reason")),
+        (
+            "Object",
+            lambda o: (
+                f"{field_value(o, 'involvedObject.kind').lower()}/"
+                f"{field_value(o, 'involvedObject.name')}"
+            ),
+        ),
+        ("Message", _path("message")),
+    ],
 }
 
 
 def table(kind: str, objects: list[Obj], include: str, revision: str | None = None) -> Obj:
     """A Table of ``objects``; ``include`` is the request's includeObject (None|Metadata|Object)."""
     columns = COLUMNS.get(kind, [])
-    definitions = [{"name": "Name", "type": "string", "format": "name", "description": "Name",
-                    "priority": 0}]
-    definitions += [{"name": name, "type": "string", "format": "", "description": name,
-                     "priority": 0} for name, _ in columns]
-    definitions.append({"name": "Age", "type": "string", "format": "", "description": "Age",
-                        "priority": 0})
+    definitions = [
+        {"name": "Name", "type": "string", "format": "name", "description": "Name", "priority": 0}
+    ]
+    definitions += [
+        {"name": name, "type": "string", "format": "", "description": name, "priority": 0}
+        for name, _ in columns
+    ]
+    definitions.append(
+        {"name": "Age", "type": "string", "format": "", "description": "Age", "priority": 0}
+    )
     rows = []
     for obj in objects:
         row: Obj = {"cells": [obj["metadata"]["name"], *(get(obj) for _, get in columns), age(obj)]}
         if include == "Object":
             row["object"] = obj
         elif include != "None":
-            row["object"] = {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
-                             "metadata": obj["metadata"]}
+            row["object"] = {
+                "kind": "PartialObjectMetadata",
+                "apiVersion": "meta.k8s.io/v1",
+                "metadata": obj["metadata"],
+            }
         rows.append(row)
-    answer: Obj = {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": {},
-                   "columnDefinitions": definitions, "rows": rows}
+    answer: Obj = {
+        "kind": "Table",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": {},
+        "columnDefinitions": definitions,
+        "rows": rows,
+    }
     if revision:
         answer["metadata"]["resourceVersion"] = revision
     return answer

@@ -26,10 +26,7 @@ def _validator(kind: str, api_version: str, strict: bool = False) -> Any:
     from kubernetes_validate import utils
     from referencing import Registry, Resource
 
-    version = [
-        v for v in utils.all_versions()
-        if utils.major_minor(v) <= SCHEMA_VERSION
-    ][-1]
+    version = [v for v in utils.all_versions() if utils.major_minor(v) <= SCHEMA_VERSION][-1]
     # the "-strict" schemas forbid properties the type does not have
     schema_dir = f"kubernetes-json-schema/v{version}-local" + ("-strict" if strict else "")
     # file names use the group's first label: "storage.k8s.io/v1" -> "storage-v1"
@@ -59,15 +56,17 @@ def check_schema(resource: ResourceType, obj: Obj) -> None:
     errors = sorted(validator.iter_errors(obj), key=lambda e: list(e.absolute_path))
     if errors:
         name = obj.get("metadata", {}).get("name", "")
-        raise invalid(resource.kind, name, [(_path(e), e.message) for e in errors[:5]],
-                      resource.group)
+        raise invalid(
+            resource.kind, name, [(_path(e), e.message) for e in errors[:5]], resource.group
+        )
 
 
 def check_unknown_fields(resource: ResourceType, obj: Obj) -> None:
     """``fieldValidation=Strict`` (what kubectl asks for): unknown fields of a built-in kind
     are refused with 400, as the real server's strict decoding does."""
-    validator = _validator(resource.kind, resource.api_version, True) if (
-        resource.builtin_schema) else None
+    validator = (
+        _validator(resource.kind, resource.api_version, True) if (resource.builtin_schema) else None
+    )
     if validator is None:
         return
     unknown = []
@@ -79,29 +78,53 @@ def check_unknown_fields(resource: ResourceType, obj: Obj) -> None:
     if unknown:
         detail = ", ".join(f'unknown field "{field}"' for field in sorted(unknown))
         raise ApiError(
-            400, f'{resource.kind} in version "{resource.version}" cannot be handled as a '
-            f"{resource.kind}: strict decoding error: {detail}"
+            400,
+            f'{resource.kind} in version "{resource.version}" cannot be handled as a '
+            f"{resource.kind}: strict decoding error: {detail}",
         )
 
 
 def check_name(resource: ResourceType, obj: Obj) -> None:
     name = obj.get("metadata", {}).get("name")
     if not name:
-        raise invalid(resource.kind, "", [
-            ("metadata.name", "Required value: name or generateName is required")
-        ], resource.group)
+        raise invalid(
+            resource.kind,
+            "",
+            [("metadata.name", "Required value: name or generateName is required")],
+            resource.group,
+        )
     if not _DNS_SUBDOMAIN.fullmatch(name) or len(name) > 253:
-        raise invalid(resource.kind, name, [(
-            "metadata.name",
-            f'Invalid value: "{name}": a lowercase RFC 1123 subdomain must consist of lower case '
-            "alphanumeric characters, '-' or '.', and must start and end with an alphanumeric "
-            "character",
-        )], resource.group)
+        raise invalid(
+            resource.kind,
+            name,
+            [
+                (
+                    "metadata.name",
+                    f'Invalid value: "{name}": a lowercase RFC 1123 subdomain must consist of '
+                    "lower case alphanumeric characters, '-' or '.', and must start and end "
+                    "with an alphanumeric character",
+                )
+            ],
+            resource.group,
+        )
 
 
 def _quantity(text: Any) -> float:
-    units = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60,
-             "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, "E": 1e18, "m": 1e-3}
+    units = {
+        "Ki": 2**10,
+        "Mi": 2**20,
+        "Gi": 2**30,
+        "Ti": 2**40,
+        "Pi": 2**50,
+        "Ei": 2**60,
+        "k": 1e3,
+        "M": 1e6,
+        "G": 1e9,
+        "T": 1e12,
+        "P": 1e15,
+        "E": 1e18,
+        "m": 1e-3,
+    }
     value = str(text)
     for suffix, factor in units.items():
         if value.endswith(suffix):
@@ -131,10 +154,16 @@ def check_pvc_update(old: Obj, new: Obj) -> None:
     old_size = ((old_spec.get("resources") or {}).get("requests") or {}).get("storage")
     new_size = ((new_spec.get("resources") or {}).get("requests") or {}).get("storage")
     if old_size and new_size and _quantity(new_size) < _quantity(old_size):
-        raise invalid("PersistentVolumeClaim", name, [(
-            "spec.resources.requests.storage",
-            "Forbidden: field can not be less than previous value",
-        )])
+        raise invalid(
+            "PersistentVolumeClaim",
+            name,
+            [
+                (
+                    "spec.resources.requests.storage",
+                    "Forbidden: field can not be less than previous value",
+                )
+            ],
+        )
     for spec in (old_spec, new_spec):
         spec.pop("resources", None)
         spec.pop("volumeAttributesClassName", None)
@@ -142,10 +171,17 @@ def check_pvc_update(old: Obj, new: Obj) -> None:
         old_spec.pop("volumeName", None)
         new_spec.pop("volumeName", None)
     if old_spec != new_spec:
-        raise invalid("PersistentVolumeClaim", name, [(
-            "spec", "Forbidden: spec is immutable after creation except resources.requests "
-            "and volumeAttributesClassName for bound claims",
-        )])
+        raise invalid(
+            "PersistentVolumeClaim",
+            name,
+            [
+                (
+                    "spec",
+                    "Forbidden: spec is immutable after creation except resources.requests "
+                    "and volumeAttributesClassName for bound claims",
+                )
+            ],
+        )
 
 
 COPY_METHODS = ("Direct", "None", "Clone", "Snapshot")
@@ -163,27 +199,40 @@ def volsync_causes(obj: Obj) -> list[tuple[str, str]]:
     webhook), so missing fields are the controller's business, not the API's."""
     spec = obj.get("spec", {})
     if not isinstance(spec, dict):
-        return [("spec", f'Invalid value: "{type(spec).__name__}": spec in body must be of '
-                         "type object")]
+        return [
+            ("spec", f'Invalid value: "{type(spec).__name__}": spec in body must be of type object')
+        ]
     causes: list[tuple[str, str]] = []
     schedule = (spec.get("trigger") or {}).get("schedule")
     if schedule is not None and not SCHEDULE.match(str(schedule)):
-        causes.append(("spec.trigger.schedule",
-                       f'Invalid value: "{schedule}": spec.trigger.schedule in body should match '
-                       f"'{SCHEDULE.pattern}'"))
+        causes.append(
+            (
+                "spec.trigger.schedule",
+                f'Invalid value: "{schedule}": spec.trigger.schedule in body should match '
+                f"'{SCHEDULE.pattern}'",
+            )
+        )
     for mover in MOVERS:
         options = spec.get(mover)
         if not isinstance(options, dict):
             continue
         method = options.get("copyMethod")
         if method is not None and method not in COPY_METHODS:
-            causes.append((f"spec.{mover}.copyMethod",
-                           f'Unsupported value: "{method}": supported values: '
-                           + ", ".join(f'"{m}"' for m in COPY_METHODS)))
+            causes.append(
+                (
+                    f"spec.{mover}.copyMethod",
+                    f'Unsupported value: "{method}": supported values: '
+                    + ", ".join(f'"{m}"' for m in COPY_METHODS),
+                )
+            )
         if options.get("accessModes") == []:
-            causes.append((f"spec.{mover}.accessModes",
-                           f"Invalid value: 0: spec.{mover}.accessModes in body should have at "
-                           "least 1 items"))
+            causes.append(
+                (
+                    f"spec.{mover}.accessModes",
+                    f"Invalid value: 0: spec.{mover}.accessModes in body should have at "
+                    "least 1 items",
+                )
+            )
         for field in ("capacity", "cacheCapacity"):
             value = options.get(field)
             if value is not None and not QUANTITY.match(str(value)):

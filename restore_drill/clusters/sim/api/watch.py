@@ -47,9 +47,11 @@ class Watch:
             if self.position == 0:
                 self.position = self.store.revision
                 # stored objects are replaced on write, never mutated: no copy needed
-                return [("ADDED", obj) for obj in self.store.items(self.resource.key,
-                                                                   self.namespace)
-                        if self.visible(obj)]
+                return [
+                    ("ADDED", obj)
+                    for obj in self.store.items(self.resource.key, self.namespace)
+                    if self.visible(obj)
+                ]
             self.store.events_after(self.position)
             return []
 

@@ -120,8 +120,9 @@ class SimContext:
                 self._kube = Kube(self.kubeconfig)
             return self._kube
 
-    def event(self, obj: Obj, type_: str, reason: str, message: str,
-              component: str | None = None) -> None:
+    def event(
+        self, obj: Obj, type_: str, reason: str, message: str, component: str | None = None
+    ) -> None:
         """Record a core/v1 Event about ``obj``; a repeat bumps ``count`` and lastTimestamp.
 
         ``component`` is the ``source.component`` (the "From" column of kubectl describe),
@@ -132,9 +133,12 @@ class SimContext:
         meta = obj.get("metadata") or {}
         namespace = meta.get("namespace") or "default"
         involved = {
-            "apiVersion": obj.get("apiVersion"), "kind": obj.get("kind"),
-            "name": meta.get("name"), "namespace": meta.get("namespace"),
-            "uid": meta.get("uid"), "resourceVersion": meta.get("resourceVersion"),
+            "apiVersion": obj.get("apiVersion"),
+            "kind": obj.get("kind"),
+            "name": meta.get("name"),
+            "namespace": meta.get("namespace"),
+            "uid": meta.get("uid"),
+            "resourceVersion": meta.get("resourceVersion"),
         }
         involved = {k: v for k, v in involved.items() if v}
         aggregate = (namespace, str(meta.get("uid") or meta.get("name")), type_, reason, message)
@@ -151,13 +155,22 @@ class SimContext:
                     self._events[aggregate] = (name, count + 1, first)
                 return
             name = f"{meta.get('name')}.{time.time_ns():x}"
-            kube.create({
-                "apiVersion": "v1", "kind": "Event",
-                "metadata": {"name": name, "namespace": namespace},
-                "involvedObject": involved, "reason": reason, "message": message,
-                "type": type_, "count": 1, "firstTimestamp": stamp, "lastTimestamp": stamp,
-                "source": {"component": source}, "reportingComponent": source,
-            })
+            kube.create(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Event",
+                    "metadata": {"name": name, "namespace": namespace},
+                    "involvedObject": involved,
+                    "reason": reason,
+                    "message": message,
+                    "type": type_,
+                    "count": 1,
+                    "firstTimestamp": stamp,
+                    "lastTimestamp": stamp,
+                    "source": {"component": source},
+                    "reportingComponent": source,
+                }
+            )
             with self._lock:
                 self._events[aggregate] = (name, 1, stamp)
         except KubeError:
@@ -247,8 +260,13 @@ class Controller:
                 failures = self._failures.get(key, 0) + 1
                 self._failures[key] = failures
                 after = min(BACKOFF_START * 2 ** (failures - 1), BACKOFF_CAP)
-                self.log.exception("reconcile %s %s/%s failed (retry in %.2fs)",
-                                   key[0].kind, key[1] or "", key[2], after)
+                self.log.exception(
+                    "reconcile %s %s/%s failed (retry in %.2fs)",
+                    key[0].kind,
+                    key[1] or "",
+                    key[2],
+                    after,
+                )
             with self._wake:
                 self._running.discard(key)
                 again = key in self._again
@@ -272,8 +290,9 @@ class Controller:
                 known = present
                 self._mark_listed(kind)
                 version = (listed.get("metadata") or {}).get("resourceVersion")
-                for event_type, obj in kube.watch(kind, resource_version=version,
-                                                  timeout_seconds=WATCH_SECONDS):
+                for event_type, obj in kube.watch(
+                    kind, resource_version=version, timeout_seconds=WATCH_SECONDS
+                ):
                     if self._stopping.is_set():
                         return
                     if event_type in ("ADDED", "MODIFIED", "DELETED"):

@@ -38,12 +38,16 @@ def _data(obj: Obj, binary: bool) -> dict[str, bytes]:
     return data
 
 
-def _write_files(directory: Path, data: dict[str, bytes], items: list[Obj] | None,
-                 mode: int) -> None:
+def _write_files(
+    directory: Path, data: dict[str, bytes], items: list[Obj] | None, mode: int
+) -> None:
     shutil.rmtree(directory, ignore_errors=True)
     directory.mkdir(parents=True)
-    chosen = [(i["key"], i["path"], i.get("mode", mode)) for i in items] if items else [
-        (k, k, mode) for k in data]
+    chosen = (
+        [(i["key"], i["path"], i.get("mode", mode)) for i in items]
+        if items
+        else [(k, k, mode) for k in data]
+    )
     for key, relative, file_mode in chosen:
         if key not in data:
             continue
@@ -79,8 +83,12 @@ def volumes_of(kube: Kube, ctx: SimContext, pod: Obj) -> dict[str, str]:
                     paths[name] = str(directory)
                     continue
                 what = "secret" if is_secret else "configmap"
-                raise Missing("FailedMount", f'MountVolume.SetUp failed for volume "{name}" : '
-                              f'{what} "{object_name}" not found', "")
+                raise Missing(
+                    "FailedMount",
+                    f'MountVolume.SetUp failed for volume "{name}" : '
+                    f'{what} "{object_name}" not found',
+                    "",
+                )
             mode = source.get("defaultMode", 0o400 if is_secret else 0o644)
             _write_files(directory, _data(found, is_secret), source.get("items"), mode)
             paths[name] = str(directory)
@@ -131,8 +139,10 @@ def environment(kube: Kube, namespace: str, container: Obj) -> dict[str, str]:
                     break
                 if data is None:
                     raise _missing(what, str(ref.get("name")))
-                detail = f"couldn't find key {ref.get('key')} in {what.capitalize()} " \
-                         f"{namespace}/{ref.get('name')}"
+                detail = (
+                    f"couldn't find key {ref.get('key')} in {what.capitalize()} "
+                    f"{namespace}/{ref.get('name')}"
+                )
                 raise Missing("Failed", f"Error: {detail}", detail)
             env[item["name"]] = data[ref["key"]].decode(errors="replace")
     return env
@@ -140,12 +150,14 @@ def environment(kube: Kube, namespace: str, container: Obj) -> dict[str, str]:
 
 def expand(text: str, env: dict[str, str]) -> str:
     """Kubernetes' ``$(VAR)`` expansion; ``$$(VAR)`` escapes; unknown names stay as written."""
-    return re.sub(r"\$(\$)?\(([A-Za-z_][A-Za-z0-9_]*)\)",
-                  lambda m: f"$({m[2]})" if m[1] else env.get(m[2], m[0]), text)
+    return re.sub(
+        r"\$(\$)?\(([A-Za-z_][A-Za-z0-9_]*)\)",
+        lambda m: f"$({m[2]})" if m[1] else env.get(m[2], m[0]),
+        text,
+    )
 
 
-def container_spec(kube: Kube, pod: Obj, container: Obj, volumes: dict[str, str]
-                   ) -> ContainerSpec:
+def container_spec(kube: Kube, pod: Obj, container: Obj, volumes: dict[str, str]) -> ContainerSpec:
     """The process to run for ``container`` (raises :class:`Missing`)."""
     argv = [*(container.get("command") or []), *(container.get("args") or [])]
     mounts = []
@@ -157,5 +169,6 @@ def container_spec(kube: Kube, pod: Obj, container: Obj, volumes: dict[str, str]
         mounts.append(Mount(host, mount["mountPath"], bool(mount.get("readOnly"))))
     env = environment(kube, pod["metadata"]["namespace"], container)
     argv = [expand(arg, env) for arg in argv]  # $(VAR) references, as the kubelet expands
-    return ContainerSpec(container["name"], argv or ["true"], env,
-                         container.get("workingDir") or "/", mounts)
+    return ContainerSpec(
+        container["name"], argv or ["true"], env, container.get("workingDir") or "/", mounts
+    )

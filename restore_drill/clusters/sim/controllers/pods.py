@@ -101,21 +101,47 @@ class PodController(Controller):
             if problem:
                 message = f"0/1 nodes are available: {problem}. {NO_PREEMPTION}"
                 self.ctx.event(pod, "Warning", "FailedScheduling", message, SCHEDULER)
-                self.write_status(pod, {"phase": "Pending", "conditions": [
-                    {"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
-                     "message": message, "lastTransitionTime": now()}]})
+                self.write_status(
+                    pod,
+                    {
+                        "phase": "Pending",
+                        "conditions": [
+                            {
+                                "type": "PodScheduled",
+                                "status": "False",
+                                "reason": "Unschedulable",
+                                "message": message,
+                                "lastTransitionTime": now(),
+                            }
+                        ],
+                    },
+                )
                 return False
         for pvc in waiting_for_consumer:
             if SELECTED_NODE not in (pvc["metadata"].get("annotations") or {}):
-                self.kube.patch(PVC, pvc["metadata"]["name"],
-                                {"metadata": {"annotations": {SELECTED_NODE: NODE}}},
-                                meta["namespace"])
+                self.kube.patch(
+                    PVC,
+                    pvc["metadata"]["name"],
+                    {"metadata": {"annotations": {SELECTED_NODE: NODE}}},
+                    meta["namespace"],
+                )
         self.kube.patch(POD, meta["name"], {"spec": {"nodeName": NODE}}, meta["namespace"])
-        self.ctx.event(pod, "Normal", "Scheduled",
-                       f"Successfully assigned {meta['namespace']}/{meta['name']} to {NODE}",
-                       SCHEDULER)
-        self.write_status(pod, {"phase": "Pending", "conditions": [
-            {"type": "PodScheduled", "status": "True", "lastTransitionTime": now()}]})
+        self.ctx.event(
+            pod,
+            "Normal",
+            "Scheduled",
+            f"Successfully assigned {meta['namespace']}/{meta['name']} to {NODE}",
+            SCHEDULER,
+        )
+        self.write_status(
+            pod,
+            {
+                "phase": "Pending",
+                "conditions": [
+                    {"type": "PodScheduled", "status": "True", "lastTransitionTime": now()}
+                ],
+            },
+        )
         return True
 
     # --- kubelet: start ------------------------------------------------------------------
@@ -133,20 +159,40 @@ class PodController(Controller):
         except Missing as missing:
             self.ctx.event(pod, "Warning", missing.reason, missing.message, KUBELET)
             if missing.reason == "Failed":
-                self.write_status(pod, {"containerStatuses": [
-                    self.waiting(c, "CreateContainerConfigError", missing.detail)
-                    for c in self.containers(pod)]})
+                self.write_status(
+                    pod,
+                    {
+                        "containerStatuses": [
+                            self.waiting(c, "CreateContainerConfigError", missing.detail)
+                            for c in self.containers(pod)
+                        ]
+                    },
+                )
             return 5.0
         if PROCESS_FINALIZER not in (meta.get("finalizers") or []):
-            self.kube.patch(POD, name, {"metadata": {
-                "finalizers": [*(meta.get("finalizers") or []), PROCESS_FINALIZER],
-                "resourceVersion": meta["resourceVersion"]}}, namespace)
+            self.kube.patch(
+                POD,
+                name,
+                {
+                    "metadata": {
+                        "finalizers": [*(meta.get("finalizers") or []), PROCESS_FINALIZER],
+                        "resourceVersion": meta["resourceVersion"],
+                    }
+                },
+                namespace,
+            )
         started = now()
         for container, spec in zip(self.containers(pod), specs, strict=True):
-            self.ctx.event(pod, "Normal", "Pulled", f'Container image "{container.get("image")}"'
-                           " already present on machine", KUBELET)
-            self.runner.start(namespace, name, spec, started,
-                              lambda: self.enqueue(POD, namespace, name))
+            self.ctx.event(
+                pod,
+                "Normal",
+                "Pulled",
+                f'Container image "{container.get("image")}" already present on machine',
+                KUBELET,
+            )
+            self.runner.start(
+                namespace, name, spec, started, lambda: self.enqueue(POD, namespace, name)
+            )
             self.ctx.event(pod, "Normal", "Created", f"Created container: {spec.name}", KUBELET)
             self.ctx.event(pod, "Normal", "Started", f"Started container {spec.name}", KUBELET)
         self.start_probes(pod, specs)
@@ -155,8 +201,11 @@ class PodController(Controller):
     def start_probes(self, pod: Obj, specs: list[Any]) -> None:
         meta = pod["metadata"]
         namespace, name = meta["namespace"], meta["name"]
-        probed = [(c, s) for c, s in zip(self.containers(pod), specs, strict=True)
-                  if ((c.get("readinessProbe") or {}).get("exec") or {}).get("command")]
+        probed = [
+            (c, s)
+            for c, s in zip(self.containers(pod), specs, strict=True)
+            if ((c.get("readinessProbe") or {}).get("exec") or {}).get("command")
+        ]
         if not probed:
             return
         stop = threading.Event()
@@ -168,8 +217,13 @@ class PodController(Controller):
             while not stop.is_set():
                 for container, spec in probed:
                     probe = container["readinessProbe"]
-                    ok = self.runner.probe(namespace, name, spec, list(probe["exec"]["command"]),
-                                           timeout=float(probe.get("timeoutSeconds", 5)))
+                    ok = self.runner.probe(
+                        namespace,
+                        name,
+                        spec,
+                        list(probe["exec"]["command"]),
+                        timeout=float(probe.get("timeoutSeconds", 5)),
+                    )
                     key = (namespace, name, spec.name)
                     if self._ready.get(key) != ok:
                         self._ready[key] = ok
@@ -191,8 +245,12 @@ class PodController(Controller):
             key = (namespace, name, container["name"])
             running = self.runner.state(*key)
             restarts = self._restarts.get(key, 0)
-            base = {"name": container["name"], "image": container.get("image", ""),
-                    "imageID": "", "restartCount": restarts}
+            base = {
+                "name": container["name"],
+                "image": container.get("image", ""),
+                "imageID": "",
+                "restartCount": restarts,
+            }
             if running is None:
                 statuses.append(self.waiting(container, "ContainerCreating", ""))
                 all_done = False
@@ -201,9 +259,15 @@ class PodController(Controller):
             if code is None:
                 probed = bool((container.get("readinessProbe") or {}).get("exec"))
                 ready = self._ready.get(key, False) if probed else True
-                statuses.append({**base, "containerID": f"sim://{running.process.pid}",
-                                 "ready": ready, "started": True,
-                                 "state": {"running": {"startedAt": running.started_at}}})
+                statuses.append(
+                    {
+                        **base,
+                        "containerID": f"sim://{running.process.pid}",
+                        "ready": ready,
+                        "started": True,
+                        "state": {"running": {"startedAt": running.started_at}},
+                    }
+                )
                 all_done = False
                 all_ok = all_ok and ready
                 continue
@@ -214,10 +278,22 @@ class PodController(Controller):
                     self.restart_later(pod, container, min(0.5 * 2**restarts, 10.0))
                 all_done = False
                 all_ok = False
-            statuses.append({**base, "containerID": f"sim://{running.process.pid}",
-                             "ready": False, "started": False, "state": {"terminated": {
-                                 "exitCode": code, "reason": "Completed" if code == 0 else "Error",
-                                 "startedAt": running.started_at, "finishedAt": now()}}})
+            statuses.append(
+                {
+                    **base,
+                    "containerID": f"sim://{running.process.pid}",
+                    "ready": False,
+                    "started": False,
+                    "state": {
+                        "terminated": {
+                            "exitCode": code,
+                            "reason": "Completed" if code == 0 else "Error",
+                            "startedAt": running.started_at,
+                            "finishedAt": now(),
+                        }
+                    },
+                }
+            )
         codes = [s["state"].get("terminated", {}).get("exitCode") for s in statuses]
         if all_done:
             phase = "Succeeded" if all(c == 0 for c in codes) else "Failed"
@@ -226,15 +302,19 @@ class PodController(Controller):
         ready_status = "True" if phase == "Running" and all_ok else "False"
         current = pod.get("status") or {}
         status = {
-            "phase": phase, "hostIP": "127.0.0.1", "podIP": "127.0.0.1",
-            "podIPs": [{"ip": "127.0.0.1"}], "qosClass": current.get("qosClass", "BestEffort"),
+            "phase": phase,
+            "hostIP": "127.0.0.1",
+            "podIP": "127.0.0.1",
+            "podIPs": [{"ip": "127.0.0.1"}],
+            "qosClass": current.get("qosClass", "BestEffort"),
             "startTime": current.get("startTime") or started or now(),
             "containerStatuses": statuses,
             "conditions": self.conditions(current, ready_status),
         }
         if any(status[k] != current.get(k) for k in ("phase", "containerStatuses")) or (
-                [c.get("status") for c in status["conditions"]]
-                != [c.get("status") for c in current.get("conditions") or []]):
+            [c.get("status") for c in status["conditions"]]
+            != [c.get("status") for c in current.get("conditions") or []]
+        ):
             self.write_status(pod, status)
         if phase in ("Succeeded", "Failed"):
             self.stop_probes(namespace, name)
@@ -245,9 +325,13 @@ class PodController(Controller):
     def conditions(current: Obj, ready: str) -> list[Obj]:
         old = {c.get("type"): c for c in current.get("conditions") or []}
         result = []
-        for kind, status in (("PodReadyToStartContainers", "True"), ("Initialized", "True"),
-                             ("Ready", ready), ("ContainersReady", ready),
-                             ("PodScheduled", "True")):
+        for kind, status in (
+            ("PodReadyToStartContainers", "True"),
+            ("Initialized", "True"),
+            ("Ready", ready),
+            ("ContainersReady", ready),
+            ("PodScheduled", "True"),
+        ):
             before = old.get(kind) or {}
             stamp = before.get("lastTransitionTime") if before.get("status") == status else now()
             result.append({"type": kind, "status": status, "lastTransitionTime": stamp})
@@ -256,8 +340,15 @@ class PodController(Controller):
     @staticmethod
     def waiting(container: Obj, reason: str, message: str) -> Obj:
         state = {"reason": reason, **({"message": message} if message else {})}
-        return {"name": container["name"], "image": container.get("image", ""), "imageID": "",
-                "ready": False, "restartCount": 0, "started": False, "state": {"waiting": state}}
+        return {
+            "name": container["name"],
+            "image": container.get("image", ""),
+            "imageID": "",
+            "ready": False,
+            "restartCount": 0,
+            "started": False,
+            "state": {"waiting": state},
+        }
 
     def restart_later(self, pod: Obj, container: Obj, delay: float) -> None:
         meta = pod["metadata"]
@@ -270,8 +361,9 @@ class PodController(Controller):
                 return
             volumes = volumes_of(self.kube, self.ctx, current)
             spec = container_spec(self.kube, current, container, volumes)
-            self.runner.start(namespace, name, spec, now(),
-                              lambda: self.enqueue(POD, namespace, name))
+            self.runner.start(
+                namespace, name, spec, now(), lambda: self.enqueue(POD, namespace, name)
+            )
             self.enqueue(POD, namespace, name)
 
         timer = threading.Timer(delay, restart)
@@ -280,8 +372,9 @@ class PodController(Controller):
 
     def write_status(self, pod: Obj, status: Obj) -> None:
         meta = pod["metadata"]
-        self.kube.patch(POD, meta["name"], {"status": status}, meta["namespace"],
-                        subresource="status")
+        self.kube.patch(
+            POD, meta["name"], {"status": status}, meta["namespace"], subresource="status"
+        )
 
     # --- stopping ------------------------------------------------------------------------
 
@@ -304,10 +397,15 @@ class PodController(Controller):
             return
         index = finalizers.index(PROCESS_FINALIZER)
         self.kube.patch(
-            POD, pod["metadata"]["name"],
-            [{"op": "test", "path": f"/metadata/finalizers/{index}", "value": PROCESS_FINALIZER},
-             {"op": "remove", "path": f"/metadata/finalizers/{index}"}],
-            pod["metadata"]["namespace"], content_type="application/json-patch+json")
+            POD,
+            pod["metadata"]["name"],
+            [
+                {"op": "test", "path": f"/metadata/finalizers/{index}", "value": PROCESS_FINALIZER},
+                {"op": "remove", "path": f"/metadata/finalizers/{index}"},
+            ],
+            pod["metadata"]["namespace"],
+            content_type="application/json-patch+json",
+        )
 
     def on_stop(self) -> None:
         for stop in self._probing.values():

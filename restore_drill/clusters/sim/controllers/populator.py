@@ -60,8 +60,11 @@ class VolumePopulatorController(Controller):
     def reconcile(self, kind: Kind, namespace: str | None, name: str) -> float | None:
         if kind == REPLICATION_DESTINATION and namespace:
             for pvc in self.kube.list(PVC, namespace):
-                if (wants_population(pvc) and not pvc["spec"].get("volumeName")
-                        and pvc["spec"]["dataSourceRef"]["name"] == name):
+                if (
+                    wants_population(pvc)
+                    and not pvc["spec"].get("volumeName")
+                    and pvc["spec"]["dataSourceRef"]["name"] == name
+                ):
                     self.enqueue(PVC, namespace, pvc["metadata"]["name"])
             return None
         if kind == STORAGE_CLASS:
@@ -124,22 +127,27 @@ class VolumePopulatorController(Controller):
         rd = self.kube.find(REPLICATION_DESTINATION, rd_name, namespace)
         if rd is None:
             self.ctx.event(
-                pvc, "Warning", "VolSyncPopulatorReplicationDestinationMissing",
-                f'Unable to populate volume: replicationdestinations.volsync.backube '
+                pvc,
+                "Warning",
+                "VolSyncPopulatorReplicationDestinationMissing",
+                f"Unable to populate volume: replicationdestinations.volsync.backube "
                 f'"{rd_name}" not found',
             )
             return None
         image = (rd.get("status") or {}).get("latestImage")
         if not image:
             self.ctx.event(
-                pvc, "Warning", "VolSyncPopulatorReplicationDestinationNoLatestImage",
-                "Unable to populate volume, waiting for replicationdestination to have "
-                "latestImage",
+                pvc,
+                "Warning",
+                "VolSyncPopulatorReplicationDestinationNoLatestImage",
+                "Unable to populate volume, waiting for replicationdestination to have latestImage",
             )
             return None
         if image.get("kind") != "VolumeSnapshot" or image.get("apiGroup") != SNAPSHOT_GROUP:
             self.ctx.event(
-                pvc, "Warning", "VolSyncPopulatorError",
+                pvc,
+                "Warning",
+                "VolSyncPopulatorError",
                 "Unable to populate volume: ReplicationDestination latestImage is not a "
                 "volumesnapshot",
             )
@@ -147,16 +155,22 @@ class VolumePopulatorController(Controller):
         snapshot = self.kube.find(VOLUME_SNAPSHOT, image["name"], namespace)
         if snapshot is None:
             raise NotFound(f'VolumeSnapshot "{image["name"]}" not found', status=404)
-        self.kube.patch(VOLUME_SNAPSHOT, image["name"],
-                        {"metadata": {"labels": {in_use_label(pvc): pvc["metadata"]["name"]}}},
-                        namespace)
+        self.kube.patch(
+            VOLUME_SNAPSHOT,
+            image["name"],
+            {"metadata": {"labels": {in_use_label(pvc): pvc["metadata"]["name"]}}},
+            namespace,
+        )
         spec = pvc["spec"]
         prime_spec: Obj = {
             "accessModes": spec.get("accessModes") or ["ReadWriteOnce"],
             "resources": spec.get("resources") or {},
             "volumeMode": spec.get("volumeMode") or "Filesystem",
-            "dataSourceRef": {"apiGroup": "snapshot.storage.k8s.io", "kind": "VolumeSnapshot",
-                              "name": image["name"]},
+            "dataSourceRef": {
+                "apiGroup": "snapshot.storage.k8s.io",
+                "kind": "VolumeSnapshot",
+                "name": image["name"],
+            },
         }
         if spec.get("storageClassName"):
             prime_spec["storageClassName"] = spec["storageClassName"]
@@ -168,25 +182,41 @@ class VolumePopulatorController(Controller):
         }
         if node:
             metadata["annotations"] = {SELECTED_NODE: node}
-        prime = self.kube.create({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
-                                  "metadata": metadata, "spec": prime_spec})
-        self.ctx.event(pvc, "Normal", "VolSyncPopulatorPVCCreated",
-                       f"Populator pvc created from snapshot {image['name']}")
+        prime = self.kube.create(
+            {
+                "apiVersion": "v1",
+                "kind": "PersistentVolumeClaim",
+                "metadata": metadata,
+                "spec": prime_spec,
+            }
+        )
+        self.ctx.event(
+            pvc,
+            "Normal",
+            "VolSyncPopulatorPVCCreated",
+            f"Populator pvc created from snapshot {image['name']}",
+        )
         return prime
 
     def own_snapshots(self, pvc: Obj, prime: Obj) -> None:
         """Snapshots this population uses get the prime PVC as owner (for later GC)."""
         namespace = pvc["metadata"]["namespace"]
-        for snapshot in self.kube.list(VOLUME_SNAPSHOT, namespace,
-                                       label_selector=in_use_label(pvc)):
+        for snapshot in self.kube.list(
+            VOLUME_SNAPSHOT, namespace, label_selector=in_use_label(pvc)
+        ):
             labels = snapshot["metadata"].get("labels") or {}
             if objects.DO_NOT_DELETE in labels or objects.is_owned_by(
-                    snapshot, prime["metadata"]["uid"]):
+                snapshot, prime["metadata"]["uid"]
+            ):
                 continue
             ref = {**objects.owner_reference(prime), "controller": False}
             refs = [*(snapshot["metadata"].get("ownerReferences") or []), ref]
-            self.kube.patch(VOLUME_SNAPSHOT, snapshot["metadata"]["name"],
-                            {"metadata": {"ownerReferences": refs}}, namespace)
+            self.kube.patch(
+                VOLUME_SNAPSHOT,
+                snapshot["metadata"]["name"],
+                {"metadata": {"ownerReferences": refs}},
+                namespace,
+            )
 
     def rebind(self, pvc: Obj, prime: Obj) -> bool:
         """Move the prime PVC's PV to the user's PVC; True once the user's PVC is Bound."""
@@ -200,31 +230,60 @@ class VolumePopulatorController(Controller):
         snapshot = prime["spec"]["dataSourceRef"]["name"]
         claim = (pv.get("spec") or {}).get("claimRef") or {}
         if claim.get("uid") != meta["uid"]:
-            self.kube.patch(PV, volume, {
-                "metadata": {"annotations": {POPULATED_FROM: f"{meta['namespace']}/{snapshot}"}},
-                "spec": {"claimRef": {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
-                                      "namespace": meta["namespace"], "name": meta["name"],
-                                      "uid": meta["uid"],
-                                      "resourceVersion": meta.get("resourceVersion")}},
-            })
+            self.kube.patch(
+                PV,
+                volume,
+                {
+                    "metadata": {
+                        "annotations": {POPULATED_FROM: f"{meta['namespace']}/{snapshot}"}
+                    },
+                    "spec": {
+                        "claimRef": {
+                            "apiVersion": "v1",
+                            "kind": "PersistentVolumeClaim",
+                            "namespace": meta["namespace"],
+                            "name": meta["name"],
+                            "uid": meta["uid"],
+                            "resourceVersion": meta.get("resourceVersion"),
+                        }
+                    },
+                },
+            )
         # Kubernetes' PV controller's part: bind the claim to the volume it now points at.
         self.kube.patch(PVC, meta["name"], {"spec": {"volumeName": volume}}, meta["namespace"])
         capacity = (pv.get("spec") or {}).get("capacity") or {}
-        self.kube.patch(PVC, meta["name"], {"status": {
-            "phase": "Bound",
-            "accessModes": pv["spec"].get("accessModes") or pvc["spec"].get("accessModes"),
-            "capacity": capacity,
-        }}, meta["namespace"], subresource="status")
-        self.kube.patch(PVC, prime["metadata"]["name"], {"status": {"phase": "Lost"}},
-                        meta["namespace"], subresource="status")
+        self.kube.patch(
+            PVC,
+            meta["name"],
+            {
+                "status": {
+                    "phase": "Bound",
+                    "accessModes": pv["spec"].get("accessModes") or pvc["spec"].get("accessModes"),
+                    "capacity": capacity,
+                }
+            },
+            meta["namespace"],
+            subresource="status",
+        )
+        self.kube.patch(
+            PVC,
+            prime["metadata"]["name"],
+            {"status": {"phase": "Lost"}},
+            meta["namespace"],
+            subresource="status",
+        )
         return True
 
     def cleanup(self, pvc: Obj, prime: Obj | None) -> None:
         namespace = pvc["metadata"]["namespace"]
         label = in_use_label(pvc)
         for snapshot in self.kube.list(VOLUME_SNAPSHOT, namespace, label_selector=label):
-            self.kube.patch(VOLUME_SNAPSHOT, snapshot["metadata"]["name"],
-                            {"metadata": {"labels": {label: None}}}, namespace)
+            self.kube.patch(
+                VOLUME_SNAPSHOT,
+                snapshot["metadata"]["name"],
+                {"metadata": {"labels": {label: None}}},
+                namespace,
+            )
         if prime is not None and not prime["metadata"].get("deletionTimestamp"):
             self.kube.delete(PVC, prime["metadata"]["name"], namespace)
 
@@ -235,8 +294,7 @@ class VolumePopulatorController(Controller):
             owners = [ref.get("uid") for ref in prime["metadata"].get("ownerReferences") or []]
             if owners and not any(uid in alive for uid in owners):
                 if not prime["metadata"].get("deletionTimestamp"):
-                    self.log.info("deleting orphaned populator PVC %s",
-                                  prime["metadata"]["name"])
+                    self.log.info("deleting orphaned populator PVC %s", prime["metadata"]["name"])
                     self.kube.delete(PVC, prime["metadata"]["name"], namespace)
 
 
@@ -244,5 +302,10 @@ def ensure_pending(controller: Controller, pvc: Obj) -> None:
     """An unbound populated PVC reports Pending (the sim's storage controller leaves it)."""
     if pvc["spec"].get("volumeName") or (pvc.get("status") or {}).get("phase"):
         return
-    controller.kube.patch(PVC, pvc["metadata"]["name"], {"status": {"phase": "Pending"}},
-                          pvc["metadata"]["namespace"], subresource="status")
+    controller.kube.patch(
+        PVC,
+        pvc["metadata"]["name"],
+        {"status": {"phase": "Pending"}},
+        pvc["metadata"]["namespace"],
+        subresource="status",
+    )

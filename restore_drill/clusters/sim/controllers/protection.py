@@ -16,8 +16,11 @@ PV_PROTECTION = "kubernetes.io/pv-protection"
 
 
 def claims_of(pod: Obj) -> set[str]:
-    return {str(v["persistentVolumeClaim"]["claimName"])
-            for v in (pod.get("spec") or {}).get("volumes") or [] if v.get("persistentVolumeClaim")}
+    return {
+        str(v["persistentVolumeClaim"]["claimName"])
+        for v in (pod.get("spec") or {}).get("volumes") or []
+        if v.get("persistentVolumeClaim")
+    }
 
 
 def terminated(pod: Obj) -> bool:
@@ -50,9 +53,12 @@ class ProtectionController(Controller):
     def pvc_in_use(self, namespace: str, name: str) -> bool:
         # As Kubernetes' pvc-protection controller: only a SCHEDULED pod uses a claim (the
         # kubelet never starts a pod whose claim is being deleted).
-        return any(name in claims_of(pod) and not terminated(pod)
-                   and (pod.get("spec") or {}).get("nodeName")
-                   for pod in self.kube.list(POD, namespace))
+        return any(
+            name in claims_of(pod)
+            and not terminated(pod)
+            and (pod.get("spec") or {}).get("nodeName")
+            for pod in self.kube.list(POD, namespace)
+        )
 
     def drop(self, obj: Obj, finalizer: str) -> None:
         meta = obj["metadata"]
@@ -62,7 +68,12 @@ class ProtectionController(Controller):
         # a JSON patch with a test: never drop somebody else's finalizer added meanwhile
         index = finalizers.index(finalizer)
         self.kube.patch(
-            PV if obj["kind"] == "PersistentVolume" else PVC, meta["name"],
-            [{"op": "test", "path": f"/metadata/finalizers/{index}", "value": finalizer},
-             {"op": "remove", "path": f"/metadata/finalizers/{index}"}],
-            meta.get("namespace"), content_type="application/json-patch+json")
+            PV if obj["kind"] == "PersistentVolume" else PVC,
+            meta["name"],
+            [
+                {"op": "test", "path": f"/metadata/finalizers/{index}", "value": finalizer},
+                {"op": "remove", "path": f"/metadata/finalizers/{index}"},
+            ],
+            meta.get("namespace"),
+            content_type="application/json-patch+json",
+        )

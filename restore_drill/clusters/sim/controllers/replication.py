@@ -68,7 +68,7 @@ class ReplicationController(Controller):
             return objects.controller_of(found, self.owner_kind.kind)
         prefix = f"{objects.PREFIX}{self.direction}-"
         if kind == JOB and name.startswith(prefix):  # a deleted mover Job names its owner
-            return name[len(prefix):]
+            return name[len(prefix) :]
         return None
 
     # --- the state machine -------------------------------------------------------------
@@ -118,8 +118,7 @@ class ReplicationController(Controller):
             if exc.status != 409:
                 raise
             # someone else wrote first: the watch event brings us back with fresh data
-            self.enqueue(self.owner_kind, owner["metadata"]["namespace"],
-                         owner["metadata"]["name"])
+            self.enqueue(self.owner_kind, owner["metadata"]["namespace"], owner["metadata"]["name"])
 
     # --- subclass hooks ----------------------------------------------------------------
 
@@ -170,10 +169,17 @@ class ReplicationController(Controller):
         if age < BIND_TIMEOUT:
             return BIND_TIMEOUT - age + 0.5
         kind = obj["kind"]
-        reason = ("VolumeSnapshotNotBound" if kind == "VolumeSnapshot"
-                  else "PersistentVolumeClaimNotBound")
-        self.ctx.event(owner, "Warning", reason,
-                       f"waiting for {kind}/{obj['metadata']['name']} to bind; {hint}")
+        reason = (
+            "VolumeSnapshotNotBound"
+            if kind == "VolumeSnapshot"
+            else "PersistentVolumeClaimNotBound"
+        )
+        self.ctx.event(
+            owner,
+            "Warning",
+            reason,
+            f"waiting for {kind}/{obj['metadata']['name']} to bind; {hint}",
+        )
         return BIND_TIMEOUT
 
     def run_mover(self, owner: Obj, status: Obj, job: Obj) -> Step:
@@ -212,7 +218,8 @@ class ReplicationController(Controller):
         namespace, name = job["metadata"]["namespace"], job["metadata"]["name"]
         uid = job["metadata"].get("uid", "")
         pods = [
-            pod for pod in self.kube.list(POD, namespace)
+            pod
+            for pod in self.kube.list(POD, namespace)
             if objects.is_owned_by(pod, uid)
             or (pod["metadata"].get("labels") or {}).get("job-name") == name
         ]

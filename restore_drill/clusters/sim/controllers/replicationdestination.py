@@ -53,10 +53,14 @@ class ReplicationDestinationController(ReplicationController):
         cache = self.ensure(owner, objects.cache_pvc(owner, "dst", restic, destination), "", "")
         secret = self.repository_secret(owner)
         job = objects.mover_job(
-            owner, "dst", ["restore"],
+            owner,
+            "dst",
+            ["restore"],
             data_pvc=destination["metadata"]["name"],
             cache_pvc_name=cache["metadata"]["name"],
-            secret=secret, env=restore_env(restic), privileged=False,
+            secret=secret,
+            env=restore_env(restic),
+            privileged=False,
         )
         step = self.run_mover(owner, status, job)
         if not step.done:
@@ -82,12 +86,19 @@ class ReplicationDestinationController(ReplicationController):
             raise SyncError("capacity must be provided when destinationPVC is not")
         temporary = bool(restic.get("cleanupTempPVC")) and restic.get("copyMethod") == "Snapshot"
         manifest = objects.pvc_manifest(
-            owner, name, capacity=str(restic["capacity"]),
+            owner,
+            name,
+            capacity=str(restic["capacity"]),
             access_modes=list(restic["accessModes"]),
-            storage_class=restic.get("storageClassName"), temporary=temporary,
+            storage_class=restic.get("storageClassName"),
+            temporary=temporary,
         )
-        return self.ensure(owner, manifest, "PersistentVolumeClaimCreated",
-                           f"created PersistentVolumeClaim/{name} to receive incoming data")
+        return self.ensure(
+            owner,
+            manifest,
+            "PersistentVolumeClaimCreated",
+            f"created PersistentVolumeClaim/{name} to receive incoming data",
+        )
 
     def ensure_image(self, owner: Obj, pvc: Obj) -> tuple[Obj | None, float | None]:
         """The image of the restored PVC (a bound VolumeSnapshot, or the PVC when Direct)."""
@@ -96,8 +107,9 @@ class ReplicationDestinationController(ReplicationController):
         if method in ("Direct", "None"):
             return {"apiGroup": "", "kind": "PersistentVolumeClaim", "name": name}, None
         if method != "Snapshot":
-            raise SyncError(f"unsupported copyMethod: {method} -- must be Direct, None, "
-                            "or Snapshot")
+            raise SyncError(
+                f"unsupported copyMethod: {method} -- must be Direct, None, or Snapshot"
+            )
         namespace = pvc["metadata"]["namespace"]
         annotations = pvc["metadata"].get("annotations") or {}
         snap_name = annotations.get(objects.SNAPNAME)
@@ -108,9 +120,13 @@ class ReplicationDestinationController(ReplicationController):
             self.kube.patch(PVC, name, patch, namespace)
         snapshot = self.ensure(
             owner,
-            objects.snapshot_manifest(owner, snap_name, name,
-                                      owner["spec"]["restic"].get("volumeSnapshotClassName"),
-                                      temporary=False),
+            objects.snapshot_manifest(
+                owner,
+                snap_name,
+                name,
+                owner["spec"]["restic"].get("volumeSnapshotClassName"),
+                temporary=False,
+            ),
             "VolumeSnapshotCreated",
             f"created VolumeSnapshot/{snap_name} from PersistentVolumeClaim/{name}",
         )
@@ -118,8 +134,7 @@ class ReplicationDestinationController(ReplicationController):
             return None, 1.0
         bound = bool((snapshot.get("status") or {}).get("boundVolumeSnapshotContentName"))
         if not bound:
-            hint = ("check VolumeSnapshotClass name and ensure CSI driver supports volume "
-                    "snapshots")
+            hint = "check VolumeSnapshotClass name and ensure CSI driver supports volume snapshots"
             return None, self.warn_if_unbound(owner, snapshot, bound, hint)
         return {"apiGroup": SNAPSHOT_GROUP, "kind": "VolumeSnapshot", "name": snap_name}, None
 
@@ -137,10 +152,14 @@ class ReplicationDestinationController(ReplicationController):
         in_use = any(key.startswith(objects.VOLPOP_IN_USE) for key in labels)
         if objects.DO_NOT_DELETE in labels or in_use:
             # Keep it: drop our ownership so deleting the RD does not take it along.
-            refs = [ref for ref in snapshot["metadata"].get("ownerReferences") or []
-                    if ref.get("uid") != owner["metadata"]["uid"]]
-            self.kube.patch(VOLUME_SNAPSHOT, old["name"],
-                            {"metadata": {"ownerReferences": refs}}, namespace)
+            refs = [
+                ref
+                for ref in snapshot["metadata"].get("ownerReferences") or []
+                if ref.get("uid") != owner["metadata"]["uid"]
+            ]
+            self.kube.patch(
+                VOLUME_SNAPSHOT, old["name"], {"metadata": {"ownerReferences": refs}}, namespace
+            )
             return
         patch = {"metadata": {"labels": {objects.CLEANUP: owner["metadata"]["uid"]}}}
         self.kube.patch(VOLUME_SNAPSHOT, old["name"], patch, namespace)

@@ -62,10 +62,14 @@ class ReplicationSourceController(ReplicationController):
             "SELECT_PREVIOUS": "0",
         }
         job = objects.mover_job(
-            owner, "src", actions,
+            owner,
+            "src",
+            actions,
             data_pvc=data_pvc["metadata"]["name"],
             cache_pvc_name=cache["metadata"]["name"],
-            secret=secret, env=env, privileged=self.privileged(owner),
+            secret=secret,
+            env=env,
+            privileged=self.privileged(owner),
         )
         step = self.run_mover(owner, status, job)
         if step.done:
@@ -106,20 +110,31 @@ class ReplicationSourceController(ReplicationController):
         storage_class = restic.get("storageClassName") or source["spec"].get("storageClassName")
         if method == "Clone":
             clone = objects.pvc_manifest(
-                owner, name, capacity=capacity, access_modes=modes, storage_class=storage_class,
-                temporary=True, data_source={"kind": "PersistentVolumeClaim", "name": source_name},
+                owner,
+                name,
+                capacity=capacity,
+                access_modes=modes,
+                storage_class=storage_class,
+                temporary=True,
+                data_source={"kind": "PersistentVolumeClaim", "name": source_name},
             )
-            made = self.ensure(owner, clone, "PersistentVolumeClaimCreated",
-                               f"created PersistentVolumeClaim/{name} as a clone of "
-                               f"PersistentVolumeClaim/{source_name}")
+            made = self.ensure(
+                owner,
+                clone,
+                "PersistentVolumeClaimCreated",
+                f"created PersistentVolumeClaim/{name} as a clone of "
+                f"PersistentVolumeClaim/{source_name}",
+            )
             return (None, 1.0) if made["metadata"].get("deletionTimestamp") else (made, None)
         if method != "Snapshot":
-            raise SyncError(f"unsupported copyMethod: {method} -- must be Direct, None, "
-                            "Clone, or Snapshot")
+            raise SyncError(
+                f"unsupported copyMethod: {method} -- must be Direct, None, Clone, or Snapshot"
+            )
         snapshot = self.ensure(
             owner,
-            objects.snapshot_manifest(owner, name, source_name,
-                                      restic.get("volumeSnapshotClassName"), temporary=True),
+            objects.snapshot_manifest(
+                owner, name, source_name, restic.get("volumeSnapshotClassName"), temporary=True
+            ),
             "VolumeSnapshotCreated",
             f"created VolumeSnapshot/{name} from PersistentVolumeClaim/{source_name}",
         )
@@ -128,16 +143,25 @@ class ReplicationSourceController(ReplicationController):
         snap_status = snapshot.get("status") or {}
         bound = bool(snap_status.get("boundVolumeSnapshotContentName"))
         if not bound or snap_status.get("readyToUse") is False:
-            hint = ("check VolumeSnapshotClass name and ensure CSI driver supports volume "
-                    "snapshots")
+            hint = "check VolumeSnapshotClass name and ensure CSI driver supports volume snapshots"
             return None, self.warn_if_unbound(owner, snapshot, bound, hint)
         from_snapshot = objects.pvc_manifest(
-            owner, name, capacity=capacity, access_modes=modes, storage_class=storage_class,
+            owner,
+            name,
+            capacity=capacity,
+            access_modes=modes,
+            storage_class=storage_class,
             temporary=True,
-            data_source={"apiGroup": "snapshot.storage.k8s.io", "kind": "VolumeSnapshot",
-                         "name": name},
+            data_source={
+                "apiGroup": "snapshot.storage.k8s.io",
+                "kind": "VolumeSnapshot",
+                "name": name,
+            },
         )
-        made = self.ensure(owner, from_snapshot, "PersistentVolumeClaimCreated",
-                           f"created PersistentVolumeClaim/{name} from VolumeSnapshot/{name}")
+        made = self.ensure(
+            owner,
+            from_snapshot,
+            "PersistentVolumeClaimCreated",
+            f"created PersistentVolumeClaim/{name} from VolumeSnapshot/{name}",
+        )
         return (None, 1.0) if made["metadata"].get("deletionTimestamp") else (made, None)
-

@@ -83,43 +83,75 @@ class SnapshotController(Controller):
         if not claim_name:
             return None  # pre-provisioned snapshots (volumeSnapshotContentName): not simulated
         pvc = self.kube.find(PVC, claim_name, meta["namespace"])
-        pv = self.kube.find(PV, pvc["spec"]["volumeName"]) if pvc and pvc["spec"].get(
-            "volumeName") else None
+        pv = (
+            self.kube.find(PV, pvc["spec"]["volumeName"])
+            if pvc and pvc["spec"].get("volumeName")
+            else None
+        )
         try:
             snapshot_class = self.snapshot_class(snapshot, pv)
         except ClassProblem as problem:
             reason, message = problem.args
             self.ctx.event(snapshot, "Warning", reason, message, COMPONENT)
-            self.kube.patch(VOLUME_SNAPSHOT, meta["name"], {"status": {
-                "readyToUse": False, "error": {"message": message, "time": now()}}},
-                meta["namespace"], subresource="status")
+            self.kube.patch(
+                VOLUME_SNAPSHOT,
+                meta["name"],
+                {"status": {"readyToUse": False, "error": {"message": message, "time": now()}}},
+                meta["namespace"],
+                subresource="status",
+            )
             return 5.0
         if pvc is None or pv is None or pvc.get("status", {}).get("phase") != "Bound":
-            self.ctx.event(snapshot, "Warning", "SnapshotContentCreationFailed",
-                           f"Failed to create snapshot content with error the PVC {claim_name} "
-                           "is not yet bound to a PV, will not attempt to take a snapshot",
-                           COMPONENT)
+            self.ctx.event(
+                snapshot,
+                "Warning",
+                "SnapshotContentCreationFailed",
+                f"Failed to create snapshot content with error the PVC {claim_name} "
+                "is not yet bound to a PV, will not attempt to take a snapshot",
+                COMPONENT,
+            )
             return 1.0
         snapshot = self.kube.get(VOLUME_SNAPSHOT, meta["name"], meta["namespace"])  # spec changed
         self.add_finalizers(VOLUME_SNAPSHOT, snapshot, [AS_SOURCE, BOUND])
         self.add_finalizers(PVC, pvc, [PVC_AS_SOURCE])
         content_name = f"snapcontent-{meta['uid']}"
         if self.kube.find(VOLUME_SNAPSHOT_CONTENT, content_name) is None:
-            copy_tree(self.ctx.volumes_dir / pv["metadata"]["name"],
-                      self.ctx.snapshots_dir / content_name)
+            copy_tree(
+                self.ctx.volumes_dir / pv["metadata"]["name"], self.ctx.snapshots_dir / content_name
+            )
             self.create_content(snapshot, snapshot_class, pv, content_name)
         restore_size = (pv["spec"].get("capacity") or {}).get("storage")
-        self.kube.patch(VOLUME_SNAPSHOT, meta["name"], {"status": {
-            "boundVolumeSnapshotContentName": content_name, "creationTime": now(),
-            "readyToUse": True, "restoreSize": restore_size, "error": None}},
-            meta["namespace"], subresource="status")
-        self.remove_finalizer(PVC, self.kube.get(PVC, claim_name, meta["namespace"]),
-                              PVC_AS_SOURCE)
-        self.ctx.event(snapshot, "Normal", "SnapshotCreated",
-                       f"Snapshot {meta['namespace']}/{meta['name']} was successfully created "
-                       "by the CSI driver.", "csi-snapshotter hostpath.csi.k8s.io")
-        self.ctx.event(snapshot, "Normal", "SnapshotReady",
-                       f"Snapshot {meta['namespace']}/{meta['name']} is ready to use.", COMPONENT)
+        self.kube.patch(
+            VOLUME_SNAPSHOT,
+            meta["name"],
+            {
+                "status": {
+                    "boundVolumeSnapshotContentName": content_name,
+                    "creationTime": now(),
+                    "readyToUse": True,
+                    "restoreSize": restore_size,
+                    "error": None,
+                }
+            },
+            meta["namespace"],
+            subresource="status",
+        )
+        self.remove_finalizer(PVC, self.kube.get(PVC, claim_name, meta["namespace"]), PVC_AS_SOURCE)
+        self.ctx.event(
+            snapshot,
+            "Normal",
+            "SnapshotCreated",
+            f"Snapshot {meta['namespace']}/{meta['name']} was successfully created "
+            "by the CSI driver.",
+            "csi-snapshotter hostpath.csi.k8s.io",
+        )
+        self.ctx.event(
+            snapshot,
+            "Normal",
+            "SnapshotReady",
+            f"Snapshot {meta['namespace']}/{meta['name']} is ready to use.",
+            COMPONENT,
+        )
         return None
 
     def snapshot_class(self, snapshot: Obj, pv: Obj | None) -> Obj:
@@ -129,45 +161,78 @@ class SnapshotController(Controller):
             found = self.kube.find(VOLUME_SNAPSHOT_CLASS, name)
             if found is None:
                 raise ClassProblem(
-                    "GetSnapshotClassFailed", "Failed to get snapshot class with error "
-                    f'volumesnapshotclass.snapshot.storage.k8s.io "{name}" not found')
+                    "GetSnapshotClassFailed",
+                    "Failed to get snapshot class with error "
+                    f'volumesnapshotclass.snapshot.storage.k8s.io "{name}" not found',
+                )
             return found
         if pv is None:
-            raise ClassProblem("SetDefaultSnapshotClassFailed",
-                               "Failed to set default snapshot class with error failed to "
-                               f"retrieve PV from the PVC {spec.get('source')}")
+            raise ClassProblem(
+                "SetDefaultSnapshotClassFailed",
+                "Failed to set default snapshot class with error failed to "
+                f"retrieve PV from the PVC {spec.get('source')}",
+            )
         driver = (pv["spec"].get("csi") or {}).get("driver")
-        defaults = [c for c in self.kube.list(VOLUME_SNAPSHOT_CLASS)
-                    if c.get("driver") == driver
-                    and (c["metadata"].get("annotations") or {}).get(DEFAULT_CLASS) == "true"]
+        defaults = [
+            c
+            for c in self.kube.list(VOLUME_SNAPSHOT_CLASS)
+            if c.get("driver") == driver
+            and (c["metadata"].get("annotations") or {}).get(DEFAULT_CLASS) == "true"
+        ]
         if len(defaults) != 1:
-            detail = ("cannot find default snapshot class" if not defaults
-                      else f"{len(defaults)} default snapshot classes were found")
-            raise ClassProblem("SetDefaultSnapshotClassFailed",
-                               f"Failed to set default snapshot class with error {detail}")
-        self.kube.patch(VOLUME_SNAPSHOT, meta["name"], {"spec": {
-            "volumeSnapshotClassName": defaults[0]["metadata"]["name"]}}, meta["namespace"])
+            detail = (
+                "cannot find default snapshot class"
+                if not defaults
+                else f"{len(defaults)} default snapshot classes were found"
+            )
+            raise ClassProblem(
+                "SetDefaultSnapshotClassFailed",
+                f"Failed to set default snapshot class with error {detail}",
+            )
+        self.kube.patch(
+            VOLUME_SNAPSHOT,
+            meta["name"],
+            {"spec": {"volumeSnapshotClassName": defaults[0]["metadata"]["name"]}},
+            meta["namespace"],
+        )
         return defaults[0]
 
     def create_content(self, snapshot: Obj, snapshot_class: Obj, pv: Obj, name: str) -> None:
         meta = snapshot["metadata"]
-        self.kube.create({
-            "apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshotContent",
-            "metadata": {"name": name, "finalizers": [CONTENT_BOUND]},
-            "spec": {
-                "deletionPolicy": snapshot_class.get("deletionPolicy") or "Delete",
-                "driver": snapshot_class.get("driver"),
-                "source": {"volumeHandle": (pv["spec"].get("csi") or {}).get("volumeHandle")},
-                "volumeSnapshotClassName": snapshot_class["metadata"]["name"],
-                "volumeSnapshotRef": {
-                    "apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshot",
-                    "name": meta["name"], "namespace": meta["namespace"], "uid": meta["uid"]},
-            },
-        })
+        self.kube.create(
+            {
+                "apiVersion": "snapshot.storage.k8s.io/v1",
+                "kind": "VolumeSnapshotContent",
+                "metadata": {"name": name, "finalizers": [CONTENT_BOUND]},
+                "spec": {
+                    "deletionPolicy": snapshot_class.get("deletionPolicy") or "Delete",
+                    "driver": snapshot_class.get("driver"),
+                    "source": {"volumeHandle": (pv["spec"].get("csi") or {}).get("volumeHandle")},
+                    "volumeSnapshotClassName": snapshot_class["metadata"]["name"],
+                    "volumeSnapshotRef": {
+                        "apiVersion": "snapshot.storage.k8s.io/v1",
+                        "kind": "VolumeSnapshot",
+                        "name": meta["name"],
+                        "namespace": meta["namespace"],
+                        "uid": meta["uid"],
+                    },
+                },
+            }
+        )
         size = (pv["spec"].get("capacity") or {}).get("storage")
-        self.kube.patch(VOLUME_SNAPSHOT_CONTENT, name, {"status": {
-            "snapshotHandle": name, "creationTime": time.time_ns(), "readyToUse": True,
-            "restoreSize": quantity(size)}}, subresource="status")
+        self.kube.patch(
+            VOLUME_SNAPSHOT_CONTENT,
+            name,
+            {
+                "status": {
+                    "snapshotHandle": name,
+                    "creationTime": time.time_ns(),
+                    "readyToUse": True,
+                    "restoreSize": quantity(size),
+                }
+            },
+            subresource="status",
+        )
 
     # --- deleting ------------------------------------------------------------------------------
 
@@ -191,8 +256,11 @@ class SnapshotController(Controller):
         for pvc in self.kube.list(PVC, meta["namespace"]):
             spec = pvc.get("spec") or {}
             source = spec.get("dataSourceRef") or spec.get("dataSource") or {}
-            if (source.get("kind") == "VolumeSnapshot" and source.get("name") == meta["name"]
-                    and not spec.get("volumeName")):
+            if (
+                source.get("kind") == "VolumeSnapshot"
+                and source.get("name") == meta["name"]
+                and not spec.get("volumeName")
+            ):
                 self.enqueue(VOLUME_SNAPSHOT, meta["namespace"], meta["name"], after=1.0)
                 return True
         return False
@@ -220,10 +288,17 @@ class SnapshotController(Controller):
     def add_finalizers(self, kind: Kind, obj: Obj, wanted: list[str]) -> None:
         missing = [f for f in wanted if f not in finalizers(obj)]
         if missing and not obj["metadata"].get("deletionTimestamp"):
-            self.kube.patch(kind, obj["metadata"]["name"],
-                            {"metadata": {"finalizers": finalizers(obj) + missing,
-                                          "resourceVersion": obj["metadata"]["resourceVersion"]}},
-                            obj["metadata"].get("namespace"))
+            self.kube.patch(
+                kind,
+                obj["metadata"]["name"],
+                {
+                    "metadata": {
+                        "finalizers": finalizers(obj) + missing,
+                        "resourceVersion": obj["metadata"]["resourceVersion"],
+                    }
+                },
+                obj["metadata"].get("namespace"),
+            )
 
     def remove_finalizer(self, kind: Kind, obj: Obj, finalizer: str) -> Obj | None:
         present = finalizers(obj)
@@ -232,10 +307,15 @@ class SnapshotController(Controller):
         index = present.index(finalizer)
         try:
             return self.kube.patch(
-                kind, obj["metadata"]["name"],
-                [{"op": "test", "path": f"/metadata/finalizers/{index}", "value": finalizer},
-                 {"op": "remove", "path": f"/metadata/finalizers/{index}"}],
-                obj["metadata"].get("namespace"), content_type="application/json-patch+json")
+                kind,
+                obj["metadata"]["name"],
+                [
+                    {"op": "test", "path": f"/metadata/finalizers/{index}", "value": finalizer},
+                    {"op": "remove", "path": f"/metadata/finalizers/{index}"},
+                ],
+                obj["metadata"].get("namespace"),
+                content_type="application/json-patch+json",
+            )
         except KubeError as error:
             if error.status == 404:
                 return None

@@ -35,8 +35,16 @@ SELECTED_NODE = "volume.kubernetes.io/selected-node"
 SNAPSHOT_GROUP = "snapshot.storage.k8s.io"
 PV_CONTROLLER = "persistentvolume-controller"
 PROVISIONER = f"{DRIVER}_csi-hostpathplugin-0_sim"  # external-provisioner's identity form
-UNITS = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "k": 10**3, "M": 10**6, "G": 10**9,
-         "T": 10**12}
+UNITS = {
+    "Ki": 2**10,
+    "Mi": 2**20,
+    "Gi": 2**30,
+    "Ti": 2**40,
+    "k": 10**3,
+    "M": 10**6,
+    "G": 10**9,
+    "T": 10**12,
+}
 
 
 def quantity(text: str | int | None) -> int:
@@ -56,8 +64,9 @@ def copy_tree(source: Path, target: Path) -> None:
     partial = target.with_name(target.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
-    subprocess.run(["cp", "-a", "--reflink=auto", f"{source}/.", str(partial)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["cp", "-a", "--reflink=auto", f"{source}/.", str(partial)], check=True, capture_output=True
+    )
     shutil.rmtree(target, ignore_errors=True)
     partial.rename(target)
 
@@ -129,37 +138,63 @@ class ProvisionerController(Controller):
         sc = self.kube.find(STORAGE_CLASS, class_name) if class_name else None
         if sc is None:
             if class_name:
-                self.ctx.event(pvc, "Warning", "ProvisioningFailed",
-                               f'storageclass.storage.k8s.io "{class_name}" not found',
-                               PV_CONTROLLER)
+                self.ctx.event(
+                    pvc,
+                    "Warning",
+                    "ProvisioningFailed",
+                    f'storageclass.storage.k8s.io "{class_name}" not found',
+                    PV_CONTROLLER,
+                )
             return None
         if sc.get("provisioner") != DRIVER:
             return None
         waits = sc.get("volumeBindingMode") == "WaitForFirstConsumer"
         if waits and SELECTED_NODE not in (meta.get("annotations") or {}):
-            self.ctx.event(pvc, "Normal", "WaitForFirstConsumer",
-                           "waiting for first consumer to be created before binding", PV_CONTROLLER)
+            self.ctx.event(
+                pvc,
+                "Normal",
+                "WaitForFirstConsumer",
+                "waiting for first consumer to be created before binding",
+                PV_CONTROLLER,
+            )
             return None
-        self.ctx.event(pvc, "Normal", "Provisioning",
-                       f'External provisioner is provisioning volume for claim '
-                       f'"{meta["namespace"]}/{meta["name"]}"', PROVISIONER)
+        self.ctx.event(
+            pvc,
+            "Normal",
+            "Provisioning",
+            f"External provisioner is provisioning volume for claim "
+            f'"{meta["namespace"]}/{meta["name"]}"',
+            PROVISIONER,
+        )
         pv_name = f"pvc-{meta['uid']}"
         target = self.ctx.volumes_dir / pv_name
         if self.kube.find(PV, pv_name) is None:
             if not self.fill(pvc, target):
                 return 2.0  # the source is not ready yet: try again
             self.kube.create(self.volume_for(pvc, sc, pv_name))
-        self.kube.patch(PVC, meta["name"], {
-            "metadata": {"annotations": {
-                "pv.kubernetes.io/bind-completed": "yes",
-                "pv.kubernetes.io/bound-by-controller": "yes",
-                "volume.kubernetes.io/storage-provisioner": DRIVER,
-                "volume.beta.kubernetes.io/storage-provisioner": DRIVER,
-            }},
-            "spec": {"volumeName": pv_name},
-        }, meta["namespace"])
-        self.ctx.event(pvc, "Normal", "ProvisioningSucceeded",
-                       f"Successfully provisioned volume {pv_name}", PROVISIONER)
+        self.kube.patch(
+            PVC,
+            meta["name"],
+            {
+                "metadata": {
+                    "annotations": {
+                        "pv.kubernetes.io/bind-completed": "yes",
+                        "pv.kubernetes.io/bound-by-controller": "yes",
+                        "volume.kubernetes.io/storage-provisioner": DRIVER,
+                        "volume.beta.kubernetes.io/storage-provisioner": DRIVER,
+                    }
+                },
+                "spec": {"volumeName": pv_name},
+            },
+            meta["namespace"],
+        )
+        self.ctx.event(
+            pvc,
+            "Normal",
+            "ProvisioningSucceeded",
+            f"Successfully provisioned volume {pv_name}",
+            PROVISIONER,
+        )
         return self.complete_binding(self.kube.get(PVC, meta["name"], meta["namespace"]))
 
     def fill(self, pvc: Obj, target: Path) -> bool:
@@ -172,9 +207,14 @@ class ProvisionerController(Controller):
         if source.get("kind") == "PersistentVolumeClaim":
             origin = self.kube.find(PVC, source["name"], namespace)
             if origin is None or not origin["spec"].get("volumeName"):
-                self.ctx.event(pvc, "Warning", "ProvisioningFailed",
-                               f"error getting handle for DataSource Type PersistentVolumeClaim "
-                               f"by Name {source['name']}: claim not bound", PROVISIONER)
+                self.ctx.event(
+                    pvc,
+                    "Warning",
+                    "ProvisioningFailed",
+                    f"error getting handle for DataSource Type PersistentVolumeClaim "
+                    f"by Name {source['name']}: claim not bound",
+                    PROVISIONER,
+                )
                 return False
             copy_tree(self.ctx.volumes_dir / origin["spec"]["volumeName"], target)
             return True
@@ -183,17 +223,26 @@ class ProvisionerController(Controller):
             status = (snapshot or {}).get("status") or {}
             content_name = status.get("boundVolumeSnapshotContentName")
             if snapshot is None or not status.get("readyToUse") or not content_name:
-                self.ctx.event(pvc, "Warning", "ProvisioningFailed",
-                               f"error getting handle for DataSource Type VolumeSnapshot by Name "
-                               f"{source['name']}: snapshot {source['name']} is not Ready",
-                               PROVISIONER)
+                self.ctx.event(
+                    pvc,
+                    "Warning",
+                    "ProvisioningFailed",
+                    f"error getting handle for DataSource Type VolumeSnapshot by Name "
+                    f"{source['name']}: snapshot {source['name']} is not Ready",
+                    PROVISIONER,
+                )
                 return False
             wanted = quantity(pvc["spec"].get("resources", {}).get("requests", {}).get("storage"))
             size = quantity(status.get("restoreSize"))
             if size > wanted:
-                self.ctx.event(pvc, "Warning", "ProvisioningFailed",
-                               f"requested volume size {wanted} is less than the size {size} "
-                               f"for the source snapshot {source['name']}", PROVISIONER)
+                self.ctx.event(
+                    pvc,
+                    "Warning",
+                    "ProvisioningFailed",
+                    f"requested volume size {wanted} is less than the size {size} "
+                    f"for the source snapshot {source['name']}",
+                    PROVISIONER,
+                )
                 return False
             content = self.kube.find(VOLUME_SNAPSHOT_CONTENT, content_name)
             handle = ((content or {}).get("status") or {}).get("snapshotHandle") or content_name
@@ -206,23 +255,47 @@ class ProvisionerController(Controller):
         meta, spec = pvc["metadata"], pvc["spec"]
         storage = spec.get("resources", {}).get("requests", {}).get("storage", "1Gi")
         return {
-            "apiVersion": "v1", "kind": "PersistentVolume",
-            "metadata": {"name": pv_name,
-                         "annotations": {"pv.kubernetes.io/provisioned-by": DRIVER}},
+            "apiVersion": "v1",
+            "kind": "PersistentVolume",
+            "metadata": {
+                "name": pv_name,
+                "annotations": {"pv.kubernetes.io/provisioned-by": DRIVER},
+            },
             "spec": {
                 "capacity": {"storage": storage},
                 "accessModes": spec.get("accessModes") or ["ReadWriteOnce"],
                 "persistentVolumeReclaimPolicy": sc.get("reclaimPolicy") or "Delete",
                 "storageClassName": sc["metadata"]["name"],
                 "volumeMode": spec.get("volumeMode") or "Filesystem",
-                "claimRef": {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
-                             "namespace": meta["namespace"], "name": meta["name"],
-                             "uid": meta["uid"], "resourceVersion": meta.get("resourceVersion")},
-                "csi": {"driver": DRIVER, "fsType": "ext4",
-                        "volumeHandle": str(uuid.uuid5(uuid.NAMESPACE_URL, pv_name)),
-                        "volumeAttributes": {"kind": "directory"}},
-                "nodeAffinity": {"required": {"nodeSelectorTerms": [{"matchExpressions": [
-                    {"key": "topology.hostpath.csi/node", "operator": "In", "values": [NODE]}]}]}},
+                "claimRef": {
+                    "apiVersion": "v1",
+                    "kind": "PersistentVolumeClaim",
+                    "namespace": meta["namespace"],
+                    "name": meta["name"],
+                    "uid": meta["uid"],
+                    "resourceVersion": meta.get("resourceVersion"),
+                },
+                "csi": {
+                    "driver": DRIVER,
+                    "fsType": "ext4",
+                    "volumeHandle": str(uuid.uuid5(uuid.NAMESPACE_URL, pv_name)),
+                    "volumeAttributes": {"kind": "directory"},
+                },
+                "nodeAffinity": {
+                    "required": {
+                        "nodeSelectorTerms": [
+                            {
+                                "matchExpressions": [
+                                    {
+                                        "key": "topology.hostpath.csi/node",
+                                        "operator": "In",
+                                        "values": [NODE],
+                                    }
+                                ]
+                            }
+                        ]
+                    }
+                },
             },
         }
 
@@ -231,26 +304,52 @@ class ProvisionerController(Controller):
         pv = self.kube.find(PV, pvc["spec"]["volumeName"])
         if pv is None:
             if pvc.get("status", {}).get("phase") == "Bound":
-                self.kube.patch(PVC, pvc["metadata"]["name"], {"status": {"phase": "Lost"}},
-                                pvc["metadata"]["namespace"], subresource="status")
+                self.kube.patch(
+                    PVC,
+                    pvc["metadata"]["name"],
+                    {"status": {"phase": "Lost"}},
+                    pvc["metadata"]["namespace"],
+                    subresource="status",
+                )
             return None
         ref = pv["spec"].get("claimRef") or {}
         if ref.get("uid") and ref["uid"] != pvc["metadata"]["uid"]:
             return None
         if not ref.get("uid"):  # static binding: the PV controller fills in the claimRef
             meta = pvc["metadata"]
-            pv = self.kube.patch(PV, pv["metadata"]["name"], {"spec": {"claimRef": {
-                "apiVersion": "v1", "kind": "PersistentVolumeClaim", "namespace": meta["namespace"],
-                "name": meta["name"], "uid": meta["uid"]}}})
+            pv = self.kube.patch(
+                PV,
+                pv["metadata"]["name"],
+                {
+                    "spec": {
+                        "claimRef": {
+                            "apiVersion": "v1",
+                            "kind": "PersistentVolumeClaim",
+                            "namespace": meta["namespace"],
+                            "name": meta["name"],
+                            "uid": meta["uid"],
+                        }
+                    }
+                },
+            )
         if (pv.get("status") or {}).get("phase") != "Bound":
-            self.kube.patch(PV, pv["metadata"]["name"], {"status": {"phase": "Bound"}},
-                            subresource="status")
+            self.kube.patch(
+                PV, pv["metadata"]["name"], {"status": {"phase": "Bound"}}, subresource="status"
+            )
         status = pvc.get("status") or {}
-        wanted = {"phase": "Bound", "accessModes": pv["spec"].get("accessModes"),
-                  "capacity": pv["spec"].get("capacity")}
+        wanted = {
+            "phase": "Bound",
+            "accessModes": pv["spec"].get("accessModes"),
+            "capacity": pv["spec"].get("capacity"),
+        }
         if any(status.get(k) != v for k, v in wanted.items()):
-            self.kube.patch(PVC, pvc["metadata"]["name"], {"status": wanted},
-                            pvc["metadata"]["namespace"], subresource="status")
+            self.kube.patch(
+                PVC,
+                pvc["metadata"]["name"],
+                {"status": wanted},
+                pvc["metadata"]["namespace"],
+                subresource="status",
+            )
         return None
 
     # --- PV side -------------------------------------------------------------------------
@@ -266,7 +365,8 @@ class ProvisionerController(Controller):
         claim = self.kube.find(PVC, ref["name"], ref.get("namespace"))
         if claim is not None and (not ref.get("uid") or claim["metadata"]["uid"] == ref["uid"]):
             if claim["spec"].get("volumeName") == name and not pv["metadata"].get(
-                    "deletionTimestamp"):
+                "deletionTimestamp"
+            ):
                 self.enqueue(PVC, ref.get("namespace"), ref["name"])
             return None
         # The claim is gone: read the PV again, since a populator may have just rebound it.

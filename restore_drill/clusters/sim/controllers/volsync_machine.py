@@ -106,9 +106,7 @@ def set_condition(status: Status, reason: str, message: str, now: datetime) -> N
     """Set the one ``Synchronizing`` condition (transition time kept if status unchanged)."""
     value = "True" if reason == REASON_SYNC else "False"
     conditions = [c for c in status.get("conditions") or [] if c.get("type") != CONDITION]
-    previous = next(
-        (c for c in status.get("conditions") or [] if c.get("type") == CONDITION), None
-    )
+    previous = next((c for c in status.get("conditions") or [] if c.get("type") == CONDITION), None)
     since = timestamp(now)
     if previous is not None and previous.get("status") == value:
         since = previous.get("lastTransitionTime") or since

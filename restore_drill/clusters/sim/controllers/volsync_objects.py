@@ -37,11 +37,25 @@ DEFAULT_CACHE_CAPACITY = "1Gi"
 
 REQUIRED_KEYS = ("RESTIC_REPOSITORY", "RESTIC_PASSWORD")
 OPTIONAL_KEYS = (
-    "RESTIC_COMPRESSION", "RESTIC_PACK_SIZE", "RESTIC_READ_CONCURRENCY",
-    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION",
-    "ST_AUTH", "ST_USER", "ST_KEY", "B2_ACCOUNT_ID", "B2_ACCOUNT_KEY",
-    "AZURE_ACCOUNT_NAME", "AZURE_ACCOUNT_KEY", "AZURE_ACCOUNT_SAS", "AZURE_ENDPOINT_SUFFIX",
-    "GOOGLE_PROJECT_ID", "RESTIC_REST_USERNAME", "RESTIC_REST_PASSWORD",
+    "RESTIC_COMPRESSION",
+    "RESTIC_PACK_SIZE",
+    "RESTIC_READ_CONCURRENCY",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_DEFAULT_REGION",
+    "ST_AUTH",
+    "ST_USER",
+    "ST_KEY",
+    "B2_ACCOUNT_ID",
+    "B2_ACCOUNT_KEY",
+    "AZURE_ACCOUNT_NAME",
+    "AZURE_ACCOUNT_KEY",
+    "AZURE_ACCOUNT_SAS",
+    "AZURE_ENDPOINT_SUFFIX",
+    "GOOGLE_PROJECT_ID",
+    "RESTIC_REST_USERNAME",
+    "RESTIC_REST_PASSWORD",
 )
 
 # VolSync's LogLineFilterSuccess (controllers/mover/restic/logfilter.go), plus the
@@ -152,8 +166,9 @@ def cache_pvc(owner: Obj, direction: str, restic: Obj, data_pvc: Obj) -> Obj:
     )
 
 
-def snapshot_manifest(owner: Obj, name: str, pvc_name: str, snapshot_class: str | None,
-                      *, temporary: bool) -> Obj:
+def snapshot_manifest(
+    owner: Obj, name: str, pvc_name: str, snapshot_class: str | None, *, temporary: bool
+) -> Obj:
     spec: Obj = {"source": {"persistentVolumeClaimName": pvc_name}}
     if snapshot_class:
         spec["volumeSnapshotClassName"] = snapshot_class
@@ -181,8 +196,13 @@ def forget_options(retain: Obj | None) -> str:
         return "--keep-last 1"
     parts = [
         f"--keep-{unit} {int(retain[field])}"
-        for field, unit in (("hourly", "hourly"), ("daily", "daily"), ("weekly", "weekly"),
-                            ("monthly", "monthly"), ("yearly", "yearly"))
+        for field, unit in (
+            ("hourly", "hourly"),
+            ("daily", "daily"),
+            ("weekly", "weekly"),
+            ("monthly", "monthly"),
+            ("yearly", "yearly"),
+        )
         if retain.get(field) is not None
     ]
     if retain.get("within"):
@@ -197,8 +217,9 @@ def secret_env(secret: Obj) -> list[Obj]:
     name = secret["metadata"]["name"]
     env = [_from_secret(name, key, optional=False) for key in REQUIRED_KEYS]
     env += [_from_secret(name, key, optional=True) for key in OPTIONAL_KEYS]
-    env += [_from_secret(name, key, optional=True)
-            for key in sorted(data) if key.startswith("RCLONE_")]
+    env += [
+        _from_secret(name, key, optional=True) for key in sorted(data) if key.startswith("RCLONE_")
+    ]
     return env
 
 
@@ -259,8 +280,10 @@ def mover_job(
                     "restartPolicy": "Never",
                     "containers": [container],
                     "volumes": [
-                        {"name": "data", "persistentVolumeClaim": {
-                            "claimName": data_pvc, "readOnly": read_only}},
+                        {
+                            "name": "data",
+                            "persistentVolumeClaim": {"claimName": data_pvc, "readOnly": read_only},
+                        },
                         {"name": "cache", "persistentVolumeClaim": {"claimName": cache_pvc_name}},
                     ],
                 },

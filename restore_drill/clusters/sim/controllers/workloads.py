@@ -43,17 +43,30 @@ def owned_by(pod: Obj, uid: str) -> bool:
 
 def owner_reference(owner: Obj) -> Obj:
     meta = owner["metadata"]
-    return {"apiVersion": owner["apiVersion"], "kind": owner["kind"], "name": meta["name"],
-            "uid": meta["uid"], "controller": True, "blockOwnerDeletion": True}
+    return {
+        "apiVersion": owner["apiVersion"],
+        "kind": owner["kind"],
+        "name": meta["name"],
+        "uid": meta["uid"],
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
 
 
 def pod_from(template: Obj, owner: Obj, name: str, labels: dict[str, str]) -> Obj:
     meta = copy.deepcopy(template.get("metadata") or {})
-    meta.update(name=name, namespace=owner["metadata"]["namespace"],
-                labels={**(meta.get("labels") or {}), **labels},
-                ownerReferences=[owner_reference(owner)])
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": meta,
-            "spec": copy.deepcopy(template.get("spec") or {})}
+    meta.update(
+        name=name,
+        namespace=owner["metadata"]["namespace"],
+        labels={**(meta.get("labels") or {}), **labels},
+        ownerReferences=[owner_reference(owner)],
+    )
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": meta,
+        "spec": copy.deepcopy(template.get("spec") or {}),
+    }
 
 
 def phase(pod: Obj) -> str:
@@ -61,8 +74,10 @@ def phase(pod: Obj) -> str:
 
 
 def is_ready(pod: Obj) -> bool:
-    return any(c.get("type") == "Ready" and c.get("status") == "True"
-               for c in (pod.get("status") or {}).get("conditions") or [])
+    return any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in (pod.get("status") or {}).get("conditions") or []
+    )
 
 
 class OwnerController(Controller):
@@ -85,8 +100,7 @@ class OwnerController(Controller):
         owner = self.kube.find(self.owner_kind, name, namespace)
         if owner is None or owner["metadata"].get("deletionTimestamp"):
             return None
-        pods = [p for p in self.kube.list(POD, namespace)
-                if owned_by(p, owner["metadata"]["uid"])]
+        pods = [p for p in self.kube.list(POD, namespace) if owned_by(p, owner["metadata"]["uid"])]
         return self.sync(owner, pods)
 
     def sync(self, owner: Obj, pods: list[Obj]) -> float | None:
@@ -102,52 +116,91 @@ class DeploymentController(OwnerController):
         wanted = int(spec.get("replicas", 1))
         hashed = template_hash(spec.get("template") or {})
         live = [p for p in pods if not p["metadata"].get("deletionTimestamp")]
-        old = [p for p in live
-               if (p["metadata"].get("labels") or {}).get("pod-template-hash") != hashed]
+        old = [
+            p
+            for p in live
+            if (p["metadata"].get("labels") or {}).get("pod-template-hash") != hashed
+        ]
         current = [p for p in live if p not in old]
         for pod in old:
             self.kube.delete(POD, pod["metadata"]["name"], meta["namespace"])
         for _ in range(wanted - len(current)):
             name = f"{meta['name']}-{hashed}-{suffix()}"
-            self.kube.create(pod_from(spec.get("template") or {}, owner, name,
-                                      {"pod-template-hash": hashed}))
-            self.ctx.event(owner, "Normal", "SuccessfulCreate", f"Created pod: {name}",
-                           "replicaset-controller")
+            self.kube.create(
+                pod_from(spec.get("template") or {}, owner, name, {"pod-template-hash": hashed})
+            )
+            self.ctx.event(
+                owner, "Normal", "SuccessfulCreate", f"Created pod: {name}", "replicaset-controller"
+            )
         surplus = sorted(current, key=lambda p: p["metadata"].get("creationTimestamp", ""))
         for pod in reversed(surplus[wanted:] if len(current) > wanted else []):
             self.kube.delete(POD, pod["metadata"]["name"], meta["namespace"])
-            self.ctx.event(owner, "Normal", "SuccessfulDelete",
-                           f"Deleted pod: {pod['metadata']['name']}", "replicaset-controller")
+            self.ctx.event(
+                owner,
+                "Normal",
+                "SuccessfulDelete",
+                f"Deleted pod: {pod['metadata']['name']}",
+                "replicaset-controller",
+            )
         kept = surplus[:wanted]
         ready = sum(1 for p in kept if is_ready(p))
         self.write_status(owner, wanted, len(kept), ready, hashed)
         return None
 
-    def write_status(self, owner: Obj, wanted: int, replicas: int, ready: int,
-                     hashed: str) -> None:
+    def write_status(self, owner: Obj, wanted: int, replicas: int, ready: int, hashed: str) -> None:
         status = copy.deepcopy(owner.get("status") or {})
         before = copy.deepcopy(status)
-        status.update(observedGeneration=owner["metadata"].get("generation", 1),
-                      replicas=replicas, updatedReplicas=replicas, readyReplicas=ready,
-                      availableReplicas=ready, unavailableReplicas=max(0, wanted - ready))
-        for field in ("replicas", "updatedReplicas", "readyReplicas", "availableReplicas",
-                      "unavailableReplicas"):
+        status.update(
+            observedGeneration=owner["metadata"].get("generation", 1),
+            replicas=replicas,
+            updatedReplicas=replicas,
+            readyReplicas=ready,
+            availableReplicas=ready,
+            unavailableReplicas=max(0, wanted - ready),
+        )
+        for field in (
+            "replicas",
+            "updatedReplicas",
+            "readyReplicas",
+            "availableReplicas",
+            "unavailableReplicas",
+        ):
             if not status[field]:
                 del status[field]  # the real controller omits zero counts
         holder = {"status": status}
         if ready >= wanted:
-            set_condition(holder, "Available", "True", "MinimumReplicasAvailable",
-                          "Deployment has minimum availability.")
+            set_condition(
+                holder,
+                "Available",
+                "True",
+                "MinimumReplicasAvailable",
+                "Deployment has minimum availability.",
+            )
         else:
-            set_condition(holder, "Available", "False", "MinimumReplicasUnavailable",
-                          "Deployment does not have minimum availability.")
+            set_condition(
+                holder,
+                "Available",
+                "False",
+                "MinimumReplicasUnavailable",
+                "Deployment does not have minimum availability.",
+            )
         replica_set = f"{owner['metadata']['name']}-{hashed}"
         if ready >= wanted:
-            set_condition(holder, "Progressing", "True", "NewReplicaSetAvailable",
-                          f'ReplicaSet "{replica_set}" has successfully progressed.')
+            set_condition(
+                holder,
+                "Progressing",
+                "True",
+                "NewReplicaSetAvailable",
+                f'ReplicaSet "{replica_set}" has successfully progressed.',
+            )
         else:
-            set_condition(holder, "Progressing", "True", "ReplicaSetUpdated",
-                          f'ReplicaSet "{replica_set}" is progressing.')
+            set_condition(
+                holder,
+                "Progressing",
+                "True",
+                "ReplicaSetUpdated",
+                f'ReplicaSet "{replica_set}" is progressing.',
+            )
         if status != before:
             self.kube.replace_status({**owner, "status": status})
 
@@ -159,43 +212,83 @@ class JobController(OwnerController):
     def sync(self, owner: Obj, pods: list[Obj]) -> float | None:
         meta, spec = owner["metadata"], owner["spec"]
         status = copy.deepcopy(owner.get("status") or {})
-        done = any(c.get("type") in ("Complete", "Failed") and c.get("status") == "True"
-                   for c in status.get("conditions") or [])
+        done = any(
+            c.get("type") in ("Complete", "Failed") and c.get("status") == "True"
+            for c in status.get("conditions") or []
+        )
         succeeded = sum(1 for p in pods if phase(p) == "Succeeded")
         failed = sum(1 for p in pods if phase(p) == "Failed")
-        active = [p for p in pods if phase(p) not in ("Succeeded", "Failed")
-                  and not p["metadata"].get("deletionTimestamp")]
+        active = [
+            p
+            for p in pods
+            if phase(p) not in ("Succeeded", "Failed")
+            and not p["metadata"].get("deletionTimestamp")
+        ]
         holder = {"status": status}
         status.setdefault("startTime", now())
         if not done and succeeded >= int(spec.get("completions", 1)):
-            set_condition(holder, "SuccessCriteriaMet", "True", "CompletionsReached",
-                          "Reached expected number of succeeded pods")
-            set_condition(holder, "Complete", "True", "CompletionsReached",
-                          "Reached expected number of succeeded pods")
+            set_condition(
+                holder,
+                "SuccessCriteriaMet",
+                "True",
+                "CompletionsReached",
+                "Reached expected number of succeeded pods",
+            )
+            set_condition(
+                holder,
+                "Complete",
+                "True",
+                "CompletionsReached",
+                "Reached expected number of succeeded pods",
+            )
             status["completionTime"] = now()
             self.ctx.event(owner, "Normal", "Completed", "Job completed", "job-controller")
         elif not done and failed > int(spec.get("backoffLimit", 6)):
             for pod in active:
                 self.kube.delete(POD, pod["metadata"]["name"], meta["namespace"])
             active = []
-            set_condition(holder, "FailureTarget", "True", "BackoffLimitExceeded",
-                          "Job has reached the specified backoff limit")
-            set_condition(holder, "Failed", "True", "BackoffLimitExceeded",
-                          "Job has reached the specified backoff limit")
-            self.ctx.event(owner, "Warning", "BackoffLimitExceeded",
-                           "Job has reached the specified backoff limit", "job-controller")
+            set_condition(
+                holder,
+                "FailureTarget",
+                "True",
+                "BackoffLimitExceeded",
+                "Job has reached the specified backoff limit",
+            )
+            set_condition(
+                holder,
+                "Failed",
+                "True",
+                "BackoffLimitExceeded",
+                "Job has reached the specified backoff limit",
+            )
+            self.ctx.event(
+                owner,
+                "Warning",
+                "BackoffLimitExceeded",
+                "Job has reached the specified backoff limit",
+                "job-controller",
+            )
         elif not done and not active and not spec.get("suspend"):
             name = f"{meta['name']}-{suffix()}"
-            labels = {"job-name": meta["name"], "controller-uid": meta["uid"],
-                      "batch.kubernetes.io/job-name": meta["name"],
-                      "batch.kubernetes.io/controller-uid": meta["uid"]}
+            labels = {
+                "job-name": meta["name"],
+                "controller-uid": meta["uid"],
+                "batch.kubernetes.io/job-name": meta["name"],
+                "batch.kubernetes.io/controller-uid": meta["uid"],
+            }
             template = copy.deepcopy(spec.get("template") or {})
             self.kube.create(pod_from(template, owner, name, labels))
-            self.ctx.event(owner, "Normal", "SuccessfulCreate", f"Created pod: {name}",
-                           "job-controller")
+            self.ctx.event(
+                owner, "Normal", "SuccessfulCreate", f"Created pod: {name}", "job-controller"
+            )
             active = [{"status": {}}]
-        status.update(active=len(active), succeeded=succeeded, failed=failed,
-                      ready=sum(1 for p in active if is_ready(p)), terminating=0)
+        status.update(
+            active=len(active),
+            succeeded=succeeded,
+            failed=failed,
+            ready=sum(1 for p in active if is_ready(p)),
+            terminating=0,
+        )
         for field in ("active", "succeeded", "failed"):
             if not status[field]:
                 del status[field]
