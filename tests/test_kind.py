@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from restore_drill.clusters.kind import (
     kind_export_kubeconfig_argv,
     kind_export_logs_argv,
     render_kind_config,
+    validate_cluster_name,
 )
 from restore_drill.errors import BackendUnavailable, RefusedDestructiveAction, UsageError
 
@@ -236,7 +238,8 @@ def test_real_kind_cluster_with_every_addon_ready(tmp_path: Path) -> None:
     from restore_drill.addons import deployment_available, statefulset_ready
     from restore_drill.k8s import DEPLOYMENT, STATEFUL_SET, STORAGE_CLASS, VOLUME_SNAPSHOT_CLASS
 
-    cluster = KindCluster(f"drill-{tmp_path.name[-8:].lower()}", tmp_path, NoStore())  # type: ignore[arg-type]
+    name = validate_cluster_name(f"drill-{secrets.token_hex(3)}")
+    cluster = KindCluster(name, tmp_path, NoStore())  # type: ignore[arg-type]
     try:
         cluster.create()  # waits for every addon's readiness itself
         assert cluster.created_by_this_run
@@ -254,10 +257,22 @@ def test_real_kind_cluster_with_every_addon_ready(tmp_path: Path) -> None:
         snapshot_controller = kube.get(DEPLOYMENT, "snapshot-controller", "kube-system")
         assert deployment_available(snapshot_controller)
         assert deployment_available(kube.get(DEPLOYMENT, "volsync", "volsync-system"))
-        assert statefulset_ready(kube.get(STATEFUL_SET, "csi-hostpathplugin", "default"))
+        csi_namespace = "kube-system" if cluster.offline else "default"
+        assert statefulset_ready(kube.get(STATEFUL_SET, "csi-hostpathplugin", csi_namespace))
     finally:
         if cluster.created_by_this_run:
             cluster.delete()
+
+
+@pytest.mark.parametrize("name", ["drill-a", "a.b-1", "x" * 49])
+def test_cluster_names_kind_accepts(name: str) -> None:
+    assert validate_cluster_name(name) == name
+
+
+@pytest.mark.parametrize("name", ["drill-with_ev0", "Drill", "a b", "", "x" * 50])
+def test_cluster_names_kind_refuses_are_refused_with_the_rule(name: str) -> None:
+    with pytest.raises(UsageError, match="lower-case letters, digits"):
+        validate_cluster_name(name)
 
 
 class StubItem:

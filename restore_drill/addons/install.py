@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from restore_drill.addons import offline
 from restore_drill.addons.commands import (
@@ -130,9 +132,11 @@ class AddonInstaller:
         *,
         timeout: float = 300,
         offline: bool = False,
+        node_images: Callable[[], set[str]] | None = None,
     ) -> None:
         self.addons = addons
         self.offline = offline  # sources from the module cache, our CSI driver
+        self.node_images = node_images  # what the node has, where nothing may be pulled
         self.kubeconfig = Path(kubeconfig)
         self.run_dir = Path(run_dir)
         self.timeout = timeout
@@ -149,6 +153,11 @@ class AddonInstaller:
         for argv in commands:
             run_command(argv, env=self.env, timeout=self.timeout, **kwargs)
 
+    def _require_images(self, objects: list[Obj], what: str) -> None:
+        if self.node_images is not None:
+            wanted = offline.manifest_images(objects)
+            offline.require_images(wanted, self.node_images(), what)
+
     def _wait_all(self, kube: Kube, checks: Iterable[Readiness]) -> None:
         for check in checks:
             check.wait(kube, self.timeout)
@@ -164,12 +173,14 @@ class AddonInstaller:
         if self.offline:
             render = offline.snapshot_controller_render_argv(self.addons, self.kubeconfig)
             rendered = run_command(render, env=self.env, timeout=self.timeout).stdout
+            pinned = offline.pin_controller_image(rendered, self.addons)
+            self._require_images(list(yaml.safe_load_all(pinned)), "the snapshot-controller")
             namespace = str(self.addons.section("snapshotter")["controller_namespace"])
             run_command(
                 kubectl(self.kubeconfig, *offline.SERVER_SIDE, "-n", namespace, "-f", "-"),
                 env=self.env,
                 timeout=self.timeout,
-                stdin=offline.pin_controller_image(rendered, self.addons),
+                stdin=pinned,
             )
         else:
             self._run_all(controller)
@@ -184,7 +195,9 @@ class AddonInstaller:
 
     def install_csi_hostpath(self, kube: Kube) -> None:
         if self.offline:
-            for obj in offline.csi_driver_objects(self.addons):
+            objects = offline.csi_driver_objects(self.addons)
+            self._require_images(objects, "the CSI hostpath driver")
+            for obj in objects:
                 kube.apply(obj)
             self._wait_all(kube, [offline_csi_readiness()])
             return
@@ -218,6 +231,10 @@ class AddonInstaller:
             chart = offline.volsync_chart(self.addons, version)
             values = offline.write_volsync_values(self.run_dir, version)
             argv = helm_volsync_argv(self.addons, self.kubeconfig, version, chart, values)
+            template = ["helm", "template", "volsync", str(chart), "--values", str(values)]
+            rendered = run_command(template, env=env, timeout=self.timeout).stdout
+            objects = [o for o in yaml.safe_load_all(rendered) if isinstance(o, dict)]
+            self._require_images(objects, f"VolSync {version}'s chart")
         else:
             for repo_argv in helm_repo_argv(self.addons):
                 run_command(repo_argv, env=env, timeout=self.timeout)

@@ -11,9 +11,9 @@ import yaml
 
 from restore_drill.addons.commands import FIELD_MANAGER, kubectl
 from restore_drill.addons.pins import REPO_ROOT, Addons
-from restore_drill.errors import UsageError
+from restore_drill.errors import ImageMissing, UsageError
 from restore_drill.images.modules import module_dir
-from restore_drill.images.recipes import Offline, volsync_image
+from restore_drill.images.pins import Offline, volsync_image
 from restore_drill.k8s import Obj
 
 SERVER_SIDE = ["apply", "--server-side", f"--field-manager={FIELD_MANAGER}", "--force-conflicts"]
@@ -64,6 +64,34 @@ def csi_driver_objects(addons: Addons) -> list[Obj]:
         raise UsageError(f"{path}: an image placeholder has no pin in clusters/addons.yaml")
     objects = [doc for doc in yaml.safe_load_all(text) if isinstance(doc, dict)]
     return [o for o in objects if o.get("kind") not in SKIPPED_KINDS]
+
+
+def manifest_images(objects: list[Obj]) -> set[str]:
+    """Every container image the workloads in ``objects`` run."""
+    found: set[str] = set()
+    for obj in objects:
+        spec = obj.get("spec") or {}
+        pod = ((spec.get("template") or {}).get("spec")) or spec
+        for key in ("initContainers", "containers"):
+            found.update(str(c["image"]) for c in pod.get(key) or [] if c.get("image"))
+    return found
+
+
+def short_name(image: str) -> str:
+    """``docker.io/library/x:1`` and ``docker.io/x:1`` as Docker names them: ``x:1``."""
+    return image.removeprefix("docker.io/").removeprefix("library/")
+
+
+def require_images(wanted: set[str], present: set[str], what: str) -> None:
+    """Fail at once, naming them, when ``what`` would run images the node does not have:
+    offline, a pod would otherwise sit in ImagePullBackOff until a readiness deadline."""
+    have = {short_name(image) for image in present}
+    missing = sorted(image for image in wanted if short_name(image) not in have)
+    if missing:
+        raise ImageMissing(
+            f"{what} runs {', '.join(missing)}, not built here (nothing is pulled): "
+            "see 'restore-drill images list'"
+        )
 
 
 def volsync_chart(addons: Addons, version: str) -> Path:

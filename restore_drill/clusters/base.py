@@ -50,7 +50,8 @@ class Cluster(abc.ABC):
         if not self.created_by_this_run:
             raise RefusedDestructiveAction(
                 f"refusing to delete {self.backend} cluster {self.name!r}: "
-                "this run did not create it"
+                "this run did not create it (a run reuses a cluster that already exists, "
+                "e.g. one kept after a failure)"
             )
         self.close_client()
         self._destroy()

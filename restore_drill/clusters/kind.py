@@ -30,14 +30,16 @@ from restore_drill.clusters.base import Cluster
 from restore_drill.clusters.bundle import store_secrets, write_bundle
 from restore_drill.clusters.kind_offline import (
     KIND_OFFLINE_OVERLAY,
+    built_image_versions,
     choose_images,
     kind_load_argv,
     load_config_overlay,
     merge_config,
+    node_images,
     set_up_pod_network,
 )
 from restore_drill.errors import BackendUnavailable, DrillError, UsageError
-from restore_drill.images.recipes import Offline
+from restore_drill.images.pins import Offline
 from restore_drill.images.tools import missing_tools
 
 if TYPE_CHECKING:
@@ -188,7 +190,12 @@ class KindCluster(Cluster):
         self.run_dir.mkdir(parents=True, exist_ok=True)
         if self.exists():
             # Someone else's (or an earlier run's) cluster: use it, never claim it.
-            log.info("reusing existing kind cluster %s", self.name)
+            # Said plainly: a reused cluster is never deleted, so cluster-rebuild refuses it.
+            print(
+                f"restore-drill: reusing kind cluster {self.name} (not made by this run: it is "
+                f"never deleted; 'kind delete cluster --name {self.name}' removes it)",
+                flush=True,
+            )
             run_command(kind_export_kubeconfig_argv(self.name, self.kubeconfig), timeout=60)
         else:
             self._create_cluster()
@@ -215,7 +222,14 @@ class KindCluster(Cluster):
         return self.images == "built"
 
     def _installer(self) -> AddonInstaller:
-        return AddonInstaller(self.addons, self.kubeconfig, self.run_dir, offline=self.offline)
+        node = f"{self.name}-control-plane"
+        return AddonInstaller(
+            self.addons,
+            self.kubeconfig,
+            self.run_dir,
+            offline=self.offline,
+            node_images=(lambda: node_images(node)) if self.offline else None,
+        )
 
     def _create_cluster(self) -> None:
         config_path = self.run_dir / "kind.yaml"
@@ -246,6 +260,20 @@ class KindCluster(Cluster):
         found = self.addons.versions()
         found["volsync"] = self.volsync_version
         found["kubernetes-server"] = self.server_version()
+        found["images"] = self.images
+        found["csi-driver"] = f"csi-driver-host-path {found.pop('csi-driver-host-path')}"
+        if self.offline:
+            offline = Offline(self.addons)
+            found.update(
+                {
+                    "node-image": offline.node_image,
+                    "csi-driver": f"{offline.csi_driver_image} (stand-in, docs/csi-hostpath.md)",
+                    "minio-image": offline.minio_image,
+                    "agent-image": offline.agent_image,
+                    "volsync-upgrade-from": self.volsync_version_named("upgrade_from"),
+                }
+            )
+            found.update(built_image_versions(self.addons))
         return found
 
     def server_version(self) -> str:

@@ -17,8 +17,8 @@ import yaml
 
 from restore_drill.addons import REPO_ROOT, Addons, deployment_available, run_command
 from restore_drill.errors import DrillError, ImageMissing, UsageError
-from restore_drill.images.recipes import Offline
-from restore_drill.images.steps import docker_label
+from restore_drill.images.pins import Offline
+from restore_drill.images.steps import HOW_LABEL, docker_label
 from restore_drill.k8s import DAEMON_SET, DEPLOYMENT, NODE, Kube, Obj
 
 log = logging.getLogger(__name__)
@@ -40,6 +40,13 @@ def choose_images(addons: Addons, requested: str) -> str:
     if requested == "auto":
         return "built" if present else "pulled"
     return requested
+
+
+def built_image_versions(addons: Addons) -> dict[str, str]:
+    """``image <name>`` -> how it was built here, for reports (from each image's label)."""
+    offline = Offline(addons)
+    names = [offline.node_image, offline.minio_image, *offline.addon_images().values()]
+    return {f"image {name}": docker_label(name, HOW_LABEL) or "not built" for name in names}
 
 
 def merge_config(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
@@ -141,6 +148,12 @@ def daemonset_ready(obj: Obj | None) -> bool:
     status = (obj or {}).get("status") or {}
     wanted = status.get("desiredNumberScheduled", 0)
     return bool(wanted) and status.get("numberReady", 0) >= wanted
+
+
+def node_images(node: str) -> set[str]:
+    """The images the node's containerd holds (what its pods can run without a pull)."""
+    done = run_command(["docker", "exec", node, "ctr", "-n", "k8s.io", "images", "ls", "-q"])
+    return {line.strip() for line in done.stdout.splitlines() if line.strip()}
 
 
 def kind_load_argv(cluster: str, images: list[str]) -> list[str]:

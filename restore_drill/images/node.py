@@ -55,7 +55,7 @@ class NodeImage(Step):
 
     def key(self) -> str:
         staged = [self.stage[k] for k in sorted(self.stage)]
-        preloaded = [f"{tag}={image.key()}" for image in self.preload for tag in image.tags]
+        preloaded = sorted(f"{tag}={image.key()}" for image in self.preload for tag in image.tags)
         return fingerprint(NODE_DIR, staged, *self.kind_module, *preloaded, *self.inputs)
 
     def is_current(self) -> bool:

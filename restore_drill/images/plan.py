@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from restore_drill.addons.pins import Addons
 from restore_drill.images.node import NodeImage
+from restore_drill.images.pins import Offline
 from restore_drill.images.recipes import (
     CNI_PLUGINS,
-    Offline,
     bases,
     go_builds,
     images,

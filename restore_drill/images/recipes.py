@@ -9,14 +9,11 @@ they are; stand-ins (our CSI driver, MinIO from a pseudo-version, the agent) car
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
-from restore_drill.addons.pins import REPO_ROOT, Addons
 from restore_drill.images.modules import module_dir
+from restore_drill.images.pins import IMAGES_DIR, K8S_COMPONENTS, Offline, volsync_image
 from restore_drill.images.steps import DebianImage, DockerImage, GoBinaries, PauseBinary, Step
-
-IMAGES_DIR = REPO_ROOT / "images"
 
 BASE_PACKAGES = (
     "ca-certificates",
@@ -72,15 +69,7 @@ NODE_EXCLUDES = (
     "./usr/share/locale/*",
 )
 
-K8S_BINARIES = (
-    "kubelet",
-    "kubeadm",
-    "kubectl",
-    "kube-apiserver",
-    "kube-controller-manager",
-    "kube-scheduler",
-    "kube-proxy",
-)
+K8S_BINARIES = ("kubelet", "kubeadm", "kubectl", *K8S_COMPONENTS)
 CNI_PLUGINS = {
     "bridge": "plugins/main/bridge",
     "loopback": "plugins/main/loopback",
@@ -88,107 +77,6 @@ CNI_PLUGINS = {
     "portmap": "plugins/meta/portmap",
     "ptp": "plugins/main/ptp",
 }
-
-
-@dataclass(frozen=True)
-class Module:
-    """One pinned Go module of ``offline.modules`` and its wrapper under ``images/``."""
-
-    module: str
-    version: str
-    dir: str
-
-    @property
-    def path(self) -> Path:
-        return IMAGES_DIR / self.dir
-
-
-class Offline:
-    """The ``offline`` section of ``clusters/addons.yaml``, read as the build needs it."""
-
-    def __init__(self, addons: Addons) -> None:
-        self.addons = addons
-        self.spec = addons.section("offline")
-
-    def module(self, name: str) -> Module:
-        raw = self.spec["modules"][name]
-        return Module(str(raw["module"]), str(raw["version"]), str(raw.get("dir", "")))
-
-    @property
-    def suite(self) -> str:
-        return str(self.spec["debian"]["suite"])
-
-    @property
-    def mirror(self) -> str:
-        return str(self.spec["debian"]["mirror"])
-
-    @property
-    def base_image(self) -> str:
-        return f"restore-drill/debian-base:{self.suite}"
-
-    @property
-    def node_rootfs_image(self) -> str:
-        return f"restore-drill/node-rootfs:{self.suite}"
-
-    @property
-    def node_image(self) -> str:
-        return f"{self.spec['node_image']}:{self.addons.kubernetes_version}"
-
-    @property
-    def volsync_versions(self) -> list[str]:
-        return [str(v) for v in self.spec["volsync"]]
-
-    def restic_version(self, volsync: str) -> str:
-        return str(self.spec["volsync"][volsync]["restic"])
-
-    @property
-    def pause(self) -> str:
-        return str(self.spec["pause"])
-
-    @property
-    def csi_driver_image(self) -> str:
-        driver = self.spec["csi_driver"]
-        return f"{driver['image']}:{driver['version']}"
-
-    @property
-    def minio_image(self) -> str:
-        return f"{self.spec['minio_image']}:{self.module('minio').version}"
-
-    @property
-    def agent_image(self) -> str:
-        return str(self.spec["agent_image"])
-
-    # --- upstream names the images keep -------------------------------------------------
-
-    def control_plane_images(self) -> dict[str, str]:
-        """Image per control-plane component, as ``kubeadm config images list`` names them."""
-        k8s = self.addons.kubernetes_version
-        names = {c: f"registry.k8s.io/{c}:{k8s}" for c in K8S_BINARIES if c.startswith("kube-")}
-        names["etcd"] = f"registry.k8s.io/etcd:{self.spec['modules']['etcd']['tag']}"
-        names["coredns"] = f"registry.k8s.io/coredns/coredns:{self.module('coredns').version}"
-        names["pause"] = f"registry.k8s.io/pause:{self.pause}"
-        return names
-
-    def addon_images(self) -> dict[str, str]:
-        """Images ``kind load`` puts into a new cluster: everything but the node's own."""
-        snap = self.module("external_snapshotter").version
-        images = {
-            "snapshot-controller": f"registry.k8s.io/sig-storage/snapshot-controller:{snap}",
-            "csi-snapshotter": f"registry.k8s.io/sig-storage/csi-snapshotter:{snap}",
-            "csi-provisioner": "registry.k8s.io/sig-storage/csi-provisioner:"
-            + self.module("external_provisioner").version,
-            "csi-hostpath": self.csi_driver_image,
-            "agent": self.agent_image,
-            "kube-rbac-proxy": "quay.io/brancz/kube-rbac-proxy:"
-            + self.module("kube_rbac_proxy").version,
-        }
-        for version in self.volsync_versions:
-            images[f"volsync-{version}"] = volsync_image(version)
-        return images
-
-
-def volsync_image(version: str) -> str:
-    return f"quay.io/backube/volsync:{version}"
 
 
 def k8s_ldflags(version: str) -> str:
@@ -394,31 +282,50 @@ def pause_step(offline: Offline) -> PauseBinary:
     )
 
 
+# Images holding one Go binary: (step name, build, Dockerfile dir under images/, on the
+# Debian base?). The step name is also the binary's name and its key in the image tables.
+ONE_BINARY_IMAGES = (
+    ("etcd", "etcd", "etcd", False),
+    ("coredns", "coredns", "coredns", False),
+    (
+        "snapshot-controller",
+        "external-snapshotter",
+        "external-snapshotter/snapshot-controller",
+        False,
+    ),
+    ("csi-snapshotter", "external-snapshotter", "external-snapshotter/csi-snapshotter", False),
+    ("csi-provisioner", "external-provisioner", "external-provisioner", False),
+    ("csi-hostpath", "csi-hostpath", "csi-hostpath", True),
+    ("kube-rbac-proxy", "kube-rbac-proxy", "kube-rbac-proxy", False),
+    ("minio", "minio", "minio", True),
+)
+
+
 def images(
     offline: Offline, builds: dict[str, GoBinaries], pause: PauseBinary, base_key: str
 ) -> list[DockerImage]:
     """Every image but the node's, in build order."""
-    cp = offline.control_plane_images()
     k8s = builds["kubernetes"]
     base = (base_key,)
-    steps: list[DockerImage] = []
-    for component in ("kube-apiserver", "kube-controller-manager", "kube-scheduler"):
-        steps.append(
-            _image(
-                component,
-                k8s.version,
-                [cp[component]],
-                "control-plane",
-                {f"bin/{component}": k8s.out_dir / component},
-                k8s.how,
-                args={"COMPONENT": component},
-            )
+    names = {**offline.control_plane_images(), **offline.addon_images()}
+    names["minio"] = offline.minio_image
+    steps = [
+        _image(
+            c,
+            k8s.version,
+            [names[c]],
+            "control-plane",
+            {f"bin/{c}": k8s.out_dir / c},
+            k8s.how,
+            args={"COMPONENT": c},
         )
-    steps += [
+        for c in ("kube-apiserver", "kube-controller-manager", "kube-scheduler")
+    ]
+    steps.append(
         _image(
             "kube-proxy",
             k8s.version,
-            [cp["kube-proxy"]],
+            [names["kube-proxy"]],
             "kube-proxy",
             {
                 "bin/kube-proxy": k8s.out_dir / "kube-proxy",
@@ -426,106 +333,52 @@ def images(
             },
             k8s.how,
             base,
-        ),
+        )
+    )
+    steps.append(
         _image(
-            "etcd",
-            builds["etcd"].version,
-            [cp["etcd"]],
-            "etcd",
-            {"bin/etcd": builds["etcd"].out_dir / "etcd"},
-            builds["etcd"].how,
-        ),
-        _image(
-            "coredns",
-            builds["coredns"].version,
-            [cp["coredns"]],
-            "coredns",
-            {"bin/coredns": builds["coredns"].out_dir / "coredns"},
-            builds["coredns"].how,
-        ),
-        _image(
-            "pause", offline.pause, [cp["pause"]], "pause", {"bin/pause": pause.binary}, pause.how
-        ),
-    ]
-    addon = offline.addon_images()
-    snap = builds["external-snapshotter"]
-    for name in ("snapshot-controller", "csi-snapshotter"):
+            "pause",
+            offline.pause,
+            [names["pause"]],
+            "pause",
+            {"bin/pause": pause.binary},
+            pause.how,
+        )
+    )
+    for name, build, dockerfile, on_base in ONE_BINARY_IMAGES:
+        go = builds[build]
         steps.append(
             _image(
                 name,
-                snap.version,
-                [addon[name]],
-                f"external-snapshotter/{name}",
-                {f"bin/{name}": snap.out_dir / name},
-                snap.how,
+                go.version,
+                [names[name]],
+                dockerfile,
+                {f"bin/{name}": go.out_dir / name},
+                go.how,
+                base if on_base else (),
             )
         )
-    prov = builds["external-provisioner"]
-    steps.append(
-        _image(
-            "csi-provisioner",
-            prov.version,
-            [addon["csi-provisioner"]],
-            "external-provisioner",
-            {"bin/csi-provisioner": prov.out_dir / "csi-provisioner"},
-            prov.how,
-        )
-    )
-    driver = builds["csi-hostpath"]
-    steps.append(
-        _image(
-            "csi-hostpath",
-            driver.version,
-            [addon["csi-hostpath"]],
-            "csi-hostpath",
-            {"bin/csi-hostpath": driver.out_dir / "csi-hostpath"},
-            driver.how,
-            base,
-        )
-    )
     for version in offline.volsync_versions:
         manager = builds[f"volsync-{version}"]
         restic = builds[f"restic-{offline.restic_version(version)}"]
         scripts = module_dir("github.com/backube/volsync", f"v{version}") / "mover-restic"
+        stage = {
+            "bin/manager": manager.out_dir / "manager",
+            "bin/restic": restic.out_dir / "restic",
+            "mover-restic": scripts,
+        }
         steps.append(
             _image(
                 "volsync",
                 f"v{version}",
                 [volsync_image(version)],
                 "volsync",
-                {
-                    "bin/manager": manager.out_dir / "manager",
-                    "bin/restic": restic.out_dir / "restic",
-                    "mover-restic": scripts,
-                },
+                stage,
                 f"{manager.how} + {restic.how}",
                 base,
                 {"version_arg": f"v{version}"},
             )
         )
-    proxy = builds["kube-rbac-proxy"]
-    steps.append(
-        _image(
-            "kube-rbac-proxy",
-            proxy.version,
-            [addon["kube-rbac-proxy"]],
-            "kube-rbac-proxy",
-            {"bin/kube-rbac-proxy": proxy.out_dir / "kube-rbac-proxy"},
-            proxy.how,
-        )
-    )
-    minio = builds["minio"]
-    steps.append(
-        _image(
-            "minio",
-            minio.version,
-            [offline.minio_image],
-            "minio",
-            {"bin/minio": minio.out_dir / "minio"},
-            minio.how,
-            base,
-        )
-    )
     steps.append(
         _image(
             "agent",

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from restore_drill.addons import load_addons
-from restore_drill.images.recipes import IMAGES_DIR, Offline
+from restore_drill.images.pins import IMAGES_DIR, Offline
 
 OFFLINE = Offline(load_addons())
 
