@@ -52,8 +52,10 @@ def test_explicit_backend_is_taken_as_asked(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_make_cluster_builds_each_backend(tmp_path: Path) -> None:
-    kind = make_cluster("kind", tmp_path, object())  # type: ignore[arg-type]
-    assert isinstance(kind, KindCluster) and kind.name == "restore-drill-kind"
+    kind = make_cluster("kind", tmp_path, object(), images="pulled")  # type: ignore[arg-type]
+    other = make_cluster("kind", tmp_path, object(), images="pulled")  # type: ignore[arg-type]
+    assert isinstance(kind, KindCluster) and kind.name.startswith("restore-drill-kind-")
+    assert kind.name != other.name, "each run names its own cluster"
     kubeconfig = tmp_path / "kc"
     kubeconfig.write_text("apiVersion: v1\n")
     existing = make_cluster(

@@ -6,6 +6,7 @@ controllers, kind shells out to Docker; neither should cost anything when unused
 
 from __future__ import annotations
 
+import secrets
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -51,7 +52,9 @@ def make_cluster(backend: str, run_dir: Path, object_store: ObjectStore, **optio
     existing: ``kubeconfig``, ``context``, ``allow_existing``, ``run_id``,
     ``storage_class``, ``snapshot_class``.
     """
-    name = str(options.pop("name", f"restore-drill-{backend}"))
+    # A name of its own per run: a cluster kept from an earlier run (or another run going
+    # on at the same time) is never picked up, and so never rebuilt or deleted by mistake.
+    name = str(options.pop("name", f"restore-drill-{backend}-{secrets.token_hex(3)}"))
     if backend == "kind":
         from restore_drill.clusters.kind import KindCluster
 

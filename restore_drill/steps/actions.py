@@ -127,7 +127,8 @@ def keep_backups(drill: Drill, last: int = 2) -> None:
     for app in drill.apps:
         for pvc in app.fixture.pvcs:
             name = app.fixture.source_for(pvc)["metadata"]["name"]
-            patch = {"spec": {"restic": {"retain": {"last": last}}}}
+            # VolSync's CRD types retain.last as a string (the other counts are integers).
+            patch = {"spec": {"restic": {"retain": {"last": str(last)}}}}
             kube.patch(k8s.REPLICATION_SOURCE, name, patch, app.namespace)
     drill.notes.append(
         f"retain.last={last} added for the drill: the tier's hourly/daily retention keeps one"
