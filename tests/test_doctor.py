@@ -76,7 +76,9 @@ def test_restic_version_is_parsed_and_checked(monkeypatch: pytest.MonkeyPatch) -
 
 def test_missing_tool_is_reported_not_raised(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(doctor.shutil, "which", lambda _: None)
-    assert doctor.probe_helm() == Probe("helm", False, "not on PATH")
+    assert doctor.probe_helm() == Probe(
+        "helm", False, "not built (restore-drill images build) and not on PATH"
+    )
 
 
 def run_doctor(monkeypatch: pytest.MonkeyPatch, argv: list[str], docker: bool) -> int:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from restore_drill.addons import load_addons
 from restore_drill.clusters import BACKENDS
 from restore_drill.clusters.kind import docker_engine_answers
+from restore_drill.images.tools import TOOLS, tool
 
 NAME = "doctor"
 HELP = "explain which cluster backends (kind, sim, existing) can run here and why not"
@@ -33,8 +34,11 @@ class Probe:
 
 
 def _tool_version(argv: list[str], pattern: str = r"v?(\d+\.\d+(?:\.\d+)?)") -> tuple[bool, str]:
+    # kind, kubectl and helm: the pinned builds of `images build` first, then PATH.
+    if argv[0] in TOOLS:
+        argv = [tool(argv[0]), *argv[1:]]
     if shutil.which(argv[0]) is None:
-        return False, "not on PATH"
+        return False, "not built (restore-drill images build) and not on PATH"
     try:
         done = subprocess.run(
             argv, capture_output=True, text=True, timeout=PROBE_TIMEOUT, check=False
