@@ -205,6 +205,13 @@ def go_builds(offline: Offline) -> dict[str, GoBinaries]:
             ldflags=f"-s -w -X main.version={offline.spec['csi_driver']['version']}",
         ),
         "minio": _go(offline, "minio", ["github.com/minio/minio"], ["minio"]),
+        # Not in an image: `make test` runs it against our CSI driver.
+        "csi-sanity": _go(
+            offline,
+            "csi_test",
+            ["github.com/kubernetes-csi/csi-test/v5/cmd/csi-sanity"],
+            ["csi-sanity"],
+        ),
         "kube-rbac-proxy": _go(
             offline,
             "kube_rbac_proxy",

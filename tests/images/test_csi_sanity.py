@@ -1,7 +1,7 @@
 """The offline CSI hostpath driver (images/csi-hostpath) passes csi-sanity.
 
-Both binaries are built from their Go modules (reused from the cache while newer than
-their sources); the driver runs on this host on a unix socket in a temp directory, without
+Both binaries are built as ``restore-drill images build`` builds them (cached per
+version); the driver runs on this host on a unix socket in a temp directory, without
 kubelet registration, and csi-sanity from kubernetes-csi/csi-test checks it. Every spec
 for a capability the driver claims must pass; the others are skipped by csi-sanity itself.
 """
@@ -19,10 +19,11 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-DRIVER_MODULE = ROOT / "images" / "csi-hostpath"
-SANITY_MODULE = ROOT / "images" / "csi-sanity"
-SANITY_PACKAGE = "github.com/kubernetes-csi/csi-test/v5/cmd/csi-sanity"
+from restore_drill.addons import load_addons
+from restore_drill.images.pins import Offline
+from restore_drill.images.recipes import go_builds
+from restore_drill.images.steps import run_steps
+
 BUILD_TIMEOUT = 1500  # a cold build on two busy cores takes minutes
 SANITY_TIMEOUT = 300
 SOCKET_WAIT = 30
@@ -36,54 +37,13 @@ pytestmark = [
 ]
 
 
-def _go_cache() -> Path:
-    explicit = os.environ.get("RESTORE_DRILL_CACHE")
-    if explicit:
-        return Path(explicit) / "go"
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "restore-drill" / "go"
-
-
-def _sanity_version() -> str:
-    go_mod = (SANITY_MODULE / "go.mod").read_text()
-    found = re.search(r"github\.com/kubernetes-csi/csi-test/v5 (v\S+)", go_mod)
-    assert found, "images/csi-sanity/go.mod does not require csi-test/v5"
-    return found.group(1)
-
-
-def _newest_source(module: Path) -> float:
-    files = [p for p in module.rglob("*") if p.suffix == ".go" or p.name in ("go.mod", "go.sum")]
-    return max(p.stat().st_mtime for p in files)
-
-
-def _build(module: Path, package: str, out: Path) -> Path:
-    """``go build`` unless ``out`` is newer than every source of the module."""
-    if out.exists() and out.stat().st_mtime > _newest_source(module):
-        return out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(f".{out.name}.{os.getpid()}")
-    done = subprocess.run(
-        ["go", "build", "-trimpath", "-ldflags", "-s -w", "-o", str(partial), package],
-        cwd=module,
-        env={**os.environ, "CGO_ENABLED": "0"},
-        capture_output=True,
-        text=True,
-        timeout=BUILD_TIMEOUT,
-        check=False,
-    )
-    assert done.returncode == 0, f"go build in {module} failed:\n{done.stderr[-3000:]}"
-    partial.replace(out)  # atomic, for a concurrent run reading the old one
-    return out
-
-
 @pytest.fixture(scope="module")
 def binaries() -> tuple[Path, Path]:
-    cache = _go_cache()
-    driver = _build(DRIVER_MODULE, ".", cache / "csi-hostpath" / "csi-hostpath")
-    sanity = _build(
-        SANITY_MODULE, SANITY_PACKAGE, cache / f"csi-sanity-{_sanity_version()}" / "csi-sanity"
-    )
-    return driver, sanity
+    """The driver and csi-sanity as ``restore-drill images build`` makes them (cached)."""
+    builds = go_builds(Offline(load_addons()))
+    driver, sanity = builds["csi-hostpath"], builds["csi-sanity"]
+    run_steps([driver, sanity], say=lambda line: None)
+    return driver.out_dir / "csi-hostpath", sanity.out_dir / "csi-sanity"
 
 
 def _tail(path: Path, lines: int = 40) -> str:
