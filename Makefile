@@ -34,10 +34,12 @@ docker:
 images: $(BIN)/restore-drill docker
 	@if [ "$(IMAGES)" = built ]; then $(BIN)/restore-drill images build; fi
 
-# The fast default suite: the harness's own tests plus every scenario drilled on sim at a
-# small size. Heavier tests (large datasets) are marked slow: `make test-all` runs them.
+# The default suite: the harness's own tests (csi-sanity among them) plus every scenario
+# drilled on sim, then every scenario drilled once on a real kind cluster, at a small size.
+# Heavier tests (large datasets) are marked slow: `make test-all` runs them.
 test: setup
 	$(BIN)/pytest -q -m "not slow" --cluster sim --drill-size 256KiB
+	$(BIN)/pytest -q e2e --cluster kind --drill-size 256KiB --junitxml=runs/e2e-kind.xml
 
 test-all: setup
 	$(BIN)/pytest -q
