@@ -271,6 +271,7 @@ class KindCluster(Cluster):
                     "minio-image": offline.minio_image,
                     "agent-image": offline.agent_image,
                     "volsync-upgrade-from": self.volsync_version_named("upgrade_from"),
+                    "volume-data-source-validator": "not installed (docs/offline-images.md)",
                 }
             )
             found.update(built_image_versions(self.addons))
