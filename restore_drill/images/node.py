@@ -15,10 +15,10 @@ from restore_drill.errors import ImageBuildFailed
 from restore_drill.images.cache import cache_dir, fingerprint
 from restore_drill.images.modules import module_dir
 from restore_drill.images.steps import (
-    HOW_LABEL,
     KEY_LABEL,
     DockerImage,
     Step,
+    change_flags,
     docker_label,
     run_logged,
 )
@@ -159,14 +159,7 @@ class NodeImage(Step):
                 ],
                 log,
             )
-            changes = [
-                *COMMIT_CHANGES,
-                f"LABEL {KEY_LABEL}={self.key()}",
-                f'LABEL {HOW_LABEL}="{self.how}"',
-            ]
-            argv = ["docker", "commit"]
-            for change in changes:
-                argv += ["--change", change]
+            argv = ["docker", "commit", *change_flags(self, *COMMIT_CHANGES)]
             run_logged([*argv, container, self.image], log)
         finally:
             subprocess.run(["docker", "rm", "-f", container], capture_output=True, check=False)

@@ -293,15 +293,16 @@ class DebianImage(Step):
             tarball = Path(tmp) / "root.tar"
             excludes = [f"--exclude={pattern}" for pattern in self.excludes]
             run_logged(["tar", "-C", root, *excludes, "-cf", tarball, "."], log)
-            changes = [
-                "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                f"LABEL {KEY_LABEL}={self.key()}",
-                f'LABEL {HOW_LABEL}="debootstrap {self.suite} minbase"',
-            ]
-            argv = ["docker", "import"]
-            for change in changes:
-                argv += ["--change", change]
+            path = "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+            argv = ["docker", "import", *change_flags(self, path)]
             run_logged([*argv, tarball, self.image], log)
+
+
+def change_flags(step: Step, *changes: str) -> list[str]:
+    """``--change`` flags for ``docker import``/``commit``, with the step's key and origin
+    labels that ``is_current`` and ``images list`` read."""
+    labels = (f"LABEL {KEY_LABEL}={step.key()}", f'LABEL {HOW_LABEL}="{step.how}"')
+    return [flag for change in (*changes, *labels) for flag in ("--change", change)]
 
 
 @dataclass
