@@ -11,6 +11,9 @@ from restore_drill.scenario import Backend, RunOptions, Scenario, run_drill
 
 
 @pytest.mark.drill
+# A real cluster: the first drill also waits for the cluster and its addons, and
+# cluster-rebuild builds a second one.
+@pytest.mark.timeout(1800)
 def test_drill(
     drill_scenario: Scenario,
     drill_backend: Backend,
