@@ -7,6 +7,7 @@ import argparse
 import subprocess
 
 from restore_drill.addons import load_addons
+from restore_drill.images.pins import Offline
 from restore_drill.images.plan import make_plan
 from restore_drill.images.steps import HOW_LABEL, GoBinaries, PauseBinary, run_steps
 
@@ -62,14 +63,8 @@ def list_images() -> int:
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths, strict=True)), row[4])
-    versions = load_addons().section("volsync")
-    absent = sorted(
-        set(map(str, versions["allowed"]))
-        - set(
-            make_plan(load_addons()).addon_images
-            and [k.removeprefix("volsync-") for k in plan.addon_images if k.startswith("volsync-")]
-        )
-    )
+    addons = load_addons()
+    absent = sorted(set(addons.volsync_allowed) - set(Offline(addons).volsync_versions))
     if absent:
         print(
             f"\nVolSync {', '.join(absent)}: in the users' matrix, not built here "

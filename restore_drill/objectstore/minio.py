@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from restore_drill.addons import load_addons, run_command
 from restore_drill.errors import BackendUnavailable, CommandFailed, ObjectStoreError, WaitTimeout
+from restore_drill.images.pins import Offline
 from restore_drill.objectstore.base import ObjectStore, S3Credentials
 
 log = logging.getLogger(__name__)
@@ -32,9 +33,7 @@ def pinned_image(images: str = "pulled") -> str:
     """The release users pull, or (``built``) the image the offline set built here."""
     addons = load_addons()
     if images == "built":
-        offline = addons.section("offline")
-        version = offline["modules"]["minio"]["version"]
-        return f"{offline['minio_image']}:{version}"
+        return Offline(addons).minio_image
     return str(addons.section("minio")["image"])
 
 
