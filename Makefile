@@ -22,9 +22,10 @@ $(BIN)/restore-drill: pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	@touch $@
 
-# restic (the sim's real data path) from the system's packages when it is missing.
+# Host tools from the system's packages when missing: debootstrap (image builds), restic
+# (verify-backups only).
 system-tools:
-	@scripts/install-system-tools.sh
+	@scripts/install-system-tools.sh $(IMAGES)
 
 # A Docker engine for the kind backend (Debian's, started here, where none answers).
 docker:

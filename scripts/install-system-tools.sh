@@ -1,16 +1,35 @@
 #!/usr/bin/env bash
-# Installs the system tools the sim backend needs (restic) when they are missing.
+# Installs the host tools `make setup` needs when they are missing, from Debian's packages:
+# debootstrap builds the offline images' root filesystems (needed when IMAGES=built), and
+# restic is what `restore-drill verify-backups` reads repositories with (drills never need
+# it on the host: the movers run VolSync's own restic). Usage: install-system-tools.sh [IMAGES]
 set -euo pipefail
-if command -v restic >/dev/null 2>&1; then
+images=${1:-built}
+export PATH="$PATH:/usr/sbin:/sbin"
+
+need=()
+want=()
+if [ "$images" = built ] && ! command -v debootstrap >/dev/null 2>&1; then
+  need+=(debootstrap)
+fi
+if ! command -v restic >/dev/null 2>&1; then
+  want+=(restic)
+fi
+missing=("${need[@]}" "${want[@]}")
+[ "${#missing[@]}" -eq 0 ] && exit 0
+
+if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+  echo "system tools: installing ${missing[*]} with apt-get ..."
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   exit 0
 fi
-if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-  echo "installing restic with apt-get (needed by the sim backend)..."
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq restic >/dev/null
-  restic version
-else
-  echo "restic is missing: install it (Debian/Ubuntu: 'sudo apt-get install restic'," >&2
-  echo "macOS: 'brew install restic') and run 'make setup' again." >&2
+if [ "${#want[@]}" -gt 0 ]; then
+  echo "system tools: restic is missing; only 'restore-drill verify-backups' needs it" \
+    "(Debian/Ubuntu: sudo apt-get install restic; macOS: brew install restic)" >&2
+fi
+if [ "${#need[@]}" -gt 0 ]; then
+  echo "system tools: debootstrap is missing and IMAGES=built needs it: install it" \
+    "(sudo apt-get install debootstrap) or run 'make setup IMAGES=pulled'" >&2
   exit 1
 fi
