@@ -35,11 +35,11 @@ docker:
 images: $(BIN)/restore-drill docker
 	@if [ "$(IMAGES)" = built ]; then $(BIN)/restore-drill images build; fi
 
-# The default suite: the harness's own tests (csi-sanity among them) plus every scenario
-# drilled on sim, then every scenario drilled once on a real kind cluster, at a small size.
-# Heavier tests (large datasets) are marked slow: `make test-all` runs them.
+# The default suite: the harness's own tests (csi-sanity among them), then every scenario
+# and every negative drill once on a real kind cluster, at a small size. Heavier tests
+# (large datasets) are marked slow: `make test-all` runs them.
 test: setup
-	$(BIN)/pytest -q -m "not slow" --cluster sim --drill-size 256KiB
+	$(BIN)/pytest -q -m "not slow" tests
 	$(BIN)/pytest -q e2e --cluster kind --drill-size 256KiB --junitxml=runs/e2e-kind.xml
 
 test-all: setup
@@ -56,7 +56,7 @@ lint: setup
 	$(BIN)/lint-imports
 
 drill: setup
-	@if [ -z "$(SCENARIO)" ]; then $(BIN)/restore-drill list; echo "usage: make drill SCENARIO=<name>|all [CLUSTER=auto|kind|sim|existing] [SIZE=4MiB] [KEEP=never|on-failure|always]"; exit 2; fi
+	@if [ -z "$(SCENARIO)" ]; then $(BIN)/restore-drill list; echo "usage: make drill SCENARIO=<name>|all [CLUSTER=auto|kind|existing] [SIZE=4MiB] [KEEP=never|on-failure|always]"; exit 2; fi
 	$(BIN)/restore-drill run $(SCENARIO) --cluster $(CLUSTER) --out $(OUT) --keep $(KEEP) $(if $(SIZE),--size $(SIZE),)
 
 list: setup

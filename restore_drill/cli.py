@@ -18,7 +18,6 @@ COMMAND_MODULES = (
     "list_scenarios",
     "run",
     "doctor",
-    "sim",
     "data",
     "lint",
     "verify_backups",

@@ -32,7 +32,8 @@ Predicate = Callable[[Obj | None], bool]
 
 FIELD_MANAGER = "restore-drill"
 # What the client raises: API answers, and transport failures (refused, reset, timed out)
-# which must surface as KubeError too, e.g. while a sim API server restarts.
+# which must surface as KubeError too, e.g. while an API server restarts
+# during a cluster rebuild.
 API_ERRORS = (ApiException, DynamicApiError, TransportError)
 
 
@@ -138,7 +139,7 @@ class Kube:
         # Discovery is done lazily: a freshly started API server may still be warming up.
         if self._dynamic is None:
             # A private discovery cache file, removed at once: the client's default file is
-            # shared per host, and Kube objects built concurrently (sim controllers) read
+            # shared per host, and Kube objects built concurrently (parallel waits) read
             # each other's half-written copies ("load cache error").
             cache = Path(tempfile.gettempdir()) / f"restore-drill-discovery-{uuid.uuid4().hex}.json"
             try:

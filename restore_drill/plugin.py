@@ -85,7 +85,7 @@ def drill_backend(
     """One cluster + object store for the session's drills (scenarios use own namespaces)."""
     requested = request.config.getoption("--cluster")
     if not requested:
-        pytest.skip("drills are opt-in: pass --cluster auto|kind|sim|existing")
+        pytest.skip("drills are opt-in: pass --cluster auto|kind|existing")
     ci = os.environ.get("CI", "").lower() in ("1", "true", "yes")
     backend_name, _why = choose_backend(requested, ci=ci)
     backend = start_backend(backend_name, tmp_path_factory.mktemp("drill-backend"))

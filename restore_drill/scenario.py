@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from restore_drill.objectstore import ObjectStore
 
 SCENARIOS_DIR = Path(__file__).resolve().parent.parent / "scenarios"
-BACKENDS = ("kind", "sim", "existing")
+BACKENDS = ("kind", "existing")
 FIELDS = {"name", "description", "apps", "dataset", "steps", "target_seconds", "backends", "faults"}
 REQUIRED = ("name", "apps", "dataset", "steps", "target_seconds", "backends")
 
@@ -352,13 +352,11 @@ class Backend:
 def start_backend(backend: str, run_dir: Path, **options: Any) -> Backend:
     """Start the object store, then create (or attach to) the cluster for ``backend``."""
     from restore_drill.clusters import make_cluster
-    from restore_drill.objectstore import ExternalS3, LocalS3, MinioContainer, S3Credentials
+    from restore_drill.objectstore import ExternalS3, MinioContainer, S3Credentials
 
     run_dir.mkdir(parents=True, exist_ok=True)
     store: ObjectStore
-    if backend == "sim":
-        store = LocalS3(log_path=run_dir / "local-s3.log")
-    elif backend == "kind":
+    if backend == "kind":
         from restore_drill.addons import load_addons
         from restore_drill.clusters.kind_offline import choose_images
         from restore_drill.objectstore.minio import pinned_image

@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from restore_drill import k8s
-from restore_drill.errors import DrillError, KubeError, ScenarioError
+from restore_drill.errors import DrillError, KubeError, ScenarioError, WaitTimeout
 from restore_drill.k8s import Kube, Obj
 
 FIXTURES_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "apps"
@@ -43,6 +43,11 @@ PLACEHOLDERS = (
 IGNORED_PVC_FIELDS = ("dataSourceRef", "dataSource", "volumeName")
 GITOPS_FIELD_MANAGER = k8s.FIELD_MANAGER
 _PLACEHOLDER_RE = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)\}")
+# VolSync reports a failed mover only when its Job reaches backoffLimit 8, some 20 minutes
+# of back-off later; a mover whose pods failed twice is failing for a reason a retry will
+# not fix, so the drill ends there. The Job is looked at between watch slices this long.
+FAILED_MOVER_PODS = 2
+MOVER_CHECK_SECONDS = 10.0
 
 
 class MoverFailed(DrillError):
@@ -219,6 +224,31 @@ def mover_failure(obj: Obj | None, started_after: str) -> str | None:
     return tail or "(no mover log)"
 
 
+def failed_mover_job(kube: Kube, owner: Obj) -> str | None:
+    """The owner's mover Job once FAILED_MOVER_PODS of its pods failed: name and log tail."""
+    meta = owner.get("metadata") or {}
+    namespace = str(meta.get("namespace") or "")
+    for job in kube.list(k8s.JOB, namespace):
+        owners = (job.get("metadata") or {}).get("ownerReferences") or []
+        if not any(ref.get("uid") == meta.get("uid") for ref in owners):
+            continue
+        failed = int((job.get("status") or {}).get("failed") or 0)
+        if failed < FAILED_MOVER_PODS:
+            continue
+        job_name = job["metadata"]["name"]
+        pods = kube.list(k8s.POD, namespace, label_selector=f"job-name={job_name}")
+        dead = [p for p in pods if (p.get("status") or {}).get("phase") == "Failed"]
+        logs = ""
+        if dead:
+            try:
+                logs = kube.pod_logs(dead[-1]["metadata"]["name"], namespace)
+            except KubeError:
+                pass
+        tail = "\n".join(logs.strip().splitlines()[-8:]) or "(no mover log)"
+        return f"Job {job_name}: {failed} mover pods failed; log tail:\n{tail}"
+    return None
+
+
 def wait_manual_sync(
     kube: Kube,
     kind: k8s.Kind,
@@ -233,7 +263,8 @@ def wait_manual_sync(
     """Wait (by watch) until ``status.lastManualSync == tag``; fail fast when the mover fails.
 
     VolSync recreates a failed mover Job and the tag never advances, so waiting for the tag
-    alone would only end at the deadline; ``latestMoverStatus.result == Failed`` ends it.
+    alone would only end at the deadline; ``latestMoverStatus.result == Failed`` ends it, and
+    so does a mover Job whose pods keep failing (checked between watch slices).
     """
     failure: list[str] = []
 
@@ -248,15 +279,28 @@ def wait_manual_sync(
             return True
         return False
 
-    obj = kube.wait_for(
-        kind,
-        name,
-        namespace,
-        done,
-        timeout=timeout,
-        what=f"{kind.kind} {namespace}/{name} to finish manual sync {tag!r}",
-        on_event=on_event,
-    )
+    what = f"{kind.kind} {namespace}/{name} to finish manual sync {tag!r}"
+    start = time.monotonic()
+    deadline = start + timeout
+    while True:
+        try:
+            obj = kube.wait_for(
+                kind,
+                name,
+                namespace,
+                done,
+                timeout=max(0.1, min(MOVER_CHECK_SECONDS, deadline - time.monotonic())),
+                what=what,
+                on_event=on_event,
+            )
+            break
+        except WaitTimeout as exc:
+            if time.monotonic() >= deadline:
+                raise WaitTimeout(what, time.monotonic() - start, exc.last_seen) from None
+        current = kube.find(kind, name, namespace)
+        job_failure = failed_mover_job(kube, current) if current else None
+        if job_failure:
+            raise MoverFailed(f"{kind.kind} {namespace}/{name}: mover failed; {job_failure}")
     if failure:
         raise MoverFailed(f"{kind.kind} {namespace}/{name}: mover failed; log tail:\n{failure[0]}")
     assert obj is not None

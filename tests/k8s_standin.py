@@ -52,17 +52,37 @@ class Store:
                 "metadata": {"name": name, "namespace": namespace},
                 "data": data,
             }
-            existed = (namespace, name) in self.objects
+            existed = self.objects.get((namespace, name))
+            if existed:  # what apply does not name is kept (finalizers, deletion)
+                obj["metadata"] = {**existed["metadata"], **obj["metadata"]}
             self.objects[(namespace, name)] = obj
             self.record("MODIFIED" if existed else "ADDED", obj)
 
     def remove(self, namespace: str, name: str) -> bool:
+        """Delete as the API server does: an object with finalizers only turns terminating."""
         with self.lock:
-            obj = self.objects.pop((namespace, name), None)
+            obj = self.objects.get((namespace, name))
             if obj is None:
                 return False
+            if obj["metadata"].get("finalizers"):
+                obj["metadata"].setdefault("deletionTimestamp", "2026-01-01T00:00:00Z")
+                self.record("MODIFIED", obj)
+                return True
+            del self.objects[(namespace, name)]
             self.record("DELETED", obj)
             return True
+
+    def hold(self, namespace: str, name: str, finalizer: str) -> None:
+        with self.lock:
+            obj = self.objects[(namespace, name)]
+            obj["metadata"]["finalizers"] = [finalizer]
+            self.record("MODIFIED", obj)
+
+    def release(self, namespace: str, name: str) -> None:
+        """The finalizer's controller is done: a terminating object goes away now."""
+        with self.lock:
+            self.objects[(namespace, name)]["metadata"].pop("finalizers", None)
+        self.remove(namespace, name)
 
 
 class Handler(BaseHTTPRequestHandler):

@@ -6,42 +6,44 @@ from pathlib import Path
 
 import pytest
 
-from restore_drill import clusters
 from restore_drill.clusters import choose_backend, make_cluster
 from restore_drill.clusters import kind as kind_module
 from restore_drill.clusters.existing import ExistingCluster
 from restore_drill.clusters.kind import KindCluster
-from restore_drill.errors import UsageError
+from restore_drill.errors import BackendUnavailable, UsageError
+from restore_drill.images import tools
 
 
-def engine(monkeypatch: pytest.MonkeyPatch, answers: bool, kind_installed: bool = True) -> None:
+def engine(monkeypatch: pytest.MonkeyPatch, answers: bool, kind_path: str = "") -> None:
     why = "Docker engine 28.2.2" if answers else "no Docker engine answers (refused)"
     monkeypatch.setattr(kind_module, "docker_engine_answers", lambda: (answers, why))
-    monkeypatch.setattr(
-        clusters.shutil, "which", lambda tool: "/usr/bin/kind" if kind_installed else None
-    )
+    monkeypatch.setattr(tools, "tool", lambda name: kind_path or name)
 
 
-def test_auto_is_kind_when_a_docker_engine_answers(monkeypatch: pytest.MonkeyPatch) -> None:
-    engine(monkeypatch, True)
+def test_auto_is_kind_when_a_docker_engine_answers(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    kind = tmp_path / "kind"
+    kind.write_text("")
+    engine(monkeypatch, True, str(kind))
     backend, reason = choose_backend("auto")
-    assert backend == "kind" and "Docker engine 28.2.2" in reason
+    assert backend == "kind" and "Docker engine 28.2.2" in reason and str(kind) in reason
 
 
-def test_auto_is_sim_without_docker_and_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
-    engine(monkeypatch, False)
-    backend, reason = choose_backend("auto")
-    assert backend == "sim"
-    assert "no Docker engine answers" in reason and "sim" in reason
-    assert choose_backend("auto", ci=True)[1].startswith("auto (CI)")
-
-
-def test_auto_is_sim_when_docker_answers_but_kind_is_missing(
+def test_auto_without_docker_is_an_error_that_says_how_to_get_one(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    engine(monkeypatch, True, kind_installed=False)
-    backend, reason = choose_backend("auto")
-    assert backend == "sim" and "kind is not on PATH" in reason
+    engine(monkeypatch, False)
+    with pytest.raises(BackendUnavailable, match=r"no Docker engine answers.*make setup"):
+        choose_backend("auto")
+    with pytest.raises(BackendUnavailable, match=r"^auto \(CI\)"):
+        choose_backend("auto", ci=True)
+
+
+def test_auto_without_kind_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    engine(monkeypatch, True, kind_path="")
+    with pytest.raises(BackendUnavailable, match="kind is not found; run `make setup`"):
+        choose_backend("auto")
 
 
 def test_explicit_backend_is_taken_as_asked(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -21,7 +21,6 @@ def probes(**broken: str) -> list[Probe]:
         "helm",
         "git",
         "restic",
-        "mount namespaces",
         "python",
     ]
     return [Probe(n, n not in broken, broken.get(n, "fine")) for n in names]
@@ -31,7 +30,6 @@ def test_all_tools_present_means_every_backend_can_run() -> None:
     result = verdicts(probes())
     assert {name: ok for name, (ok, _) in result.items()} == {
         "kind": True,
-        "sim": True,
         "existing": True,
     }
     assert "--allow-existing" in result["existing"][1]
@@ -40,17 +38,12 @@ def test_all_tools_present_means_every_backend_can_run() -> None:
 def test_no_docker_engine_rules_out_kind_only() -> None:
     result = verdicts(probes(**{"Docker engine": "no Docker engine answers"}))
     assert result["kind"] == (False, "Docker engine: no Docker engine answers")
-    assert result["sim"][0] and result["existing"][0]
+    assert result["existing"][0]
 
 
-def test_old_or_missing_restic_rules_out_sim() -> None:
+def test_restic_on_the_host_is_not_needed_by_any_backend() -> None:
     result = verdicts(probes(restic="0.12.1 (need >= 0.14)"))
-    assert not result["sim"][0] and "0.12.1" in result["sim"][1]
-    assert result["kind"][0]
-
-
-def test_mount_namespaces_are_a_nicety_not_a_need() -> None:
-    assert verdicts(probes(**{"mount namespaces": "not root"}))["sim"][0]
+    assert result["kind"][0] and result["existing"][0]
 
 
 def fake_run(outputs: dict[str, tuple[int, str]]):  # type: ignore[no-untyped-def]
@@ -99,8 +92,8 @@ def test_exit_code_is_zero_unless_a_required_backend_cannot_run(
 ) -> None:
     assert run_doctor(monkeypatch, [], docker=False) == 0
     out = capsys.readouterr().out
-    assert "kind      no " in out and "sim       yes" in out
-    assert run_doctor(monkeypatch, ["--require", "sim"], docker=False) == 0
+    assert "kind      no " in out and "existing  yes" in out
+    assert run_doctor(monkeypatch, ["--require", "existing"], docker=False) == 0
     assert run_doctor(monkeypatch, ["--require", "kind"], docker=False) == 1
     assert "kind cannot run here" in capsys.readouterr().err
     assert run_doctor(monkeypatch, ["--require", "kind"], docker=True) == 0
@@ -111,5 +104,5 @@ def test_doctor_on_this_machine_runs_for_real(capsys: pytest.CaptureFixture[str]
     out = capsys.readouterr().out
     assert out.startswith("tools:") and "backends:" in out
     assert re.search(r"external-snapshotter +v8\.4\.0", out)
-    for backend in ("kind", "sim", "existing"):
+    for backend in ("kind", "existing"):
         assert f"  {backend} " in out

@@ -1,5 +1,5 @@
-"""restore_drill.k8s against real HTTP APIs: a tiny stand-in (tests/k8s_standin.py) whose
-failures can be scripted, and the sim API server the drills run on."""
+"""restore_drill.k8s over real HTTP, against a tiny stand-in API (tests/k8s_standin.py)
+whose failures can be scripted; the drills exercise it against real kind clusters."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from restore_drill.clusters.sim.api import SimApiServer
 from restore_drill.errors import KubeError, NotFound, WaitTimeout
-from restore_drill.k8s import CONFIG_MAP, NAMESPACE, PVC, Kind, Kube, describe, kind_of
+from restore_drill.k8s import CONFIG_MAP, Kind, Kube, describe, kind_of
 from tests.k8s_standin import StandInApi
 
 
@@ -160,99 +159,15 @@ def test_describe_summarises_state() -> None:
     )
 
 
-# --- the same client against the sim API server (the project's own Kubernetes API) ---------
-
-
-@pytest.fixture
-def sim_kube(tmp_path: Path) -> Iterator[tuple[SimApiServer, Kube]]:
-    server = SimApiServer(host="127.0.0.1", port=0, history_limit=5).start()
-    client = Kube(server.write_kubeconfig(tmp_path / "sim-kubeconfig"))
-    try:
-        yield server, client
-    finally:
-        client.close()
-        server.stop()
-
-
-def pvc(name: str) -> dict[str, object]:
-    return {
-        "apiVersion": "v1",
-        "kind": "PersistentVolumeClaim",
-        "metadata": {"name": name, "namespace": "drill"},
-        "spec": {
-            "accessModes": ["ReadWriteOnce"],
-            "resources": {"requests": {"storage": "1Gi"}},
-            "storageClassName": "csi-hostpath-sc",
-        },
-    }
-
-
-def test_sim_apply_and_wait_for_a_status_change(sim_kube: tuple[SimApiServer, Kube]) -> None:
-    _, kube = sim_kube
-    kube.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "drill"}})
-    kube.apply(pvc("data"))
-
-    def bind() -> None:
-        current = kube.get(PVC, "data", "drill")
-        current["status"] = {"phase": "Bound"}
-        kube.replace_status(current)
-
-    later(0.3, bind)
-    found = kube.wait_for(
-        PVC,
-        "data",
-        "drill",
-        lambda o: bool(o and o.get("status", {}).get("phase") == "Bound"),
-        timeout=10,
-    )
-    assert found is not None and found["status"]["phase"] == "Bound"
-
-
-def test_sim_wait_for_survives_a_compacted_history(sim_kube: tuple[SimApiServer, Kube]) -> None:
-    _, kube = sim_kube
-    kube.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "drill"}})
-    calls = 0
-
-    def churn(obj: object) -> None:
-        # Between the list and the watch, push the list's resourceVersion out of the
-        # (5-event) history so the watch answers 410 Gone; the target appears meanwhile.
-        nonlocal calls
-        calls += 1
-        if calls == 1:
-            for i in range(8):
-                kube.apply(config_map(f"noise-{i}"))
-            kube.apply(config_map("target", done="yes"))
-
-    gone: list[int] = []
-    real_watch = kube.watch
-
-    def watch(*args, **kwargs):  # type: ignore[no-untyped-def]
-        try:
-            yield from real_watch(*args, **kwargs)
-        except KubeError as exc:
-            gone.append(exc.status or 0)
-            raise
-
-    kube.watch = watch  # type: ignore[method-assign]
-    found = kube.wait_for(CONFIG_MAP, "target", "drill", has("done"), timeout=10, on_event=churn)
-    assert found is not None and found["data"] == {"done": "yes"}
-    assert gone == [410]  # the stale watch was refused, and wait_for re-listed
-
-
-def test_sim_delete_and_wait_gone_waits_for_the_finalizer(
-    sim_kube: tuple[SimApiServer, Kube],
-) -> None:
-    _, kube = sim_kube
-    kube.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "drill"}})
-    created = kube.apply(pvc("held"))
-    assert "kubernetes.io/pvc-protection" in created["metadata"]["finalizers"]
+def test_delete_and_wait_gone_waits_for_the_finalizer(kube: Kube, api: StandInApi) -> None:
+    kube.apply(config_map("held"))
+    api.store.hold("drill", "held", "kubernetes.io/pvc-protection")
     with pytest.raises(WaitTimeout) as caught:
-        kube.delete_and_wait_gone(PVC, "held", "drill", timeout=1)
+        kube.delete_and_wait_gone(CONFIG_MAP, "held", "drill", timeout=1)
     assert "terminating" in caught.value.last_seen and "pvc-protection" in caught.value.last_seen
-    later(0.3, lambda: kube.patch(PVC, "held", {"metadata": {"finalizers": None}}, "drill"))
-    kube.wait_for(PVC, "held", "drill", lambda o: o is None, timeout=10)
-    assert kube.find(PVC, "held", "drill") is None
-    assert kube.find(NAMESPACE, "drill") is not None
+    later(0.3, lambda: api.store.release("drill", "held"))
+    kube.wait_for(CONFIG_MAP, "held", "drill", lambda o: o is None, timeout=10)
+    assert kube.find(CONFIG_MAP, "held", "drill") is None
 
 
 def test_an_unreachable_api_server_is_a_kube_error(tmp_path: Path) -> None:

@@ -136,7 +136,7 @@ def test_create_without_docker_fails_with_one_clear_line(
         make(tmp_path).create()
     message = str(caught.value)
     assert "\n" not in message
-    assert "no Docker engine answers" in message and "--cluster sim" in message
+    assert "no Docker engine answers" in message and "make setup" in message
 
 
 def test_create_without_kind_on_path_names_the_missing_tools(

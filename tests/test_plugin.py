@@ -35,8 +35,8 @@ def test_drill_marker_is_registered(pytester: pytest.Pytester) -> None:
     [
         (["--scenario", "pvc-delete"], "--scenario needs --cluster"),
         (["--drill-size", "1MiB"], "--drill-size needs --cluster"),
-        (["--cluster", "sim", "--drill-size", "lots"], "--drill-size"),
-        (["--cluster", "sim", "--scenario", "nope"], "--scenario: unknown nope"),
+        (["--cluster", "kind", "--drill-size", "lots"], "--drill-size"),
+        (["--cluster", "kind", "--scenario", "nope"], "--scenario: unknown nope"),
     ],
 )
 def test_invalid_combinations_are_usage_errors(
@@ -51,7 +51,7 @@ def test_invalid_combinations_are_usage_errors(
 def test_scenario_selects_the_parametrisation(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(DRILL_TEST)
     result = pytester.runpytest(
-        "--cluster", "sim", "--scenario", "point-in-time", "--collect-only", "-q"
+        "--cluster", "kind", "--scenario", "point-in-time", "--collect-only", "-q"
     )
     assert "test_drill[point-in-time]" in result.stdout.str()
     assert "pvc-delete" not in result.stdout.str()

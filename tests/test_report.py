@@ -15,7 +15,7 @@ from restore_drill.report import DrillResult, StepTiming
 def result(passed: bool = True, rto: float | None = 12.5, **extra: object) -> DrillResult:
     return DrillResult(
         scenario="pvc-delete",
-        backend="sim",
+        backend="kind",
         run_id="abcd1234",
         passed=passed,
         rto_target_seconds=120,
@@ -59,7 +59,7 @@ def test_markdown_names_the_failure() -> None:
     text = report.markdown_summary(
         [result(), result(False, None, failure="restore took 200s", failure_type="RestoreTimeout")]
     )
-    assert "| pvc-delete | sim | 12.5s | 120s | 3.2s | PASS |" in text
+    assert "| pvc-delete | kind | 12.5s | 120s | 3.2s | PASS |" in text
     assert "| - |" in text and "FAIL" in text and "RestoreTimeout" in text
 
 

@@ -22,7 +22,7 @@ VALID = {
     "dataset": {"profile": "smoke", "size": "1MiB"},
     "steps": ["deploy_app", "write_dataset", "backup", "delete_pvc", "recreate_app", "verify"],
     "target_seconds": 120,
-    "backends": ["sim"],
+    "backends": ["kind"],
 }
 
 EXPECTED = {

@@ -119,6 +119,14 @@ class FakeKube:
         self.applied: list[dict[str, Any]] = []
         self.patches: list[tuple[str, Any]] = []
         self.states: list[dict[str, Any] | None] = []
+        self.objects: dict[str, list[dict[str, Any]]] = {}  # by kind, for list()
+        self.logs: dict[str, str] = {}
+
+    def list(self, kind: k8s.Kind, namespace: str | None = None, **selectors: Any) -> Any:
+        return self.objects.get(kind.kind, [])
+
+    def pod_logs(self, name: str, namespace: str) -> str:
+        return self.logs[name]
 
     def find(self, kind: k8s.Kind, name: str, namespace: str | None = None) -> Any:
         return self.existing.get(name)
@@ -201,6 +209,46 @@ def test_wait_manual_sync_fails_fast_with_the_mover_log_tail() -> None:
             "t2",
             timeout=5,  # type: ignore[arg-type]
             started_after="2026-01-01T00:00:00Z",
+        )
+
+
+def mover_job(failed_pods: int) -> FakeKube:
+    """An RS still waiting for its tag while its mover Job's pods fail."""
+    kube = FakeKube({"rs": {"metadata": {"name": "rs", "namespace": "ns", "uid": "u1"}}})
+    kube.states = [_rs(lastManualSync="old")]
+    owned = {"ownerReferences": [{"kind": "ReplicationSource", "uid": "u1"}]}
+    kube.objects = {
+        "Job": [
+            {"metadata": {"name": "other", "ownerReferences": [{"uid": "u2"}]}, "status": {}},
+            {"metadata": {"name": "volsync-src-rs", **owned}, "status": {"failed": failed_pods}},
+        ],
+        "Pod": [{"metadata": {"name": "volsync-src-rs-x"}, "status": {"phase": "Failed"}}],
+    }
+    kube.logs = {"volsync-src-rs-x": "Fatal: unable to open config file\nexit 1"}
+    return kube
+
+
+def test_a_mover_job_whose_pods_keep_failing_ends_the_wait() -> None:
+    with pytest.raises(volsync.MoverFailed, match=r"2 mover pods failed(.|\n)*open config"):
+        volsync.wait_manual_sync(
+            mover_job(2),  # type: ignore[arg-type]
+            k8s.REPLICATION_SOURCE,
+            "rs",
+            "ns",
+            "t2",
+            timeout=5,
+        )
+
+
+def test_one_failed_mover_pod_is_retried_until_the_deadline() -> None:
+    with pytest.raises(WaitTimeout, match="manual sync 't2'"):
+        volsync.wait_manual_sync(
+            mover_job(1),  # type: ignore[arg-type]
+            k8s.REPLICATION_SOURCE,
+            "rs",
+            "ns",
+            "t2",
+            timeout=0.3,
         )
 
 

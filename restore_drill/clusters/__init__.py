@@ -1,31 +1,31 @@
-"""Cluster backends (kind, sim, existing) behind one contract, and how one is chosen.
+"""Cluster backends (kind, existing) behind one contract, and how one is chosen.
 
-Backends are imported when chosen, not here: the sim pulls in its API server and
-controllers, kind shells out to Docker; neither should cost anything when unused.
+Backends are imported when chosen, not here: kind shells out to Docker and the existing
+backend only reads a kubeconfig; neither should cost anything when unused.
 """
 
 from __future__ import annotations
 
+import os
 import secrets
-import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from restore_drill.errors import UsageError
+from restore_drill.errors import BackendUnavailable, UsageError
 
 if TYPE_CHECKING:
     from restore_drill.clusters.base import Cluster
     from restore_drill.objectstore import ObjectStore
 
-BACKENDS = ("kind", "sim", "existing")
+BACKENDS = ("kind", "existing")
 CHOICES = ("auto", *BACKENDS)
 
 
 def choose_backend(requested: str, *, ci: bool = False) -> tuple[str, str]:
     """The backend to use and why (callers print the reason).
 
-    ``auto`` means kind when a Docker engine answers and kind is installed, else sim.
-    ``ci`` only changes the wording: a CI log must say plainly that it ran on the sim.
+    ``auto`` means kind; when no Docker engine answers or kind cannot be found, it says so
+    (there is no pretend cluster to fall back to). ``ci`` only changes the wording.
     """
     if requested not in CHOICES:
         raise UsageError(
@@ -33,22 +33,23 @@ def choose_backend(requested: str, *, ci: bool = False) -> tuple[str, str]:
         )
     if requested != "auto":
         return requested, f"{requested} requested"
-    from restore_drill.clusters.kind import docker_engine_answers
+    from restore_drill.clusters.kind import NO_DOCKER_HINT, docker_engine_answers
+    from restore_drill.images.tools import tool
 
-    answers, why = docker_engine_answers()
-    if answers and shutil.which("kind"):
-        return "kind", f"auto: {why} and kind is installed"
-    if answers:
-        why = f"{why} but kind is not on PATH"
     prefix = "auto (CI)" if ci else "auto"
-    return "sim", f"{prefix}: {why}; using the sim backend (a local API server, not a real cluster)"
+    answers, why = docker_engine_answers()
+    if not answers:
+        raise BackendUnavailable(f"{prefix}: {why}; {NO_DOCKER_HINT}")
+    kind = tool("kind")
+    if not os.path.isfile(kind):
+        raise BackendUnavailable(f"{prefix}: {why} but kind is not found; run `make setup`")
+    return "kind", f"{prefix}: {why} and kind is at {kind}"
 
 
 def make_cluster(backend: str, run_dir: Path, object_store: ObjectStore, **options: Any) -> Cluster:
     """Build (not start) the cluster for ``backend``; ``options`` are backend-specific.
 
-    kind: ``name``, ``volsync_version``, ``addons``, ``install_addons``.
-    sim: passed through to ``SimCluster``.
+    kind: ``name``, ``volsync_version``, ``addons``, ``install_addons``, ``images``.
     existing: ``kubeconfig``, ``context``, ``allow_existing``, ``run_id``,
     ``storage_class``, ``snapshot_class``.
     """
@@ -59,11 +60,6 @@ def make_cluster(backend: str, run_dir: Path, object_store: ObjectStore, **optio
         from restore_drill.clusters.kind import KindCluster
 
         return KindCluster(name, run_dir, object_store, **options)
-    if backend == "sim":
-        from restore_drill.clusters.sim.cluster import SimCluster
-
-        sim: Cluster = SimCluster(name, run_dir, object_store, **options)
-        return sim
     if backend == "existing":
         from restore_drill.clusters.existing import ExistingCluster
 

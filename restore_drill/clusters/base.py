@@ -1,4 +1,4 @@
-"""The cluster backend contract: what every backend (kind, sim, existing) provides.
+"""The cluster backend contract: what every backend (kind, existing) provides.
 
 Scenario code talks only to this interface, so the same drill runs on every backend;
 backend differences live in the backend.
@@ -26,7 +26,7 @@ class Cluster(abc.ABC):
     the run did not create is never deleted.
     """
 
-    backend: str = ""  # "kind" | "sim" | "existing": printed in every report
+    backend: str = ""  # "kind" | "existing": printed in every report
 
     def __init__(self, name: str, run_dir: Path, object_store: ObjectStore) -> None:
         self.name = name

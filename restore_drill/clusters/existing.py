@@ -88,7 +88,7 @@ class ExistingCluster(Cluster):
     def rebuild(self) -> None:
         raise RefusedDestructiveAction(
             f"refusing to rebuild existing cluster {self.name!r}: cluster-rebuild drills "
-            "need a backend that owns its cluster (kind or sim)"
+            "need a backend that owns its cluster (kind)"
         )
 
     def install_volsync(self, version: str) -> None:

@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DOCKER_TIMEOUT = 10.0
-NO_DOCKER_HINT = "start a Docker engine (or run with --cluster sim, which needs no Docker)"
+NO_DOCKER_HINT = "start a Docker engine (`make setup` starts Debian's dockerd where it can)"
 
 
 def docker_engine_answers(timeout: float = DOCKER_TIMEOUT) -> tuple[bool, str]:

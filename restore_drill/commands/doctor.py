@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import shutil
 import subprocess
@@ -17,7 +16,7 @@ from restore_drill.clusters.kind import docker_engine_answers
 from restore_drill.images.tools import TOOLS, tool
 
 NAME = "doctor"
-HELP = "explain which cluster backends (kind, sim, existing) can run here and why not"
+HELP = "explain which cluster backends (kind, existing) can run here and why not"
 
 MIN_RESTIC = (0, 14)
 MIN_PYTHON = (3, 11)
@@ -79,16 +78,6 @@ def probe_restic() -> Probe:
     return Probe("restic", ok, detail)
 
 
-def probe_mount_namespaces() -> Probe:
-    # The sim bind-mounts volumes into a private mount namespace when it can (root +
-    # unshare); otherwise it rewrites paths, which it says in its report.
-    if shutil.which("unshare") is None:
-        return Probe("mount namespaces", False, "unshare not found (sim rewrites paths)")
-    if os.geteuid() != 0:
-        return Probe("mount namespaces", False, "not root (sim rewrites paths)")
-    return Probe("mount namespaces", True, "root + unshare")
-
-
 def probe_python() -> Probe:
     version = ".".join(map(str, sys.version_info[:3]))
     return Probe("python", sys.version_info[:2] >= MIN_PYTHON, version)
@@ -101,14 +90,13 @@ PROBES: tuple[Callable[[], Probe], ...] = (
     probe_helm,
     probe_git,
     probe_restic,
-    probe_mount_namespaces,
     probe_python,
 )
 
-# What each backend cannot do without. "mount namespaces" is a nicety, not a need.
+# What each backend cannot do without. restic is for `verify-backups`, not for drills:
+# the movers run the restic inside VolSync's image.
 NEEDS = {
     "kind": ("Docker engine", "kind", "kubectl", "helm", "git"),
-    "sim": ("restic", "python"),
     "existing": ("python",),
 }
 NOTES = {
@@ -134,7 +122,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--require",
         choices=BACKENDS,
         metavar="BACKEND",
-        help="exit 1 unless BACKEND can run here (kind, sim or existing)",
+        help="exit 1 unless BACKEND can run here (kind or existing)",
     )
 
 

@@ -1,7 +1,7 @@
 """Checksummed datasets: profiles, the data agent, manifests and their exact comparison.
 
 The agent (``agent.py``) is one stdlib-only script that runs next to the data (in a pod, or
-as a local process on sim); this package ships it and reads what it prints. Hashing
+as a local process in tests); this package ships it and reads what it prints. Hashing
 happens where the data is; only manifests travel.
 """
 

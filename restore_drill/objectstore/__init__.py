@@ -1,4 +1,5 @@
-"""The S3 object stores restic repositories live in: a local S3 server, MinIO, or the user's.
+"""The S3 object stores restic repositories live in: MinIO, the user's, or a local S3 server
+for tests.
 
 Every store answers the same questions: where it is seen from this machine
 (``host_endpoint``) and from inside the cluster (``cluster_endpoint``), which credentials

@@ -1,4 +1,4 @@
-"""moto's S3 server as a child process: the sim backend's and the tests' object store."""
+"""moto's S3 server as a child process: the object store of tests that need no cluster."""
 
 from __future__ import annotations
 
@@ -26,10 +26,10 @@ PROBE_INTERVAL = 0.05
 
 
 class LocalS3(ObjectStore):
-    """moto's S3 server as a child process on 127.0.0.1 (sim backend, tests).
+    """moto's S3 server as a child process on 127.0.0.1 (restic and verify-backups tests).
 
-    A separate process, so it outlives a sim cluster rebuild like the user's NAS does, and
-    ``stop()`` ends exactly that process. State is in memory: a restart is an empty store.
+    A separate process that ``stop()`` ends exactly. State is in memory: a restart is an
+    empty store.
     """
 
     kind = "local-s3"

@@ -233,10 +233,6 @@ def install_volsync(drill: Drill, version: str = "default") -> None:
     """Install VolSync at a pinned version: ``default``, ``upgrade_from`` or a number."""
     chosen = drill.cluster.volsync_version_named(version)
     drill.cluster.install_volsync(chosen)
-    if drill.cluster.backend == "sim":
-        drill.notes.append(
-            f"VolSync {chosen}: on sim, VolSync versions are labels (one controller code path)"
-        )
 
 
 @step("upgrade_volsync")

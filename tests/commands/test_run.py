@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from restore_drill.cli import main
+from restore_drill.clusters import kind as kind_module
+from restore_drill.images import tools
 
 
 def test_list_prints_every_scenario_with_its_target(capsys: pytest.CaptureFixture[str]) -> None:
@@ -18,13 +22,13 @@ def test_list_prints_every_scenario_with_its_target(capsys: pytest.CaptureFixtur
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["run", "nope", "--cluster", "sim"], "unknown scenario 'nope'"),
+        (["run", "nope", "--cluster", "kind"], "unknown scenario 'nope'"),
         (
-            ["run", "pvc-delete", "--cluster", "sim", "--allow-existing"],
+            ["run", "pvc-delete", "--cluster", "kind", "--allow-existing"],
             "go with --cluster existing",
         ),
         (["run", "pvc-delete", "--cluster", "existing"], "needs --kubeconfig and --allow-existing"),
-        (["run", "pvc-delete", "--cluster", "sim", "--size", "huge"], "size"),
+        (["run", "pvc-delete", "--cluster", "kind", "--size", "huge"], "size"),
     ],
 )
 def test_usage_errors_exit_2_before_anything_starts(
@@ -37,8 +41,12 @@ def test_usage_errors_exit_2_before_anything_starts(
 
 
 def test_ci_says_which_backend_auto_chose_in_the_first_line(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    kind = tmp_path / "kind"
+    kind.write_text("")
+    monkeypatch.setattr(kind_module, "docker_engine_answers", lambda: (True, "Docker engine 28"))
+    monkeypatch.setattr(tools, "tool", lambda name: str(kind))
     monkeypatch.setenv("CI", "true")
     assert main(["run", "nope", "--cluster", "auto"]) == 2
     first = capsys.readouterr().out.splitlines()[0]

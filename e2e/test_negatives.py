@@ -1,0 +1,92 @@
+"""Negative drills on the same real cluster: every way a restore can be wrong must FAIL,
+naming the cause. The faults come from scenario data (``faults:``, step order, target),
+not from Python special cases; they run after the scenarios (opt-in with ``--cluster``)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from restore_drill.report import DrillResult
+from restore_drill.scenario import (
+    Backend,
+    RunOptions,
+    Scenario,
+    find_scenario,
+    load_scenario_file,
+    run_drill,
+)
+
+HERE = Path(__file__).parent / "scenarios"
+
+pytestmark = [pytest.mark.drill, pytest.mark.timeout(900)]
+
+
+def drill(backend: Backend, scenario: Scenario, out: Path, config: pytest.Config) -> DrillResult:
+    if backend.cluster.backend not in scenario.backends:
+        pytest.skip(f"{scenario.name} does not run on {backend.cluster.backend}")
+    size = config.getoption("--drill-size")
+    return run_drill(
+        scenario, backend.cluster, backend.object_store, RunOptions(out_dir=out, size=size)
+    )
+
+
+def failed_with(result: DrillResult, failure_type: str, *words: str) -> None:
+    assert not result.passed, "the drill passed a wrong restore"
+    assert result.failure_type == failure_type, result.failure
+    for word in words:
+        assert word in str(result.failure), result.failure
+
+
+def test_corrupted_repository(
+    drill_backend: Backend, tmp_path: Path, pytestconfig: pytest.Config
+) -> None:
+    scenario = find_scenario("pvc-delete").with_faults("corrupt-repository")
+    result = drill(drill_backend, scenario, tmp_path, pytestconfig)
+    failed_with(result, "MoverFailed", "mover failed", "mover pods failed")
+
+
+def test_wrong_snapshot_restored(
+    drill_backend: Backend, tmp_path: Path, pytestconfig: pytest.Config
+) -> None:
+    scenario = load_scenario_file(HERE / "wrong-snapshot.yaml")
+    failed_with(
+        drill(drill_backend, scenario, tmp_path, pytestconfig), "VerificationFailed", "DIFFERENT"
+    )
+
+
+def test_rto_target_below_the_measured_time(
+    drill_backend: Backend, tmp_path: Path, pytestconfig: pytest.Config
+) -> None:
+    scenario = replace(find_scenario("pvc-delete"), target_seconds=0.01)
+    result = drill(drill_backend, scenario, tmp_path, pytestconfig)
+    failed_with(result, "RestoreTimeout", "target is 0s")
+    assert result.verify.get("ok") is True, "the data was right; only the time was wrong"
+
+
+def test_marker_left_present(
+    drill_backend: Backend, tmp_path: Path, pytestconfig: pytest.Config
+) -> None:
+    scenario = load_scenario_file(HERE / "marker-in-backup.yaml")
+    failed_with(
+        drill(drill_backend, scenario, tmp_path, pytestconfig),
+        "VerificationFailed",
+        "marker present",
+    )
+
+
+def test_missing_file(drill_backend: Backend, tmp_path: Path, pytestconfig: pytest.Config) -> None:
+    scenario = find_scenario("pvc-delete").with_faults("lose-file-before-backup")
+    failed_with(
+        drill(drill_backend, scenario, tmp_path, pytestconfig), "VerificationFailed", "1 missing"
+    )
+
+
+def test_silent_empty_restore_trap(
+    drill_backend: Backend, tmp_path: Path, pytestconfig: pytest.Config
+) -> None:
+    scenario = find_scenario("pvc-delete").with_faults("rd-empty-repository")
+    result = drill(drill_backend, scenario, tmp_path, pytestconfig)
+    failed_with(result, "VerificationFailed", "EMPTY", "restored nothing", "repository")
