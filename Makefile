@@ -49,7 +49,12 @@ test-all: setup
 test-kind: setup
 	$(BIN)/pytest -q -m kind -rs
 
+# actionlint is built like the other tools (restore-drill images build --only actionlint).
+ACTIONLINT = $(shell $(BIN)/python -c 'from restore_drill.images.tools import tool; print(tool("actionlint"))')
+
 lint: setup
+	$(BIN)/restore-drill images build --only actionlint
+	$(ACTIONLINT) .github/workflows/*.yml
 	$(BIN)/ruff check restore_drill tests $(wildcard e2e)
 	$(BIN)/ruff format --check restore_drill tests $(wildcard e2e)
 	$(BIN)/mypy

@@ -287,6 +287,34 @@ def test_run_command_timeout_and_missing_tool() -> None:
         run_command(["restore-drill-no-such-tool"])
 
 
+def test_run_command_keeps_the_whole_output_of_a_failure_or_a_timeout(tmp_path: Path) -> None:
+    log = tmp_path / "addons" / "deploy.log"
+    script = "import sys; print('waiting for pods s3cr3t', flush=True); sys.exit(4)"
+    with pytest.raises(CommandFailed, match=f"output: {log}"):
+        run_command([sys.executable, "-c", script], secrets=["s3cr3t"], log_path=log)
+    assert "waiting for pods ***" in log.read_text()
+    slow = "import time; print('still waiting', flush=True); time.sleep(5)"
+    with pytest.raises(CommandFailed, match=f"timeout.*output: {log}"):
+        run_command([sys.executable, "-c", slow], timeout=1, log_path=log)
+    assert "still waiting" in log.read_text()
+
+
+def test_csi_deploy_script_gets_more_time_than_its_own_waits(
+    addons: Addons, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[dict[str, Any]] = []
+    monkeypatch.setattr(
+        addons_module,
+        "run_command",
+        lambda argv, **kw: calls.append(kw) or subprocess.CompletedProcess(argv, 0, "", ""),
+    )
+    monkeypatch.setattr(addons_module.Readiness, "wait", lambda self, kube, timeout: None)
+    AddonInstaller(addons, KUBECONFIG, tmp_path).install_csi_hostpath(kube=None)  # type: ignore[arg-type]
+    deploy = calls[-1]
+    assert deploy["timeout"] > 310  # deploy.sh's own waits add up to about 310 s
+    assert deploy["log_path"] == tmp_path / "addons" / "csi-hostpath-deploy.log"
+
+
 def test_installer_runs_commands_in_order(
     addons: Addons, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -29,11 +29,13 @@ def run_command(
     timeout: float = 600,
     secrets: Iterable[str] = (),
     stdin: str | None = None,
+    log_path: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``argv`` (no shell) with ``os.environ`` plus ``env``; raise :class:`CommandFailed`.
 
-    ``secrets`` are scrubbed from anything this function logs or raises, in case a tool
-    echoes them back.
+    ``secrets`` are scrubbed from anything this function logs, writes or raises, in case a
+    tool echoes them back. ``log_path`` keeps the whole output (also of a command that
+    failed or ran out of time), and errors name it.
     """
     argv = [str(arg) for arg in argv]
     if argv and argv[0] in TOOLS:
@@ -49,6 +51,18 @@ def run_command(
     if shutil.which(argv[0]) is None and not Path(argv[0]).is_file():
         raise BackendUnavailable(f"{program} is not installed (not on PATH)")
     log.info("running: %s", scrub(" ".join(argv)))
+    see = f" (output: {log_path})" if log_path else ""
+
+    def keep(stdout: str | bytes | None, stderr: str | bytes | None) -> None:
+        if log_path is None:
+            return
+        parts = [
+            p.decode(errors="replace") if isinstance(p, bytes) else p or ""
+            for p in (stdout, stderr)
+        ]
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        log_path.write_text(scrub(f"$ {' '.join(argv)}\n{parts[0]}\n--- stderr ---\n{parts[1]}"))
+
     try:
         done = subprocess.run(
             argv,
@@ -61,15 +75,19 @@ def run_command(
             check=False,
         )
     except subprocess.TimeoutExpired as exc:
+        keep(exc.stdout, exc.stderr)
         raise CommandFailed(
-            f"{Path(program).name} ran past its {timeout:.0f}s timeout: {scrub(' '.join(argv))}",
+            f"{Path(program).name} ran past its {timeout:.0f}s timeout: {scrub(' '.join(argv))}"
+            + see,
             program=program,
             exit_code=None,
         ) from exc
+    keep(done.stdout, done.stderr)
     if done.returncode != 0:
         tail = scrub((done.stderr or done.stdout or "").strip())[-1500:]
         raise CommandFailed(
-            f"{Path(program).name} exited {done.returncode}: {scrub(' '.join(argv[1:]))}\n{tail}",
+            f"{Path(program).name} exited {done.returncode}: {scrub(' '.join(argv[1:]))}{see}"
+            f"\n{tail}",
             program=program,
             exit_code=done.returncode,
         )

@@ -30,6 +30,10 @@ from restore_drill.addons.pins import (
 )
 from restore_drill.k8s import CRD, DEPLOYMENT, STATEFUL_SET, STORAGE_CLASS, Kind, Kube, Obj
 
+# csi-driver-host-path's deploy.sh waits up to ~310 s on its own before it prints its
+# diagnostics; a shorter timeout would kill it before it says what went wrong.
+CSI_DEPLOY_SECONDS = 420.0
+
 # --- readiness --------------------------------------------------------------------------------
 
 
@@ -212,7 +216,8 @@ class AddonInstaller:
             csi_hostpath_deploy_argv(self.addons, checkout),
             env=self.env,
             cwd=checkout,
-            timeout=self.timeout,
+            timeout=max(self.timeout, CSI_DEPLOY_SECONDS),
+            log_path=self.run_dir / "addons" / "csi-hostpath-deploy.log",
         )
         self._wait_all(kube, csi_hostpath_readiness(self.addons))
 

@@ -285,6 +285,10 @@ class KindCluster(Cluster):
 
     def collect_bundle(self, dest: Path, namespaces: list[str]) -> None:
         write_bundle(self.kube(), dest, namespaces, secrets=store_secrets(self.object_store))
+        # What the addon installers printed (csi-driver-host-path's deploy.sh among them).
+        for log in sorted((self.run_dir / "addons").glob("*.log")):
+            (dest / "addons").mkdir(parents=True, exist_ok=True)
+            shutil.copy2(log, dest / "addons" / log.name)
         try:
             run_command(kind_export_logs_argv(self.name, dest / "kind-logs"), timeout=300)
         except DrillError as exc:

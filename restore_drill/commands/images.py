@@ -7,6 +7,7 @@ import argparse
 import subprocess
 
 from restore_drill.addons import load_addons
+from restore_drill.errors import UsageError
 from restore_drill.images.pins import Offline
 from restore_drill.images.plan import make_plan
 from restore_drill.images.steps import HOW_LABEL, GoBinaries, PauseBinary, run_steps
@@ -19,6 +20,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("action", choices=("build", "list"), help="build what is missing, or list")
     parser.add_argument(
         "--force", action="store_true", help="rebuild every step even when its cache is current"
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="STEP",
+        help="build only this step (repeatable), e.g. --only actionlint",
     )
 
 
@@ -76,8 +83,16 @@ def list_images() -> int:
 def run(args: argparse.Namespace) -> int:
     if args.action == "list":
         return list_images()
-    plan = make_plan(load_addons())
-    outcomes = run_steps(plan.steps, lambda line: print(line, flush=True), force=args.force)
+    steps = make_plan(load_addons()).steps
+    if args.only:
+        known = {step.name for step in steps}
+        unknown = sorted(set(args.only) - known)
+        if unknown:
+            raise UsageError(
+                f"--only: no step named {', '.join(unknown)} (steps: {', '.join(sorted(known))})"
+            )
+        steps = [step for step in steps if step.name in args.only]
+    outcomes = run_steps(steps, lambda line: print(line, flush=True), force=args.force)
     built = sum(1 for _, outcome in outcomes if outcome != "cached")
     print(f"images: {len(outcomes)} steps, {built} built, {len(outcomes) - built} cached")
     return 0

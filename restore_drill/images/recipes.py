@@ -163,6 +163,13 @@ def go_builds(offline: Offline) -> dict[str, GoBinaries]:
             install=("kubectl",),
         ),
         "kind": _go(offline, "kind", ["sigs.k8s.io/kind"], ["kind"], install=("kind",)),
+        "actionlint": _go(
+            offline,
+            "actionlint",
+            ["github.com/rhysd/actionlint/cmd/actionlint"],
+            ["actionlint"],
+            install=("actionlint",),
+        ),
         "helm": _go(
             offline,
             "helm",
