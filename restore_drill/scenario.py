@@ -18,7 +18,13 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from restore_drill import data, steps, volsync
-from restore_drill.errors import DrillError, RestoreTimeout, ScenarioError, UsageError
+from restore_drill.errors import (
+    BackendUnavailable,
+    DrillError,
+    RestoreTimeout,
+    ScenarioError,
+    UsageError,
+)
 from restore_drill.report import DrillResult, StepTiming, write_result
 
 log = logging.getLogger(__name__)
@@ -354,6 +360,14 @@ def start_backend(backend: str, run_dir: Path, **options: Any) -> Backend:
     from restore_drill.clusters import make_cluster
     from restore_drill.objectstore import ExternalS3, MinioContainer, S3Credentials
 
+    if backend == "kind":
+        from restore_drill.clusters.kind import kind_unavailable_reason
+
+        # Before anything is made: no run directory, container or cluster for a run that
+        # cannot start.
+        why = kind_unavailable_reason()
+        if why:
+            raise BackendUnavailable(f"kind backend unavailable: {why}")
     run_dir.mkdir(parents=True, exist_ok=True)
     store: ObjectStore
     if backend == "kind":

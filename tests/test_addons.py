@@ -47,7 +47,8 @@ def test_every_pinned_version_has_the_expected_value(addons: Addons) -> None:
     assert addons.versions() == {
         "kind": "v0.31.0",
         "kubernetes": "v1.33.1",
-        "node-image": "kindest/node:v1.33.1",
+        "node-image": "kindest/node:v1.33.7@sha256:"
+        "d26ef333bdb2cbe9862a0f7c3803ecc7b4303d8cea8e814b481b09949d353040",
         "external-snapshotter": "v8.4.0",
         "csi-driver-host-path": "v1.17.1",
         "volume-data-source-validator": "v1.7.0",
@@ -95,11 +96,19 @@ def test_no_other_file_pins_a_different_version() -> None:
 
 
 def test_node_image_uses_digest_when_given(addons: Addons) -> None:
-    spec = {
-        **addons.spec,
-        "kubernetes": {**addons.section("kubernetes"), "node_image_digest": "sha256:ab"},
-    }
-    assert Addons(spec).node_image == "kindest/node:v1.33.1@sha256:ab"
+    k8s = addons.section("kubernetes")
+    spec = {**addons.spec, "kubernetes": {**k8s, "node_image_digest": "sha256:ab"}}
+    assert Addons(spec).node_image == "kindest/node:v1.33.7@sha256:ab"
+    bare = {key: value for key, value in k8s.items() if not key.startswith("node_image_")}
+    assert Addons({**addons.spec, "kubernetes": bare}).node_image == "kindest/node:v1.33.1"
+
+
+def test_pulled_node_image_is_kinds_own_for_the_built_minor_by_digest(addons: Addons) -> None:
+    """kind supports the node images its release lists, and only by digest."""
+    k8s = addons.section("kubernetes")
+    assert re.fullmatch(r"sha256:[0-9a-f]{64}", k8s["node_image_digest"])
+    minor = lambda version: version.split(".")[:2]  # noqa: E731
+    assert minor(k8s["node_image_tag"]) == minor(addons.kubernetes_version)
 
 
 def test_unpinned_volsync_version_is_refused(addons: Addons) -> None:

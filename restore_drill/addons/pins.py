@@ -47,7 +47,7 @@ class Addons:
     @property
     def node_image(self) -> str:
         k8s = self.section("kubernetes")
-        image = f"{k8s['node_image']}:{k8s['version']}"
+        image = f"{k8s['node_image']}:{k8s.get('node_image_tag') or k8s['version']}"
         digest = str(k8s.get("node_image_digest") or "")
         return f"{image}@{digest}" if digest else image
 

@@ -67,3 +67,17 @@ def test_progress_starts_the_rto_clock_at_the_disaster_step(
     progress("wait_restored")
     lines = capsys.readouterr().out.splitlines()
     assert all("RTO clock" in line and "of 120s" in line for line in lines)
+
+
+def test_kind_without_docker_is_one_line_and_leaves_no_run_directory(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(
+        kind_module, "docker_engine_answers", lambda: (False, "no Docker engine answers (refused)")
+    )
+    out = tmp_path / "runs"
+    assert main(["run", "pvc-delete", "--cluster", "kind", "--out", str(out)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "no Docker engine answers" in err and "make setup" in err
+    assert not out.exists() or not any(out.iterdir())
