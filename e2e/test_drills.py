@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from restore_drill.backend import Backend
 from restore_drill.plugin import remember
-from restore_drill.scenario import Backend, RunOptions, Scenario, run_drill
+from restore_drill.scenario import RunOptions, Scenario, run_drill
 
 
 @pytest.mark.drill

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from restore_drill.backend import Backend
 from restore_drill.report import DrillResult
 from restore_drill.scenario import (
-    Backend,
     RunOptions,
     Scenario,
     find_scenario,

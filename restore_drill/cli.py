@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "verify_backups",
     "images",
     "cluster",
+    "clean",
 )
 
 

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from restore_drill.backend import Backend, start_backend
 from restore_drill.clusters import CHOICES, choose_backend
 from restore_drill.errors import UsageError
 from restore_drill.report import DrillResult
-from restore_drill.scenario import Backend, Scenario, load_scenarios, start_backend
+from restore_drill.scenario import Scenario, load_scenarios
 
 KEEP_CHOICES = ("never", "on-failure", "always")
 last_result_key = pytest.StashKey[DrillResult]()

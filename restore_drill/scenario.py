@@ -19,7 +19,6 @@ import yaml
 
 from restore_drill import data, steps, volsync
 from restore_drill.errors import (
-    BackendUnavailable,
     DrillError,
     RestoreTimeout,
     ScenarioError,
@@ -332,68 +331,3 @@ def _clean_up(
         drill.notes.append(f"clean-up: {exc}")
     except Exception as exc:  # botocore's errors: clean-up must not hide the verdict
         drill.notes.append(f"clean-up: bucket {drill.bucket}: {type(exc).__name__}")
-
-
-# --- backends ----------------------------------------------------------------------------
-
-
-@dataclass
-class Backend:
-    """A started object store and cluster for a run; ``close`` stops only what it started."""
-
-    cluster: Cluster
-    object_store: ObjectStore
-    created_cluster: bool
-
-    def close(self, *, keep_cluster: bool = False) -> None:
-        try:
-            if self.created_cluster and not keep_cluster and self.cluster.created_by_this_run:
-                self.cluster.delete()
-            else:
-                self.cluster.close_client()
-        finally:
-            self.object_store.stop()
-
-
-def start_backend(backend: str, run_dir: Path, **options: Any) -> Backend:
-    """Start the object store, then create (or attach to) the cluster for ``backend``."""
-    from restore_drill.clusters import make_cluster
-    from restore_drill.objectstore import ExternalS3, MinioContainer, S3Credentials
-
-    if backend == "kind":
-        from restore_drill.clusters.kind import kind_unavailable_reason
-
-        # Before anything is made: no run directory, container or cluster for a run that
-        # cannot start.
-        why = kind_unavailable_reason()
-        if why:
-            raise BackendUnavailable(f"kind backend unavailable: {why}")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    store: ObjectStore
-    if backend == "kind":
-        from restore_drill.addons import load_addons
-        from restore_drill.clusters.kind_offline import choose_images
-        from restore_drill.objectstore.minio import pinned_image
-
-        options["images"] = choose_images(load_addons(), str(options.get("images", "auto")))
-        store = MinioContainer(image=pinned_image(options["images"]))
-    else:
-        endpoint = str(options.pop("s3_endpoint", "") or "")
-        if not endpoint:
-            raise UsageError("--cluster existing needs an S3 endpoint (RESTORE_DRILL_S3_ENDPOINT)")
-        store = ExternalS3(endpoint, S3Credentials.from_env())
-    store.start()
-    cluster = None
-    try:
-        cluster = make_cluster(backend, run_dir / "cluster", store, **options)
-        cluster.create()
-    except BaseException:
-        # A half-made cluster is not left behind (it is ours only if we created it).
-        if cluster is not None and cluster.created_by_this_run:
-            try:
-                cluster.delete()
-            except DrillError as exc:
-                log.warning("could not remove the half-made cluster: %s", exc)
-        store.stop()
-        raise
-    return Backend(cluster, store, created_cluster=backend != "existing")

@@ -40,9 +40,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _up(args: argparse.Namespace, home: Path) -> int:
+    from restore_drill.backend import start_backend
     from restore_drill.clusters.kind import validate_cluster_name
     from restore_drill.objectstore import MinioContainer
-    from restore_drill.scenario import start_backend
 
     validate_cluster_name(args.name)
     if (home / STATE_FILE).exists():

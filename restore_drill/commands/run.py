@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from restore_drill import steps
+from restore_drill.backend import start_backend
 from restore_drill.clusters import CHOICES, choose_backend
 from restore_drill.errors import UsageError
 from restore_drill.report import (
@@ -27,7 +28,6 @@ from restore_drill.scenario import (
     find_scenario,
     load_scenarios,
     run_drill,
-    start_backend,
 )
 
 NAME = "run"

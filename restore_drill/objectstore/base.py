@@ -107,6 +107,11 @@ class ObjectStore(abc.ABC):
     def stop(self) -> None:
         """Stop what ``start`` started, nothing else."""
 
+    def leave_running(self) -> dict[str, str]:
+        """Hand what ``start`` started over to the user (a kept run): say what it is, so
+        ``restore-drill clean`` can remove it later; ``stop`` no longer touches it."""
+        return {}
+
     def is_up(self) -> bool:
         try:
             endpoint = self.host_endpoint

@@ -1,0 +1,102 @@
+"""A run's backend: the object store and the cluster, started together and closed together.
+
+``start_backend`` refuses before it makes anything when the backend cannot run here; a
+kept cluster keeps its object store, and both are recorded for ``restore-drill clean``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from restore_drill.errors import BackendUnavailable, DrillError, UsageError
+
+log = logging.getLogger(__name__)
+
+if TYPE_CHECKING:
+    from restore_drill.clusters.base import Cluster
+    from restore_drill.objectstore import ObjectStore
+
+# What a kept run leaves running, in its backend directory (read by `restore-drill clean`).
+KEPT_FILE = "kept.json"
+
+
+@dataclass
+class Backend:
+    """A started object store and cluster for a run; ``close`` stops only what it started."""
+
+    cluster: Cluster
+    object_store: ObjectStore
+    created_cluster: bool
+    run_dir: Path | None = None
+
+    def close(self, *, keep_cluster: bool = False) -> None:
+        """Stop what the run started; a kept cluster keeps its object store too (it backs
+        the cluster's repositories up), recorded in ``kept.json`` for ``restore-drill clean``."""
+        ours = self.created_cluster and self.cluster.created_by_this_run
+        try:
+            if ours and not keep_cluster:
+                self.cluster.delete()
+            else:
+                self.cluster.close_client()
+        finally:
+            if ours and keep_cluster:
+                self._record_kept({"kind_cluster": self.cluster.name})
+            self.object_store.stop()
+
+    def _record_kept(self, kept: dict[str, str]) -> None:
+        kept = {**kept, **self.object_store.leave_running()}
+        if self.run_dir is not None:
+            (self.run_dir / KEPT_FILE).write_text(json.dumps(kept, indent=2) + "\n")
+        print(
+            f"restore-drill: kept {', '.join(f'{k} {v}' for k, v in kept.items())}; "
+            "'restore-drill clean' removes them",
+            flush=True,
+        )
+
+
+def start_backend(backend: str, run_dir: Path, **options: Any) -> Backend:
+    """Start the object store, then create (or attach to) the cluster for ``backend``."""
+    from restore_drill.clusters import make_cluster
+    from restore_drill.objectstore import ExternalS3, MinioContainer, S3Credentials
+
+    if backend == "kind":
+        from restore_drill.clusters.kind import kind_unavailable_reason
+
+        # Before anything is made: no run directory, container or cluster for a run that
+        # cannot start.
+        why = kind_unavailable_reason()
+        if why:
+            raise BackendUnavailable(f"kind backend unavailable: {why}")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    store: ObjectStore
+    if backend == "kind":
+        from restore_drill.addons import load_addons
+        from restore_drill.clusters.kind_offline import choose_images
+        from restore_drill.objectstore.minio import pinned_image
+
+        options["images"] = choose_images(load_addons(), str(options.get("images", "auto")))
+        store = MinioContainer(image=pinned_image(options["images"]))
+    else:
+        endpoint = str(options.pop("s3_endpoint", "") or "")
+        if not endpoint:
+            raise UsageError("--cluster existing needs an S3 endpoint (RESTORE_DRILL_S3_ENDPOINT)")
+        store = ExternalS3(endpoint, S3Credentials.from_env())
+    store.start()
+    cluster = None
+    try:
+        cluster = make_cluster(backend, run_dir / "cluster", store, **options)
+        cluster.create()
+    except BaseException:
+        # A half-made cluster is not left behind (it is ours only if we created it).
+        if cluster is not None and cluster.created_by_this_run:
+            try:
+                cluster.delete()
+            except DrillError as exc:
+                log.warning("could not remove the half-made cluster: %s", exc)
+        store.stop()
+        raise
+    return Backend(cluster, store, created_cluster=backend != "existing", run_dir=run_dir)
