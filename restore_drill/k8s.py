@@ -15,26 +15,30 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from kubernetes import client as k8s_client
-from kubernetes import config as k8s_config
-from kubernetes.client.rest import ApiException
-from kubernetes.dynamic import DynamicClient
-from kubernetes.dynamic.exceptions import ApiException as DynamicApiException
-from kubernetes.dynamic.exceptions import DynamicApiError, ResourceNotFoundError
-from urllib3.exceptions import HTTPError as TransportError
+from typing import TYPE_CHECKING, Any
 
 from restore_drill.errors import KubeError, NotFound, WaitTimeout
+
+if TYPE_CHECKING:
+    from kubernetes.dynamic import DynamicClient
 
 Obj = dict[str, Any]
 Predicate = Callable[[Obj | None], bool]
 
 FIELD_MANAGER = "restore-drill"
-# What the client raises: API answers, and transport failures (refused, reset, timed out)
-# which must surface as KubeError too, e.g. while an API server restarts
-# during a cluster rebuild.
-API_ERRORS = (ApiException, DynamicApiError, TransportError)
+
+
+# The Kubernetes client takes most of a second to import: it is imported when a client is
+# made, so commands that never talk to a cluster (--help, list, lint) start at once.
+def api_errors() -> tuple[type[Exception], ...]:
+    """What the client raises: API answers, and transport failures (refused, reset, timed
+    out) which must surface as KubeError too, e.g. while an API server restarts."""
+    from kubernetes.client.rest import ApiException
+    from kubernetes.dynamic.exceptions import ApiException as DynamicApiException
+    from kubernetes.dynamic.exceptions import DynamicApiError
+    from urllib3.exceptions import HTTPError
+
+    return (ApiException, DynamicApiError, DynamicApiException, HTTPError)
 
 
 @dataclass(frozen=True)
@@ -98,6 +102,8 @@ def describe(obj: Obj | None, limit: int = 400) -> str:
 
 
 def _error(exc: Exception, what: str) -> KubeError:
+    from urllib3.exceptions import HTTPError as TransportError
+
     if isinstance(exc, TransportError):
         cause = getattr(exc, "reason", None) or exc
         return KubeError(f"{what}: API server unreachable: {cause}", reason="Unreachable")
@@ -124,6 +130,9 @@ class Kube:
         self.kubeconfig = Path(kubeconfig)
         if not self.kubeconfig.is_file():
             raise KubeError(f"kubeconfig not found: {self.kubeconfig}")
+        from kubernetes import client as k8s_client
+        from kubernetes import config as k8s_config
+
         configuration = k8s_client.Configuration()
         k8s_config.load_kube_config(
             config_file=str(self.kubeconfig),
@@ -138,13 +147,15 @@ class Kube:
     def dynamic(self) -> DynamicClient:
         # Discovery is done lazily: a freshly started API server may still be warming up.
         if self._dynamic is None:
+            from kubernetes.dynamic import DynamicClient
+
             # A private discovery cache file, removed at once: the client's default file is
             # shared per host, and Kube objects built concurrently (parallel waits) read
             # each other's half-written copies ("load cache error").
             cache = Path(tempfile.gettempdir()) / f"restore-drill-discovery-{uuid.uuid4().hex}.json"
             try:
                 self._dynamic = DynamicClient(self.api_client, cache_file=str(cache))
-            except API_ERRORS as exc:
+            except api_errors() as exc:
                 raise _error(exc, "API discovery") from exc
             finally:
                 cache.unlink(missing_ok=True)
@@ -154,6 +165,8 @@ class Kube:
         self.api_client.close()
 
     def resource(self, kind: Kind) -> Any:
+        from kubernetes.dynamic.exceptions import ResourceNotFoundError
+
         try:
             return self.dynamic.resources.get(api_version=kind.api_version, kind=kind.kind)
         except ResourceNotFoundError as exc:
@@ -165,7 +178,7 @@ class Kube:
         """The object, or :class:`NotFound`."""
         try:
             found = self.resource(kind).get(name=name, namespace=namespace)
-        except API_ERRORS as exc:
+        except api_errors() as exc:
             raise _error(exc, f"get {kind} {namespace or ''}/{name}") from exc
         return dict(found.to_dict())
 
@@ -197,24 +210,28 @@ class Kube:
             found = self.resource(kind).get(
                 namespace=namespace, label_selector=label_selector, field_selector=field_selector
             )
-        except API_ERRORS as exc:
+        except api_errors() as exc:
             raise _error(exc, f"list {kind}") from exc
         return dict(found.to_dict())
 
     def server_version(self) -> str:
         """The API server's gitVersion (e.g. ``v1.33.1``)."""
+        from kubernetes import client as k8s_client
+
         try:
             info = k8s_client.VersionApi(self.api_client).get_code()
-        except API_ERRORS as exc:
+        except api_errors() as exc:
             raise _error(exc, "server version") from exc
         return str(info.git_version)
 
     def pod_logs(self, name: str, namespace: str, container: str | None = None) -> str:
+        from kubernetes import client as k8s_client
+
         core = k8s_client.CoreV1Api(self.api_client)
         try:
             kwargs = {"container": container} if container else {}
             return str(core.read_namespaced_pod_log(name, namespace, **kwargs))
-        except API_ERRORS as exc:
+        except api_errors() as exc:
             raise _error(exc, f"logs of pod {namespace}/{name}") from exc
 
     def events_for(self, namespace: str, name: str | None = None) -> builtins.list[Obj]:
@@ -237,7 +254,7 @@ class Kube:
                 field_manager=field_manager,
                 force_conflicts=True,
             )
-        except API_ERRORS as exc:
+        except api_errors() as exc:
             raise _error(exc, f"apply {kind} {meta.get('namespace', '')}/{meta['name']}") from exc
         return dict(applied.to_dict())
 
@@ -248,7 +265,7 @@ class Kube:
             created = self.resource(kind).create(
                 body=dict(manifest), namespace=meta.get("namespace")
             )
-        except API_ERRORS as exc:
+        except api_errors() as exc:
             raise _error(exc, f"create {kind} {meta.get('namespace', '')}/{meta['name']}") from exc
         return dict(created.to_dict())
 
@@ -270,7 +287,7 @@ class Kube:
             patched = resource.patch(
                 body=patch, name=name, namespace=namespace, content_type=content_type
             )
-        except API_ERRORS as exc:
+        except api_errors() as exc:
             raise _error(exc, f"patch {kind} {namespace or ''}/{name}") from exc
         return dict(patched.to_dict())
 
@@ -283,7 +300,7 @@ class Kube:
             replaced = resource.replace(
                 body=dict(obj), name=meta["name"], namespace=meta.get("namespace")
             )
-        except API_ERRORS as exc:
+        except api_errors() as exc:
             raise _error(exc, f"update status of {kind} {meta['name']}") from exc
         return dict(replaced.to_dict())
 
@@ -300,7 +317,7 @@ class Kube:
             self.resource(kind).delete(
                 name=name, namespace=namespace, body={"propagationPolicy": propagation}
             )
-        except API_ERRORS as exc:
+        except api_errors() as exc:
             error = _error(exc, f"delete {kind} {namespace or ''}/{name}")
             if isinstance(error, NotFound):
                 return False
@@ -341,7 +358,7 @@ class Kube:
             ):
                 raw = event.get("raw_object") or {}
                 yield str(event["type"]), dict(raw)
-        except (*API_ERRORS, DynamicApiException) as exc:
+        except api_errors() as exc:
             raise _error(exc, f"watch {kind}") from exc
 
     def wait_for(
