@@ -228,28 +228,18 @@ def mover_job(failed_pods: int) -> FakeKube:
     return kube
 
 
+def wait_for_tag(kube: FakeKube, timeout: float) -> None:
+    volsync.wait_manual_sync(kube, k8s.REPLICATION_SOURCE, "rs", "ns", "t2", timeout=timeout)  # type: ignore[arg-type]
+
+
 def test_a_mover_job_whose_pods_keep_failing_ends_the_wait() -> None:
     with pytest.raises(volsync.MoverFailed, match=r"2 mover pods failed(.|\n)*open config"):
-        volsync.wait_manual_sync(
-            mover_job(2),  # type: ignore[arg-type]
-            k8s.REPLICATION_SOURCE,
-            "rs",
-            "ns",
-            "t2",
-            timeout=5,
-        )
+        wait_for_tag(mover_job(2), timeout=5)
 
 
 def test_one_failed_mover_pod_is_retried_until_the_deadline() -> None:
     with pytest.raises(WaitTimeout, match="manual sync 't2'"):
-        volsync.wait_manual_sync(
-            mover_job(1),  # type: ignore[arg-type]
-            k8s.REPLICATION_SOURCE,
-            "rs",
-            "ns",
-            "t2",
-            timeout=0.3,
-        )
+        wait_for_tag(mover_job(1), timeout=0.3)
 
 
 def test_an_earlier_failure_is_not_this_attempts() -> None:
