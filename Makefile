@@ -39,8 +39,8 @@ images: $(BIN)/restore-drill docker
 # and every negative drill once on a real kind cluster, at a small size. Heavier tests
 # (large datasets) are marked slow: `make test-all` runs them.
 test: setup
-	$(BIN)/pytest -q -m "not slow" tests
-	$(BIN)/pytest -q e2e --cluster kind --drill-size 256KiB --junitxml=runs/e2e-kind.xml
+	$(BIN)/pytest -q -m "not slow" --durations=5 tests
+	$(BIN)/pytest -q e2e --cluster kind --drill-size 256KiB --durations=0 --junitxml=runs/e2e-kind.xml
 
 test-all: setup
 	$(BIN)/pytest -q

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -230,38 +229,6 @@ def test_bundle_records_a_failed_log_export(
     cluster.collect_bundle(tmp_path / "bundle", ["drill"])
     assert written == [["AKIAKEY", "s3cr3t"]]  # the store's keys are scrubbed from the bundle
     assert "kind export logs: kind exited 1" in (tmp_path / "bundle/errors.txt").read_text()
-
-
-@pytest.mark.kind
-def test_real_kind_cluster_with_every_addon_ready(tmp_path: Path) -> None:
-    """Creates a real kind cluster with all addons (minutes; needs Docker, kind, helm)."""
-    from restore_drill.addons import deployment_available, statefulset_ready
-    from restore_drill.k8s import DEPLOYMENT, STATEFUL_SET, STORAGE_CLASS, VOLUME_SNAPSHOT_CLASS
-
-    name = validate_cluster_name(f"drill-{secrets.token_hex(3)}")
-    cluster = KindCluster(name, tmp_path, NoStore())  # type: ignore[arg-type]
-    try:
-        cluster.create()  # waits for every addon's readiness itself
-        assert cluster.created_by_this_run
-        kube = cluster.kube()
-        sc = kube.get(STORAGE_CLASS, "csi-hostpath-sc")
-        assert (
-            sc["metadata"]["annotations"]["storageclass.kubernetes.io/is-default-class"] == "true"
-        )
-        vsc = kube.get(VOLUME_SNAPSHOT_CLASS, "csi-hostpath-snapclass")
-        assert (
-            vsc["metadata"]["annotations"]["snapshot.storage.kubernetes.io/is-default-class"]
-            == "true"
-        )
-        assert cluster.versions()["kubernetes-server"].startswith("v1.33.1")
-        snapshot_controller = kube.get(DEPLOYMENT, "snapshot-controller", "kube-system")
-        assert deployment_available(snapshot_controller)
-        assert deployment_available(kube.get(DEPLOYMENT, "volsync", "volsync-system"))
-        csi_namespace = "kube-system" if cluster.offline else "default"
-        assert statefulset_ready(kube.get(STATEFUL_SET, "csi-hostpathplugin", csi_namespace))
-    finally:
-        if cluster.created_by_this_run:
-            cluster.delete()
 
 
 @pytest.mark.parametrize("name", ["drill-a", "a.b-1", "x" * 49])
