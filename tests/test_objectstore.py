@@ -231,3 +231,31 @@ def test_minio_image_is_the_one_pinned_in_addons_yaml() -> None:
     assert MinioContainer(name="pin-check").settings.image == pinned
     custom = MinioContainer(name="pin-check", image="example/minio:x")
     assert custom.settings.image == "example/minio:x"
+
+
+class _Started(Exception):
+    pass
+
+
+@pytest.mark.parametrize(
+    "networks, created",
+    [("bridge\nkind-2\nmy-kind\n", True), ("bridge\nkind\n", False)],
+)
+def test_the_kind_network_is_matched_by_its_exact_name(
+    monkeypatch: pytest.MonkeyPatch, networks: str, created: bool
+) -> None:
+    from restore_drill.objectstore import minio as minio_module
+
+    ran: list[list[str]] = []
+
+    def docker(argv: list[str], **kw: object) -> subprocess.CompletedProcess[str]:
+        ran.append(list(argv))
+        if argv[:2] == ["docker", "run"]:
+            raise _Started
+        out = networks if argv[:3] == ["docker", "network", "ls"] else ""
+        return subprocess.CompletedProcess(argv, 0, out, "")
+
+    monkeypatch.setattr(minio_module, "run_command", docker)
+    with pytest.raises(_Started):
+        MinioContainer().start()
+    assert (["docker", "network", "create", "kind"] in ran) is created
