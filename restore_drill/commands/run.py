@@ -36,9 +36,19 @@ HELP = "run one scenario (or all) on a cluster backend and write result.json fil
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("scenario", help="scenario name, or 'all'")
-    parser.add_argument("--cluster", default="auto", choices=CHOICES)
+    parser.add_argument(
+        "--cluster",
+        default="auto",
+        choices=CHOICES,
+        help="where to drill: a new kind cluster, a cluster you name (existing), or auto (kind)",
+    )
     parser.add_argument("--out", type=Path, default=Path("runs"), help="results directory")
-    parser.add_argument("--keep", default="on-failure", choices=("never", "on-failure", "always"))
+    parser.add_argument(
+        "--keep",
+        default="on-failure",
+        choices=("never", "on-failure", "always"),
+        help="keep the cluster and its MinIO after the run (default: when a drill failed)",
+    )
     parser.add_argument("--size", default=None, help="dataset size per PVC, e.g. 4MiB")
     parser.add_argument("--kubeconfig", default=None, help="existing backend only")
     parser.add_argument("--context", default=None, help="existing backend only")
@@ -113,15 +123,18 @@ def print_table(results: list[DrillResult]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Mistyped input is named before anything is probed or started.
+    if args.scenario != "all":
+        find_scenario(args.scenario)
+    if args.size:
+        from restore_drill.data import parse_size
+
+        parse_size(args.size, "--size")
     ci = os.environ.get("CI", "").lower() in ("1", "true", "yes")
     backend, why = choose_backend(args.cluster, ci=ci)
     print(f"restore-drill: backend {backend} ({why})", flush=True)
     scenarios = _scenarios(args.scenario, backend)
     options = _backend_options(args, backend)
-    if args.size:
-        from restore_drill.data import parse_size
-
-        parse_size(args.size)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     run_dir = args.out / f"run-{stamp}"
     started = start_backend(backend, run_dir / "backend", **options)

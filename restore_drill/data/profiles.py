@@ -74,7 +74,8 @@ def parse_size(text: str, what: str = "size") -> int:
     try:
         return agent.parse_size(text)
     except ValueError as exc:
-        raise UsageError(f"{what}: {exc}") from None
+        # The agent's message starts "size ...": said once, after the option's name.
+        raise UsageError(f"{what}: {str(exc).removeprefix('size ')}") from None
 
 
 def profile_json(profile: dict[str, Any]) -> str:

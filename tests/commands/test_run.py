@@ -23,12 +23,31 @@ def test_list_prints_every_scenario_with_its_target(capsys: pytest.CaptureFixtur
     "argv, message",
     [
         (["run", "nope", "--cluster", "kind"], "unknown scenario 'nope'"),
+        (["run", "pvc-delete", "--cluster", "kind", "--size", "huge"], "--size: 'huge'"),
+        (["run", "pvc-delete", "--cluster", "kind", "--size", "0"], "--size: '0' must be"),
+    ],
+)
+def test_mistyped_input_is_named_before_a_backend_is_probed(
+    argv: list[str],
+    message: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    probed: list[str] = []
+    monkeypatch.setattr(kind_module, "docker_engine_answers", lambda: probed.append("docker"))
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert message in captured.err and "backend" not in captured.out and probed == []
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
         (
             ["run", "pvc-delete", "--cluster", "kind", "--allow-existing"],
             "go with --cluster existing",
         ),
         (["run", "pvc-delete", "--cluster", "existing"], "needs --kubeconfig and --allow-existing"),
-        (["run", "pvc-delete", "--cluster", "kind", "--size", "huge"], "size"),
     ],
 )
 def test_usage_errors_exit_2_before_anything_starts(
@@ -48,7 +67,7 @@ def test_ci_says_which_backend_auto_chose_in_the_first_line(
     monkeypatch.setattr(kind_module, "docker_engine_answers", lambda: (True, "Docker engine 28"))
     monkeypatch.setattr(tools, "tool", lambda name: str(kind))
     monkeypatch.setenv("CI", "true")
-    assert main(["run", "nope", "--cluster", "auto"]) == 2
+    assert main(["run", "pvc-delete", "--cluster", "auto", "--allow-existing"]) == 2
     first = capsys.readouterr().out.splitlines()[0]
     assert first.startswith("restore-drill: backend ") and "auto" in first
 

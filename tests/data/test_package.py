@@ -44,7 +44,7 @@ def test_agent_commands_match_the_contract() -> None:
     ("action", "options", "message"),
     [
         ("write", {}, "needs a seed and a size"),
-        ("write", {"seed": 1, "size": "lots"}, "size 'lots'"),
+        ("write", {"seed": 1, "size": "lots"}, "size: 'lots' is not a number"),
         ("delete", {}, "unknown agent action"),
     ],
 )

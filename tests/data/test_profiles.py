@@ -61,7 +61,7 @@ def _profile(**part: Any) -> dict[str, Any]:
         ({"name": "p", "parts": []}, "non-empty list"),
         (_profile(kind="tarball"), r"parts\[0\]: kind must be one of"),
         (_profile(dir=None) | {"parts": [{"kind": "sqlite"}]}, "sqlite needs path"),
-        (_profile(max_size="2 lots"), r"parts\[0\]\.max_size: size '2 lots'"),
+        (_profile(max_size="2 lots"), r"parts\[0\]\.max_size: '2 lots'"),
         (_profile(share=1.5), "add up to 1.50"),
         (_profile() | {"policy": {"ignore": {"sha256": "x"}}}, "cannot ignore sha256"),
         (_profile() | {"default_size": "big"}, "default_size"),
@@ -81,5 +81,5 @@ def test_invalid_yaml_is_a_usage_error(tmp_path: Path) -> None:
 
 def test_parse_size_names_the_option_on_error() -> None:
     assert data.parse_size("4MiB") == 4 * 2**20
-    with pytest.raises(UsageError, match="--size: size 'four'"):
+    with pytest.raises(UsageError, match="--size: 'four' is not a number"):
         data.parse_size("four", what="--size")
