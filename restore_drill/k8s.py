@@ -8,6 +8,7 @@ is never read or written.
 from __future__ import annotations
 
 import builtins
+import functools
 import json
 import tempfile
 import time
@@ -123,6 +124,21 @@ def _error(exc: Exception, what: str) -> KubeError:
     return KubeError(text, status=status, reason=str(reason))
 
 
+@functools.cache
+def _memory_discoverer() -> type:
+    """The client's lazy discovery, kept in memory. Its default writes a cache file on each
+    new search, into a file shared by every client on the host: concurrent clients read each
+    other's half-written copies, and a private file per client is left behind in the temp
+    directory (dozens per run)."""
+    from kubernetes.dynamic.discovery import LazyDiscoverer
+
+    class MemoryDiscoverer(LazyDiscoverer):  # type: ignore[misc]
+        def _write_cache(self) -> None:
+            pass
+
+    return MemoryDiscoverer
+
+
 class Kube:
     """A Kubernetes API client bound to one kubeconfig file (and optionally one context)."""
 
@@ -149,16 +165,14 @@ class Kube:
         if self._dynamic is None:
             from kubernetes.dynamic import DynamicClient
 
-            # A private discovery cache file, removed at once: the client's default file is
-            # shared per host, and Kube objects built concurrently (parallel waits) read
-            # each other's half-written copies ("load cache error").
-            cache = Path(tempfile.gettempdir()) / f"restore-drill-discovery-{uuid.uuid4().hex}.json"
             try:
-                self._dynamic = DynamicClient(self.api_client, cache_file=str(cache))
+                # A path of its own that is never written (see _memory_discoverer).
+                cache = Path(tempfile.gettempdir()) / f"restore-drill-discovery-{uuid.uuid4().hex}"
+                self._dynamic = DynamicClient(
+                    self.api_client, cache_file=str(cache), discoverer=_memory_discoverer()
+                )
             except api_errors() as exc:
                 raise _error(exc, "API discovery") from exc
-            finally:
-                cache.unlink(missing_ok=True)
         return self._dynamic
 
     def close(self) -> None:

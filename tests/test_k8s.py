@@ -3,6 +3,7 @@ whose failures can be scripted; the drills exercise it against real kind cluster
 
 from __future__ import annotations
 
+import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -179,3 +180,16 @@ def test_an_unreachable_api_server_is_a_kube_error(tmp_path: Path) -> None:
         client.server_version()
     assert caught.value.status is None and caught.value.reason == "Unreachable"
     client.close()
+
+
+def test_discovery_leaves_no_cache_file_behind(
+    api: StandInApi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    client = Kube(api.write_kubeconfig(tmp_path / "kubeconfig"))
+    client.apply(config_map("seen"))
+    assert client.get(CONFIG_MAP, "seen", "drill")["metadata"]["name"] == "seen"
+    client.close()
+    assert list(temp.iterdir()) == []
