@@ -18,6 +18,11 @@ SCHEMA = "restore-drill/result/v1"
 HISTORY_FILE = "history.jsonl"
 
 
+def utc_now() -> str:
+    """Now, in UTC, as result.json and the history record times."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
 @dataclass
 class StepTiming:
     name: str
@@ -44,7 +49,7 @@ class DrillResult:
     failure_type: str | None = None
     notes: list[str] = field(default_factory=list)
     namespaces: list[str] = field(default_factory=list)
-    started_at: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    started_at: str = field(default_factory=utc_now)
 
     @property
     def verdict(self) -> str:

@@ -24,7 +24,7 @@ from restore_drill.errors import (
     ScenarioError,
     UsageError,
 )
-from restore_drill.report import DrillResult, StepTiming, write_result
+from restore_drill.report import DrillResult, StepTiming, utc_now, write_result
 
 log = logging.getLogger(__name__)
 
@@ -263,6 +263,7 @@ def run_drill(
     """Play ``scenario`` on a running cluster; the result (never raises a DrillError)."""
     if cluster.backend not in scenario.backends:
         raise UsageError(f"scenario {scenario.name} does not run on {cluster.backend}")
+    started_at = utc_now()
     drill = prepare_drill(scenario, cluster, object_store, options)
     object_store.create_bucket(drill.bucket)
     timings: list[StepTiming] = []
@@ -276,6 +277,7 @@ def run_drill(
         scenario=scenario.name,
         backend=cluster.backend,
         run_id=drill.run_id,
+        started_at=started_at,
         passed=failure is None,
         rto_target_seconds=scenario.target_seconds,
         rto_seconds=drill.rto_seconds,

@@ -81,3 +81,19 @@ def test_junit_counts_failures() -> None:
     )
     assert suite.get("tests") == "2" and suite.get("failures") == "1"
     assert suite.findall("testcase")[1].find("failure").get("type") == "T"  # type: ignore[union-attr]
+
+
+def test_times_are_utc_whatever_the_local_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from restore_drill.report import utc_now
+
+    monkeypatch.setenv("TZ", "Asia/Kolkata")  # UTC+05:30: a local time would be off by hours
+    time.tzset()
+    try:
+        stamp = utc_now()
+        expected = time.strftime("%Y-%m-%dT%H:%M", time.gmtime())
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    assert stamp.startswith(expected) and stamp.endswith("Z")
