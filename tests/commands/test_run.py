@@ -22,9 +22,9 @@ def test_list_prints_every_scenario_with_its_target(capsys: pytest.CaptureFixtur
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["run", "nope", "--cluster", "kind"], "unknown scenario 'nope'"),
-        (["run", "pvc-delete", "--cluster", "kind", "--size", "huge"], "--size: 'huge'"),
-        (["run", "pvc-delete", "--cluster", "kind", "--size", "0"], "--size: '0' must be"),
+        (["run", "nope", "--cluster", "auto"], "unknown scenario 'nope'"),
+        (["run", "pvc-delete", "--cluster", "auto", "--size", "huge"], "--size: 'huge'"),
+        (["run", "pvc-delete", "--cluster", "auto", "--size", "0"], "--size: '0' must be"),
     ],
 )
 def test_mistyped_input_is_named_before_a_backend_is_probed(
@@ -34,7 +34,11 @@ def test_mistyped_input_is_named_before_a_backend_is_probed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     probed: list[str] = []
-    monkeypatch.setattr(kind_module, "docker_engine_answers", lambda: probed.append("docker"))
+    monkeypatch.setattr(
+        kind_module,
+        "docker_engine_answers",
+        lambda: probed.append("docker") or (False, "no Docker engine answers"),
+    )
     assert main(argv) == 2
     captured = capsys.readouterr()
     assert message in captured.err and "backend" not in captured.out and probed == []
