@@ -1,0 +1,99 @@
+"""What the harness says about Kubernetes objects without a client: kinds, and a short
+description of an object's state (for timeout messages and reports)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+Obj = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Kind:
+    """An API group/version and kind, e.g. ``Kind("v1", "PersistentVolumeClaim")``."""
+
+    api_version: str
+    kind: str
+    namespaced: bool = True
+
+    def __str__(self) -> str:
+        return f"{self.kind}.{self.api_version}"
+
+
+NAMESPACE = Kind("v1", "Namespace", namespaced=False)
+NODE = Kind("v1", "Node", namespaced=False)
+POD = Kind("v1", "Pod")
+PVC = Kind("v1", "PersistentVolumeClaim")
+PV = Kind("v1", "PersistentVolume", namespaced=False)
+SECRET = Kind("v1", "Secret")
+CONFIG_MAP = Kind("v1", "ConfigMap")
+EVENT = Kind("v1", "Event")
+SERVICE_ACCOUNT = Kind("v1", "ServiceAccount")
+DEPLOYMENT = Kind("apps/v1", "Deployment")
+STATEFUL_SET = Kind("apps/v1", "StatefulSet")
+DAEMON_SET = Kind("apps/v1", "DaemonSet")
+JOB = Kind("batch/v1", "Job")
+STORAGE_CLASS = Kind("storage.k8s.io/v1", "StorageClass", namespaced=False)
+VOLUME_SNAPSHOT = Kind("snapshot.storage.k8s.io/v1", "VolumeSnapshot")
+VOLUME_SNAPSHOT_CONTENT = Kind(
+    "snapshot.storage.k8s.io/v1", "VolumeSnapshotContent", namespaced=False
+)
+VOLUME_SNAPSHOT_CLASS = Kind("snapshot.storage.k8s.io/v1", "VolumeSnapshotClass", namespaced=False)
+REPLICATION_SOURCE = Kind("volsync.backube/v1alpha1", "ReplicationSource")
+REPLICATION_DESTINATION = Kind("volsync.backube/v1alpha1", "ReplicationDestination")
+CRD = Kind("apiextensions.k8s.io/v1", "CustomResourceDefinition", namespaced=False)
+
+
+def kind_of(manifest: Mapping[str, Any]) -> Kind:
+    """The :class:`Kind` of a manifest dict (namespaced-ness from its metadata)."""
+    return Kind(
+        manifest["apiVersion"],
+        manifest["kind"],
+        namespaced="namespace" in manifest.get("metadata", {}),
+    )
+
+
+def describe(obj: Obj | None, limit: int = 400) -> str:
+    """A short, human-readable summary of an object's state, for timeout messages."""
+    if obj is None:
+        return "absent"
+    meta = obj.get("metadata", {})
+    parts = [f"{obj.get('kind', '?')}/{meta.get('name', '?')}"]
+    if meta.get("deletionTimestamp"):
+        parts.append(f"terminating (finalizers={meta.get('finalizers', [])})")
+    status = obj.get("status")
+    if status:
+        parts.append("status=" + json.dumps(status, sort_keys=True, default=str))
+    text = " ".join(parts)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+__all__ = [
+    "CONFIG_MAP",
+    "CRD",
+    "DAEMON_SET",
+    "DEPLOYMENT",
+    "EVENT",
+    "JOB",
+    "NAMESPACE",
+    "NODE",
+    "POD",
+    "PV",
+    "PVC",
+    "REPLICATION_DESTINATION",
+    "REPLICATION_SOURCE",
+    "SECRET",
+    "SERVICE_ACCOUNT",
+    "STATEFUL_SET",
+    "STORAGE_CLASS",
+    "VOLUME_SNAPSHOT",
+    "VOLUME_SNAPSHOT_CLASS",
+    "VOLUME_SNAPSHOT_CONTENT",
+    "Kind",
+    "Obj",
+    "describe",
+    "kind_of",
+]
