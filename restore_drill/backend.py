@@ -44,7 +44,9 @@ class Backend:
                 self.cluster.close_client()
         finally:
             if ours and keep_cluster:
-                self._record_kept({"kind_cluster": self.cluster.name})
+                self._record_kept(
+                    {"kind_cluster": self.cluster.name, "kubeconfig": str(self.cluster.kubeconfig)}
+                )
             self.object_store.stop()
 
     def _record_kept(self, kept: dict[str, str]) -> None:

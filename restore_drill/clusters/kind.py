@@ -135,6 +135,10 @@ def kind_create_argv(
     return [*argv, "--wait", wait] if wait else argv
 
 
+def kind_cluster_exists(name: str) -> bool:
+    return name in run_command(["kind", "get", "clusters"], timeout=60).stdout.split()
+
+
 def kind_delete_argv(name: str, kubeconfig: Path) -> list[str]:
     return ["kind", "delete", "cluster", "--name", name, "--kubeconfig", str(kubeconfig)]
 
@@ -182,8 +186,7 @@ class KindCluster(Cluster):
             raise BackendUnavailable(f"kind backend unavailable: {why}")
 
     def exists(self) -> bool:
-        done = run_command(["kind", "get", "clusters"], timeout=60)
-        return self.name in done.stdout.split()
+        return kind_cluster_exists(self.name)
 
     def create(self) -> None:
         self.ensure_available()

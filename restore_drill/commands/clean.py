@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 from pathlib import Path
 
 from restore_drill.addons.commands import run_command
 from restore_drill.backend import KEPT_FILE
+from restore_drill.clusters.kind import kind_cluster_exists, kind_delete_argv
 from restore_drill.errors import DrillError
-from restore_drill.objectstore.minio import RUN_LABEL
+from restore_drill.objectstore import minio
 
 NAME = "clean"
 HELP = "remove the clusters and object stores that kept runs left (see kept.json)"
@@ -32,33 +32,33 @@ def kept_records(out: Path) -> list[Path]:
     return sorted(out.glob(f"**/{KEPT_FILE}")) if out.is_dir() else []
 
 
-def remove_kind_cluster(name: str) -> str:
-    clusters = run_command(["kind", "get", "clusters"], timeout=60).stdout.split()
-    if name not in clusters:
+def remove_kind_cluster(name: str, kubeconfig: Path) -> str:
+    if not kind_cluster_exists(name):
         return "already gone"
-    run_command(["kind", "delete", "cluster", "--name", name], timeout=300)
+    # The run's own kubeconfig: kind must not edit the user's ~/.kube/config.
+    run_command(kind_delete_argv(name, kubeconfig), timeout=300)
     return "removed"
 
 
 def remove_container(name: str) -> str:
-    label = subprocess.run(
-        ["docker", "inspect", "--format", f'{{{{index .Config.Labels "{RUN_LABEL}"}}}}', name],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-    if label.returncode != 0:
+    label = minio.run_label(name)
+    if label is None:
         return "already gone"
-    if label.stdout.strip() != name:
-        return f"left alone: it does not carry {RUN_LABEL}={name}"
-    subprocess.run(
-        ["docker", "rm", "-f", "-v", name], capture_output=True, check=False, timeout=120
-    )
+    if label != name:
+        return f"left alone: it does not carry {minio.RUN_LABEL}={name}"
+    minio.remove_container(name)
     return "removed"
 
 
-REMOVERS = {"kind_cluster": remove_kind_cluster, "container": remove_container}
+def remove_kept(kept: dict[str, str]) -> list[str]:
+    """Remove what one record names; a line per thing, saying what became of it."""
+    done = []
+    if "kind_cluster" in kept:
+        name = kept["kind_cluster"]
+        done.append(f"kind_cluster {name}: {remove_kind_cluster(name, Path(kept['kubeconfig']))}")
+    if "container" in kept:
+        done.append(f"container {kept['container']}: {remove_container(kept['container'])}")
+    return done
 
 
 def run(args: argparse.Namespace) -> int:
@@ -70,15 +70,14 @@ def run(args: argparse.Namespace) -> int:
     for record in records:
         kept = json.loads(record.read_text())
         print(f"clean: {record}")
-        for what, name in kept.items():
-            if args.list or what not in REMOVERS:
-                print(f"  {what} {name}" + ("" if args.list else ": unknown kind, left alone"))
-                continue
-            try:
-                print(f"  {what} {name}: {REMOVERS[what](name)}")
-            except DrillError as exc:
-                failed += 1
-                print(f"  {what} {name}: {exc}")
-        if not args.list and not failed:
-            record.unlink()
+        if args.list:
+            print("".join(f"  {what} {name}\n" for what, name in kept.items()), end="")
+            continue
+        try:
+            print("".join(f"  {line}\n" for line in remove_kept(kept)), end="")
+        except DrillError as exc:
+            failed += 1  # the record stays, so a later clean can try again
+            print(f"  {exc}")
+            continue
+        record.unlink()
     return 1 if failed else 0

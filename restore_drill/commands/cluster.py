@@ -92,10 +92,9 @@ def _up(args: argparse.Namespace, home: Path) -> int:
 
 
 def _down(args: argparse.Namespace, home: Path) -> int:
-    import subprocess
-
     from restore_drill.addons import run_command
     from restore_drill.clusters.kind import kind_delete_argv
+    from restore_drill.objectstore.minio import remove_container
 
     state_path = home / STATE_FILE
     if not state_path.exists():
@@ -105,12 +104,7 @@ def _down(args: argparse.Namespace, home: Path) -> int:
     state = json.loads(state_path.read_text(encoding="utf-8"))
     if state.get("created_cluster"):
         run_command(kind_delete_argv(state["name"], Path(state["kubeconfig"])), timeout=300)
-    subprocess.run(
-        ["docker", "rm", "-f", "-v", state["minio_container"]],
-        capture_output=True,
-        check=False,
-        timeout=120,
-    )
+    remove_container(state["minio_container"])
     for name in (STATE_FILE, "s3.env"):
         (home / name).unlink(missing_ok=True)
     print(f"cluster {state['name']} and MinIO {state['minio_container']} removed")

@@ -187,12 +187,7 @@ class MinioContainer(ObjectStore):
 
     def stop(self) -> None:
         if self._started:
-            subprocess.run(
-                ["docker", "rm", "-f", "-v", self.settings.name],
-                capture_output=True,
-                check=False,
-                timeout=120,
-            )
+            remove_container(self.settings.name)
             self._started = False
             self._host_port = 0
         if self._created_network:
@@ -206,3 +201,22 @@ class MinioContainer(ObjectStore):
             if done.returncode != 0:  # still used by kind nodes: leave it to kind
                 log.info("network %s left in place: %s", self.settings.network, done.stderr.strip())
             self._created_network = False
+
+
+def run_label(container: str) -> str | None:
+    """The container's ``restore-drill.run`` label ("" without one), None if it is gone."""
+    done = subprocess.run(
+        ["docker", "inspect", "--format", f'{{{{index .Config.Labels "{RUN_LABEL}"}}}}', container],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def remove_container(name: str) -> None:
+    """``docker rm -f -v``: the container and its anonymous volume (MinIO's data)."""
+    subprocess.run(
+        ["docker", "rm", "-f", "-v", name], capture_output=True, check=False, timeout=120
+    )

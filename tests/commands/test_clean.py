@@ -12,13 +12,17 @@ import pytest
 
 from restore_drill.backend import KEPT_FILE, Backend
 from restore_drill.cli import main
+from restore_drill.clusters import kind as kind_module
 from restore_drill.commands import clean
+from restore_drill.errors import CommandFailed
+from restore_drill.objectstore import minio
 
 
 class FakeCluster:
     name = "restore-drill-kind-abc123"
     backend = "kind"
     created_by_this_run = True
+    kubeconfig = Path("/runs/run-1/backend/cluster/kubeconfig")
 
     def __init__(self) -> None:
         self.deleted = False
@@ -56,6 +60,7 @@ def test_a_kept_cluster_keeps_its_object_store_and_records_both(
     assert not cluster.deleted and store.running
     assert json.loads((tmp_path / KEPT_FILE).read_text()) == {
         "kind_cluster": cluster.name,
+        "kubeconfig": str(cluster.kubeconfig),
         "container": "restore-drill-minio-abc123",
     }
     assert "'restore-drill clean' removes them" in capsys.readouterr().out
@@ -81,29 +86,61 @@ def test_clean_removes_what_was_recorded_then_forgets_it(
     removed: list[str] = []
     monkeypatch.setattr(
         clean,
-        "REMOVERS",
-        {
-            key: (lambda name, key=key: removed.append(f"{key} {name}") or "removed")
-            for key in clean.REMOVERS
-        },
+        "remove_kind_cluster",
+        lambda name, kubeconfig: removed.append(f"kind_cluster {name} {kubeconfig}") or "removed",
     )
-    path = record(tmp_path, kind_cluster="restore-drill-kind-1", container="m-1")
+    monkeypatch.setattr(
+        clean, "remove_container", lambda name: removed.append(f"container {name}") or "removed"
+    )
+    path = record(tmp_path, kind_cluster="restore-drill-kind-1", kubeconfig="/k", container="m-1")
     assert main(["clean", "--out", str(tmp_path), "--list"]) == 0
     assert removed == [] and path.exists()
     assert main(["clean", "--out", str(tmp_path)]) == 0
-    assert removed == ["kind_cluster restore-drill-kind-1", "container m-1"]
+    assert removed == ["kind_cluster restore-drill-kind-1 /k", "container m-1"]
     assert not path.exists()
     assert main(["clean", "--out", str(tmp_path)]) == 0
     assert "nothing kept" in capsys.readouterr().out
 
 
+def test_a_record_that_fails_stays_and_does_not_hold_back_the_others(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def remove(name: str) -> str:
+        if name == "m-bad":
+            raise CommandFailed("docker exited 1", program="docker", exit_code=1)
+        return "removed"
+
+    monkeypatch.setattr(clean, "remove_container", remove)
+    bad = tmp_path / "run-1" / KEPT_FILE
+    good = tmp_path / "run-2" / KEPT_FILE
+    for path, name in ((bad, "m-bad"), (good, "m-good")):
+        path.parent.mkdir(parents=True)
+        path.write_text(json.dumps({"container": name}))
+    assert main(["clean", "--out", str(tmp_path)]) == 1
+    assert bad.exists() and not good.exists()
+
+
+def test_a_kept_cluster_is_deleted_through_its_own_kubeconfig(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ran: list[list[str]] = []
+
+    def kind(argv: list[str], **kw: Any) -> subprocess.CompletedProcess[str]:
+        ran.append(list(argv))
+        return subprocess.CompletedProcess(argv, 0, "restore-drill-kind-1\n", "")
+
+    monkeypatch.setattr(clean, "run_command", kind)
+    monkeypatch.setattr(kind_module, "run_command", kind)
+    assert clean.remove_kind_cluster("restore-drill-kind-1", Path("/k")) == "removed"
+    assert ran[-1][:3] == ["kind", "delete", "cluster"]
+    assert ran[-1][-2:] == ["--kubeconfig", "/k"]  # never the user's ~/.kube/config
+
+
 def test_a_container_without_this_runs_label_is_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[list[str]] = []
-
-    def docker(argv: list[str], **kw: Any) -> subprocess.CompletedProcess[str]:
-        calls.append(argv)
-        return subprocess.CompletedProcess(argv, 0, "someone-else\n", "")
-
-    monkeypatch.setattr(clean.subprocess, "run", docker)
+    removed: list[str] = []
+    monkeypatch.setattr(minio, "run_label", lambda name: "someone-else")
+    monkeypatch.setattr(minio, "remove_container", removed.append)
     assert clean.remove_container("m-1").startswith("left alone")
-    assert all(argv[:2] != ["docker", "rm"] for argv in calls)
+    assert removed == []
+    monkeypatch.setattr(minio, "run_label", lambda name: name)
+    assert clean.remove_container("m-1") == "removed" and removed == ["m-1"]
