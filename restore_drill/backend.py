@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from restore_drill.errors import BackendUnavailable, DrillError, UsageError
+from restore_drill.errors import DrillError, UsageError
 
 log = logging.getLogger(__name__)
 
@@ -66,13 +66,11 @@ def start_backend(backend: str, run_dir: Path, **options: Any) -> Backend:
     from restore_drill.objectstore import ExternalS3, MinioContainer, S3Credentials
 
     if backend == "kind":
-        from restore_drill.clusters.kind import kind_unavailable_reason
+        from restore_drill.clusters.kind import KindCluster
 
         # Before anything is made: no run directory, container or cluster for a run that
         # cannot start.
-        why = kind_unavailable_reason()
-        if why:
-            raise BackendUnavailable(f"kind backend unavailable: {why}")
+        KindCluster.ensure_available()
     run_dir.mkdir(parents=True, exist_ok=True)
     store: ObjectStore
     if backend == "kind":

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from restore_drill import data, steps, volsync
+from restore_drill.clusters import BACKENDS
 from restore_drill.errors import (
     DrillError,
     RestoreTimeout,
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
     from restore_drill.objectstore import ObjectStore
 
 SCENARIOS_DIR = Path(__file__).resolve().parent.parent / "scenarios"
-BACKENDS = ("kind", "existing")
 FIELDS = {"name", "description", "apps", "dataset", "steps", "target_seconds", "backends", "faults"}
 REQUIRED = ("name", "apps", "dataset", "steps", "target_seconds", "backends")
 

@@ -179,7 +179,8 @@ class KindCluster(Cluster):
 
     # --- lifecycle ------------------------------------------------------------------------
 
-    def ensure_available(self) -> None:
+    @staticmethod
+    def ensure_available() -> None:
         """Raise :class:`BackendUnavailable` with one line when kind cannot run here."""
         why = kind_unavailable_reason()
         if why:
