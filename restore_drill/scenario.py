@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -200,11 +201,19 @@ def placeholder_values(
 
 
 def prepare_drill(
-    scenario: Scenario, cluster: Cluster, object_store: ObjectStore, options: RunOptions
+    scenario: Scenario,
+    cluster: Cluster,
+    object_store: ObjectStore,
+    options: RunOptions,
+    *,
+    run_id: str | None = None,
+    password: str | None = None,
 ) -> steps.Drill:
-    run_id = secrets.token_hex(4)
+    """The drill's state: its run id, bucket, namespaces and each app's rendered fixture
+    (``run_id`` and ``password`` are fresh unless given, as a dry run gives them)."""
+    run_id = run_id or secrets.token_hex(4)
     bucket = f"rd-{run_id}"
-    password = secrets.token_urlsafe(24)
+    password = password or secrets.token_urlsafe(24)
     apps = []
     for app in scenario.apps:
         namespace = f"rd-{run_id}-{app}"
@@ -226,7 +235,7 @@ def prepare_drill(
         apps=apps,
         profile=data.load_profile(scenario.profile),
         size=options.size or scenario.size,
-        seed=int(run_id, 16) % 100_000,
+        seed=zlib.crc32(run_id.encode()) % 100_000,
         step_timeout=options.step_timeout,
         target_seconds=scenario.target_seconds,
         progress=options.progress,

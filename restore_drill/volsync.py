@@ -279,7 +279,10 @@ def wait_manual_sync(
             return True
         return False
 
-    what = f"{kind.kind} {namespace}/{name} to finish manual sync {tag!r}"
+    what = (
+        f"{kind.kind} {namespace}/{name} to finish manual sync {tag!r} (within {timeout:g}s,"
+        f" its mover Job checked every {MOVER_CHECK_SECONDS:g}s)"
+    )
     start = time.monotonic()
     deadline = start + timeout
     while True:

@@ -18,6 +18,7 @@ from restore_drill.addons.commands import (
     helm_repo_argv,
     helm_volsync_argv,
     kubectl,
+    recording,
     run_command,
     snapshotter_argv,
 )
@@ -68,6 +69,7 @@ __all__ = [
     "helm_volsync_argv",
     "kubectl",
     "load_addons",
+    "recording",
     "run_command",
     "snapshot_class_manifest",
     "snapshotter_argv",

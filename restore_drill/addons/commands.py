@@ -6,7 +6,9 @@ import logging
 import os
 import shutil
 import subprocess
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 from restore_drill.addons.pins import Addons
@@ -19,6 +21,21 @@ FIELD_MANAGER = "restore-drill"
 
 
 # --- running tools ------------------------------------------------------------------------
+
+# ``run --dry-run`` records each command here instead of running it; the recorder answers
+# with the output the caller reads (restore_drill.dryrun).
+Recorder = Callable[[list[str], Mapping[str, str], "Path | None", "str | None"], str]
+_RECORDER: ContextVar[Recorder | None] = ContextVar("restore_drill_recorder", default=None)
+
+
+@contextmanager
+def recording(recorder: Recorder) -> Iterator[None]:
+    """Within this block ``run_command`` runs nothing: it hands each command to ``recorder``."""
+    token = _RECORDER.set(recorder)
+    try:
+        yield
+    finally:
+        _RECORDER.reset(token)
 
 
 def run_command(
@@ -38,6 +55,10 @@ def run_command(
     failed or ran out of time), and errors name it.
     """
     argv = [str(arg) for arg in argv]
+    recorder = _RECORDER.get()
+    if recorder is not None:
+        stdout = recorder(argv, env or {}, cwd, stdin)
+        return subprocess.CompletedProcess(argv, 0, stdout=stdout, stderr="")
     if argv and argv[0] in TOOLS:
         argv[0] = tool(argv[0])  # the pinned build when `images build` made one
     hidden = [s for s in secrets if s]

@@ -74,6 +74,7 @@ def docker_engine_answers(timeout: float = DOCKER_TIMEOUT) -> tuple[bool, str]:
 
 
 REQUIRED_TOOLS = ("kind", "kubectl", "helm")
+KIND_WAIT = "180s"  # `kind create cluster --wait`: the control plane Ready
 # kind's own rule for cluster names (it also names Docker containers after them).
 CLUSTER_NAME = re.compile(r"^[a-z0-9.-]+$")
 
@@ -117,7 +118,7 @@ def render_kind_config(
 
 
 def kind_create_argv(
-    name: str, config: Path, image: str, kubeconfig: Path, wait: str | None = "180s"
+    name: str, config: Path, image: str, kubeconfig: Path, wait: str | None = KIND_WAIT
 ) -> list[str]:
     argv = [
         "kind",
@@ -244,7 +245,7 @@ class KindCluster(Cluster):
             image = Offline(self.addons).node_image
         config_path.write_text(yaml.safe_dump(config))
         # Offline nodes have no CNI until set_up_pod_network: kind's --wait would time out.
-        wait = None if self.offline else "180s"
+        wait = None if self.offline else KIND_WAIT
         self.created_by_this_run = True  # from here on, a half-made cluster is ours to delete
         run_command(
             kind_create_argv(self.name, config_path, image, self.kubeconfig, wait), timeout=600

@@ -33,6 +33,8 @@ def choose_images(addons: Addons, requested: str) -> str:
     """``built`` (the offline set) or ``pulled``; ``auto`` is built when the node image is."""
     if requested not in IMAGE_CHOICES:
         raise UsageError(f"unknown image source {requested!r} (choose from {IMAGE_CHOICES})")
+    if requested == "pulled":
+        return requested  # nothing built is needed, so Docker is not asked
     node = Offline(addons).node_image
     present = docker_label(node, "restore-drill.key") is not None
     if requested == "built" and not present:

@@ -30,13 +30,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="also copy the cluster's kubeconfig here (never ~/.kube/config unless named)",
     )
+    add_images_argument(parser)
+    parser.add_argument("--volsync", default=None, help="VolSync version (default: the pin)")
+
+
+def add_images_argument(parser: argparse.ArgumentParser) -> None:
+    """``--images``, for every command that makes a kind cluster."""
     parser.add_argument(
         "--images",
         default="auto",
         choices=("auto", "built", "pulled"),
-        help="built: the offline image set (restore-drill images build); pulled: registries",
+        help="built: the offline image set (restore-drill images build); pulled: registries;"
+        " auto: built when it is here",
     )
-    parser.add_argument("--volsync", default=None, help="VolSync version (default: the pin)")
 
 
 def _up(args: argparse.Namespace, home: Path) -> int:

@@ -14,6 +14,7 @@ from pathlib import Path
 from restore_drill import steps
 from restore_drill.backend import start_backend
 from restore_drill.clusters import CHOICES, choose_backend
+from restore_drill.commands.cluster import add_images_argument
 from restore_drill.errors import UsageError
 from restore_drill.report import (
     TABLE_HEADER,
@@ -55,6 +56,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--allow-existing", action="store_true", help="opt in to --cluster existing"
     )
+    add_images_argument(parser)
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print every command and manifest a kind run would run, in order; run none",
+    )
 
 
 def _scenarios(name: str, backend: str) -> list[Scenario]:
@@ -72,7 +79,9 @@ def _backend_options(args: argparse.Namespace, backend: str) -> dict[str, object
             raise UsageError("--kubeconfig/--context/--allow-existing go with --cluster existing")
         # The nightly workflow's matrix picks the VolSync version this way (kind only).
         version = os.environ.get("RESTORE_DRILL_VOLSYNC_VERSION", "")
-        return {"volsync_version": version} if version and backend == "kind" else {}
+        return {"images": args.images, **({"volsync_version": version} if version else {})}
+    if args.images != "auto":
+        raise UsageError("--images goes with --cluster kind")
     if not (args.kubeconfig and args.allow_existing):
         raise UsageError("--cluster existing needs --kubeconfig and --allow-existing")
     return {
@@ -122,6 +131,26 @@ def print_table(results: list[DrillResult]) -> None:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
 
 
+def _dry_run(args: argparse.Namespace) -> int:
+    """The kind run's commands and manifests, printed; nothing is probed, made or run."""
+    if args.cluster == "existing":
+        raise UsageError("--dry-run lists what a kind run does: use it with --cluster kind")
+    from restore_drill.addons import load_addons
+    from restore_drill.clusters.kind_offline import choose_images
+    from restore_drill.dryrun import dry_run
+
+    options = _backend_options(args, "kind")
+    images = choose_images(load_addons(), str(options["images"]))
+    listing = dry_run(
+        _scenarios(args.scenario, "kind"),
+        images=images,
+        volsync_version=str(options.get("volsync_version") or "") or None,
+        keep=args.keep,
+    )
+    print(listing, end="")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     # Mistyped input is named before anything is probed or started.
     if args.scenario != "all":
@@ -130,6 +159,8 @@ def run(args: argparse.Namespace) -> int:
         from restore_drill.data import parse_size
 
         parse_size(args.size, "--size")
+    if args.dry_run:
+        return _dry_run(args)
     ci = os.environ.get("CI", "").lower() in ("1", "true", "yes")
     backend, why = choose_backend(args.cluster, ci=ci)
     print(f"restore-drill: backend {backend} ({why})", flush=True)

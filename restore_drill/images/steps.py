@@ -75,7 +75,10 @@ def run_logged(
 
 
 def docker_label(image: str, label: str) -> str | None:
-    """The image's label value, '' when unlabelled, None when the image is absent."""
+    """The image's label value, '' when unlabelled, None when the image is absent (or
+    there is no docker CLI to ask)."""
+    if shutil.which("docker") is None:
+        return None
     done = subprocess.run(
         [
             "docker",

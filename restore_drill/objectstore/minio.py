@@ -191,15 +191,10 @@ class MinioContainer(ObjectStore):
             self._started = False
             self._host_port = 0
         if self._created_network:
-            done = subprocess.run(
-                ["docker", "network", "rm", self.settings.network],
-                capture_output=True,
-                text=True,
-                check=False,
-                timeout=60,
-            )
-            if done.returncode != 0:  # still used by kind nodes: leave it to kind
-                log.info("network %s left in place: %s", self.settings.network, done.stderr.strip())
+            try:
+                run_command(["docker", "network", "rm", self.settings.network], timeout=60)
+            except CommandFailed as exc:  # still used by kind nodes: leave it to kind
+                log.info("network %s left in place: %s", self.settings.network, exc)
             self._created_network = False
 
 
@@ -217,6 +212,7 @@ def run_label(container: str) -> str | None:
 
 def remove_container(name: str) -> None:
     """``docker rm -f -v``: the container and its anonymous volume (MinIO's data)."""
-    subprocess.run(
-        ["docker", "rm", "-f", "-v", name], capture_output=True, check=False, timeout=120
-    )
+    try:
+        run_command(["docker", "rm", "-f", "-v", name], timeout=120)
+    except CommandFailed as exc:  # already gone: nothing to remove
+        log.info("docker rm %s: %s", name, exc)

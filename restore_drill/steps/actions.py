@@ -21,7 +21,7 @@ def _namespace_manifest(app: AppUnderTest) -> list[k8s.Obj]:
     return [m for m in app.fixture.manifests if m["kind"] == "Namespace"]
 
 
-def _sync_app(drill: Drill, app: AppUnderTest) -> None:
+def sync_app(drill: Drill, app: AppUnderTest) -> None:
     """GitOps: namespace, the harness's agent ConfigMap, then every app manifest."""
     kube = drill.kube()
     volsync.gitops_sync(kube, _namespace_manifest(app))
@@ -40,7 +40,7 @@ def deploy_app(drill: Drill) -> None:
                 f"namespace {app.namespace} exists and was not created by this run"
             )
         drill.created_namespaces.add(app.namespace)
-        _sync_app(drill, app)
+        sync_app(drill, app)
     wait_restored_quietly(drill)
     wait_first_backups(drill)
 
@@ -174,8 +174,9 @@ def _delete_pods(drill: Drill, app: AppUnderTest) -> None:
 
 @step("delete_pvc", disaster=True)
 def delete_pvc(drill: Drill) -> None:
-    """``kubectl delete pvc``; it stays Terminating while the app's pod uses it, so the
-    operator deletes the pod too (its Deployment makes a new one)."""
+    """Delete every PVC, and its app's pods (the Deployment makes new ones).
+
+    A PVC stays Terminating while a pod uses it, so the operator deletes the pod too."""
     drill.mark_disaster()
     kube = drill.kube()
     for app in drill.apps:
@@ -246,7 +247,7 @@ def recreate_app(drill: Drill) -> None:
     """GitOps re-sync: apply the app's manifests as they are in git."""
     for app in drill.apps:
         drill.created_namespaces.add(app.namespace)
-        _sync_app(drill, app)
+        sync_app(drill, app)
 
 
 @step("wait_restored")
@@ -283,7 +284,7 @@ def manual_restore_older(drill: Drill, previous: int = 1) -> None:
             )
         restore_point(drill)
         # Recreate the PVC and scale up: git has replicas 1.
-        _sync_app(drill, app)
+        sync_app(drill, app)
 
 
 @step("verify", params=("expect",))

@@ -117,12 +117,17 @@ STEPS: dict[str, StepSpec] = {}
 FAULTS: dict[str, FaultSpec] = {}
 
 
+def _summary(function: StepFunction) -> str:
+    """The docstring's first paragraph, on one line (what ``list`` and a dry run show)."""
+    paragraph = (function.__doc__ or "").strip().split("\n\n")[0]
+    return " ".join(paragraph.split())
+
+
 def step(
     name: str, *, disaster: bool = False, params: tuple[str, ...] = ()
 ) -> Callable[[StepFunction], StepFunction]:
     def register(function: StepFunction) -> StepFunction:
-        doc = (function.__doc__ or "").strip().splitlines()
-        STEPS[name] = StepSpec(name, function, disaster, frozenset(params), doc[0] if doc else "")
+        STEPS[name] = StepSpec(name, function, disaster, frozenset(params), _summary(function))
         return function
 
     return register
@@ -130,8 +135,7 @@ def step(
 
 def fault(name: str, *, after: str) -> Callable[[StepFunction], StepFunction]:
     def register(function: StepFunction) -> StepFunction:
-        doc = (function.__doc__ or "").strip().splitlines()
-        FAULTS[name] = FaultSpec(name, after, function, doc[0] if doc else "")
+        FAULTS[name] = FaultSpec(name, after, function, _summary(function))
         return function
 
     return register
