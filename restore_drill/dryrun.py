@@ -186,16 +186,16 @@ class RecordingKube(k8s.Kube):
         self.plan.line(f"patch: {_where(kind, name, namespace)} {json.dumps(patch)}")
         return self._placeholder(kind, name, namespace)
 
-    def delete(
+    def delete_answered(
         self,
         kind: k8s.Kind,
         name: str,
         namespace: str | None = None,
         *,
         propagation: str = "Background",
-    ) -> bool:
+    ) -> k8s.Obj | None:
         self.plan.line(f"delete: {_where(kind, name, namespace)}")
-        return True
+        return self._placeholder(kind, name, namespace)
 
     def wait_for(
         self,

@@ -66,6 +66,11 @@ class VerificationFailed(DrillError):
     """Restored data differs from what was written (missing, extra or changed entries)."""
 
 
+class MeasurementError(DrillError):
+    """The drill's own measurement cannot be trusted, so it cannot pass: no RTO or one of
+    zero, its two clocks disagreeing, or a dataset smaller than the scenario asked for."""
+
+
 class ObjectStoreError(DrillError):
     """The S3 object store could not be started, reached or used."""
 

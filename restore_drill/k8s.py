@@ -267,16 +267,28 @@ class Kube:
         propagation: str = "Background",
     ) -> bool:
         """Delete an object; False when it was already gone."""
+        return self.delete_answered(kind, name, namespace, propagation=propagation) is not None
+
+    def delete_answered(
+        self,
+        kind: Kind,
+        name: str,
+        namespace: str | None = None,
+        *,
+        propagation: str = "Background",
+    ) -> Obj | None:
+        """Delete an object; the API's answer (the object with its ``deletionTimestamp``
+        while a finalizer or grace period holds it, else a Status), None if already gone."""
         try:
-            self.resource(kind).delete(
+            answer = self.resource(kind).delete(
                 name=name, namespace=namespace, body={"propagationPolicy": propagation}
             )
         except api_errors() as exc:
             error = _error(exc, f"delete {kind} {namespace or ''}/{name}")
             if isinstance(error, NotFound):
-                return False
+                return None
             raise error from exc
-        return True
+        return dict(answer.to_dict()) if hasattr(answer, "to_dict") else {}
 
     def delete_and_wait_gone(
         self, kind: Kind, name: str, namespace: str | None = None, *, timeout: float = 120

@@ -40,6 +40,8 @@ class DrillResult:
     passed: bool
     rto_target_seconds: float
     rto_seconds: float | None = None
+    # The same RTO read from the cluster's timestamps: seconds, start, end, start's source.
+    rto_cluster: dict[str, Any] = field(default_factory=dict)
     rpo_seconds: float | None = None
     verify_seconds: float | None = None
     verify: dict[str, Any] = field(default_factory=dict)

@@ -22,11 +22,13 @@ from restore_drill import data, steps, volsync
 from restore_drill.clusters import BACKENDS
 from restore_drill.errors import (
     DrillError,
+    MeasurementError,
     RestoreTimeout,
     ScenarioError,
     UsageError,
 )
 from restore_drill.report import DrillResult, StepTiming, utc_now, write_result
+from restore_drill.steps.clock import check_readings, clock_record
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +88,21 @@ def _step_call(item: Any, where: str, index: int) -> StepCall:
     return StepCall(str(name), params)
 
 
+def _check_drill_shape(names: list[str], disaster: str, where: str) -> None:
+    """A drill that proves something: data written before the disaster, and after it the
+    restore waited for (the RTO clock stops there) and then verified."""
+    at = names.index(disaster)
+    if "write_dataset" not in names[:at]:
+        raise _fail(where, "steps", f"write_dataset must come before the disaster ({disaster})")
+    after = names[at + 1 :]
+    if "wait_restored" not in after or "verify" not in after[after.index("wait_restored") :]:
+        raise _fail(
+            where,
+            "steps",
+            f"the disaster ({disaster}) must be followed by wait_restored, then verify",
+        )
+
+
 def parse_scenario(raw: Any, where: str, known_apps: list[str] | None = None) -> Scenario:
     """Validate a scenario document; every error is one line naming ``where`` and the field."""
     if not isinstance(raw, dict):
@@ -123,6 +140,7 @@ def parse_scenario(raw: Any, where: str, known_apps: list[str] | None = None) ->
     disasters = [c.name for c in calls if steps.STEPS[c.name].disaster]
     if len(disasters) != 1:
         raise _fail(where, "steps", f"need exactly one disaster step, found {disasters or 'none'}")
+    _check_drill_shape([c.name for c in calls], disasters[0], where)
     faults = tuple(raw.get("faults") or ())
     for index, name in enumerate(faults):
         if name not in steps.FAULTS:
@@ -260,8 +278,15 @@ def run_steps(scenario: Scenario, drill: steps.Drill, timings: list[StepTiming])
 
 
 def judge(scenario: Scenario, drill: steps.Drill) -> None:
-    """Raise RestoreTimeout when the measured RTO is over the target."""
+    """Raise MeasurementError when the RTO is missing, not positive or read differently by
+    the cluster's timestamps; RestoreTimeout when it is over the target."""
     rto = drill.rto_seconds
+    if rto is not None and drill.disaster_server is None and not drill.disaster_record_lost:
+        raise MeasurementError(
+            "the API server recorded no time for the disaster (no deletionTimestamp or "
+            "managed-fields time in its answers): the RTO has only this process's word"
+        )
+    check_readings(rto, drill.cluster_rto_seconds, drill.cluster_clock_start)
     if rto is not None and rto > scenario.target_seconds:
         raise RestoreTimeout(rto, scenario.target_seconds, "PVC Bound and app pod Ready too late")
 
@@ -290,6 +315,7 @@ def run_drill(
         passed=failure is None,
         rto_target_seconds=scenario.target_seconds,
         rto_seconds=drill.rto_seconds,
+        rto_cluster=clock_record(drill),
         rpo_seconds=drill.rpo_seconds,
         verify_seconds=drill.verify_seconds,
         verify=drill.verify,

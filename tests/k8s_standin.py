@@ -270,6 +270,9 @@ class Handler(BaseHTTPRequestHandler):
         self._body()
         if not namespace or not name or not self.store.remove(namespace, name):
             return self._status(404, "NotFound", f'configmaps "{name}" not found')
+        held = self.store.objects.get((namespace, name))
+        if held is not None:  # a finalizer holds it: the answer is the terminating object
+            return self._send(200, held)
         self._send(200, {"kind": "Status", "apiVersion": "v1", "status": "Success"})
 
 

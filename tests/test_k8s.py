@@ -81,6 +81,16 @@ def test_delete_reports_whether_something_was_deleted(kube: Kube) -> None:
     assert kube.delete(CONFIG_MAP, "doomed", "drill") is False
 
 
+def test_delete_answered_carries_the_servers_deletion_time(kube: Kube, api: StandInApi) -> None:
+    kube.apply(config_map("held"))
+    api.store.hold("drill", "held", "example.com/hold")
+    answer = kube.delete_answered(CONFIG_MAP, "held", "drill")
+    assert answer is not None and answer["metadata"]["deletionTimestamp"] == "2026-01-01T00:00:00Z"
+    kube.apply(config_map("free"))
+    assert "deletionTimestamp" not in (kube.delete_answered(CONFIG_MAP, "free", "drill") or {})
+    assert kube.delete_answered(CONFIG_MAP, "free", "drill") is None
+
+
 def test_wait_for_returns_at_once_when_the_list_already_satisfies(kube: Kube) -> None:
     kube.apply(config_map("ready", done="yes"))
     found = kube.wait_for(CONFIG_MAP, "ready", "drill", has("done"), timeout=5)

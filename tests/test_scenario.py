@@ -20,7 +20,15 @@ VALID = {
     "name": "x",
     "apps": ["home-assistant"],
     "dataset": {"profile": "smoke", "size": "1MiB"},
-    "steps": ["deploy_app", "write_dataset", "backup", "delete_pvc", "recreate_app", "verify"],
+    "steps": [
+        "deploy_app",
+        "write_dataset",
+        "backup",
+        "delete_pvc",
+        "recreate_app",
+        "wait_restored",
+        "verify",
+    ],
     "target_seconds": 120,
     "backends": ["kind"],
 }
@@ -61,7 +69,7 @@ def error_of(raw: object) -> str:
 
 def test_unknown_step_is_named() -> None:
     message = error_of({**VALID, "steps": [*VALID["steps"], "delete_everything"]})
-    assert "steps[6]" in message and "delete_everything" in message
+    assert "steps[7]" in message and "delete_everything" in message
 
 
 def test_missing_target() -> None:
@@ -85,13 +93,33 @@ def test_unknown_field_backend_profile_param_and_fault() -> None:
     assert "dataset.profile" in error_of({**VALID, "dataset": {"profile": "nope"}})
     assert "faults[0]" in error_of({**VALID, "faults": ["gremlins"]})
     steps = [{"verify": {"colour": "red"}} if s == "verify" else s for s in VALID["steps"]]
-    assert "steps[5].verify" in error_of({**VALID, "steps": steps})
+    assert "steps[6].verify" in error_of({**VALID, "steps": steps})
 
 
 def test_exactly_one_disaster_step() -> None:
     no_disaster = [s for s in VALID["steps"] if s != "delete_pvc"]
     assert "disaster" in error_of({**VALID, "steps": no_disaster})
     assert "disaster" in error_of({**VALID, "steps": [*VALID["steps"], "delete_namespace"]})
+
+
+@pytest.mark.parametrize(
+    ("drop", "move_after", "message"),
+    [
+        ("write_dataset", None, "write_dataset must come before the disaster (delete_pvc)"),
+        ("wait_restored", None, "must be followed by wait_restored, then verify"),
+        ("verify", None, "must be followed by wait_restored, then verify"),
+        ("write_dataset", "delete_pvc", "write_dataset must come before the disaster"),
+        ("verify", "recreate_app", "must be followed by wait_restored, then verify"),
+    ],
+)
+def test_a_drill_that_proves_nothing_is_rejected_in_one_line(
+    drop: str, move_after: str | None, message: str
+) -> None:
+    names = [s for s in VALID["steps"] if s != drop]
+    if move_after:
+        names.insert(names.index(move_after) + 1, drop)
+    error = error_of({**VALID, "steps": names})
+    assert message in error and len(error.splitlines()) == 1
 
 
 def test_file_name_must_match(tmp_path: Path) -> None:

@@ -87,7 +87,7 @@ def test_rpo_is_the_age_of_the_newest_backup_before_the_disaster() -> None:
 
 def test_over_target_is_a_restore_timeout_naming_both() -> None:
     scenario = find_scenario("pvc-delete")
-    d = drill()
+    d = drill(disaster_record_lost=True)
     d.disaster_started, d.pvc_bound, d.app_ready = 0.0, 100.0, 125.0
     with pytest.raises(RestoreTimeout, match=r"125.0s, target is 120s") as caught:
         judge(scenario, d)
@@ -139,3 +139,15 @@ def test_a_failing_step_is_timed_and_stops_the_drill(monkeypatch: pytest.MonkeyP
     with pytest.raises(steps.actions.VerificationFailed):
         run_steps(scenario, drill(), timings)
     assert timings[-1].name == "backup" and timings[-1].ok is False
+
+
+def test_verify_refuses_a_dataset_smaller_than_the_profile_writes() -> None:
+    from restore_drill.data import Manifest, load_profile
+    from restore_drill.errors import MeasurementError
+    from restore_drill.steps.actions import check_dataset_written
+
+    d = drill(profile=load_profile("paperless"), size="256KiB")
+    with pytest.raises(MeasurementError, match=r"app/data: .* 0 files, 0 bytes; .* 262143 bytes"):
+        check_dataset_written(d, {"app/data": Manifest()})
+    with pytest.raises(MeasurementError, match="no dataset was written before verify"):
+        steps.STEPS["verify"].run(d)

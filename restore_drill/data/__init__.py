@@ -21,6 +21,7 @@ from restore_drill.data.manifest import (
 )
 from restore_drill.data.profiles import (
     DATASETS_DIR,
+    dataset_floor,
     list_profiles,
     load_profile,
     parse_size,
@@ -48,6 +49,7 @@ __all__ = [
     "agent_files",
     "agent_source",
     "check_dataset",
+    "dataset_floor",
     "diff_manifests",
     "list_profiles",
     "load_manifest",

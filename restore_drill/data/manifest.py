@@ -31,10 +31,13 @@ class Manifest:
         return sum(int(entry.get("size") or 0) for entry in self.entries.values())
 
 
-def read_manifest(lines: Iterable[str], source: str = "manifest") -> Manifest:
+def read_manifest(
+    lines: Iterable[str], source: str = "manifest", *, from_agent: bool = False
+) -> Manifest:
     """Parse JSON lines; a malformed, duplicate or truncated manifest is a UsageError.
 
-    Header and end line are optional together (a hand-written manifest), never apart.
+    Header and end line are optional together (a hand-written manifest), never apart;
+    ``from_agent`` requires both: an agent that printed nothing listed nothing.
     """
     manifest = Manifest()
     headed = ended = False
@@ -69,6 +72,8 @@ def read_manifest(lines: Iterable[str], source: str = "manifest") -> Manifest:
         if path in manifest.entries:
             raise UsageError(f"{source}:{number}: {path!r} listed twice")
         manifest.entries[path] = item
+    if from_agent and not headed:
+        raise UsageError(f"{source}: the data agent printed no manifest (not even a header)")
     if headed and not ended:  # the agent always ends with a count: this one was cut short
         raise UsageError(f"{source}: truncated (no end line after {len(manifest.entries)} entries)")
     return manifest

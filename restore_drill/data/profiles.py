@@ -78,6 +78,13 @@ def parse_size(text: str, what: str = "size") -> int:
         raise UsageError(f"{what}: {str(exc).removeprefix('size ')}") from None
 
 
+def dataset_floor(profile: dict[str, Any], size: int) -> tuple[int, int]:
+    """The least a dataset of ``profile`` at ``size`` holds: (files, bytes). Every part
+    writes at least one file and at least its share of the size (the writer's budget)."""
+    parts = profile["parts"]
+    return len(parts), sum(int(size * float(part.get("share", 0))) for part in parts)
+
+
 def profile_json(profile: dict[str, Any]) -> str:
     """The form the agent reads from its ConfigMap (key ``profile.json``)."""
     return json.dumps(profile, sort_keys=True, indent=1)

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
 
 from restore_drill import k8s, volsync
-from restore_drill.errors import RefusedDestructiveAction, VerificationFailed
+from restore_drill.data import Manifest
+from restore_drill.errors import MeasurementError, RefusedDestructiveAction, VerificationFailed
+from restore_drill.steps import clock
 from restore_drill.steps.context import AppUnderTest, Drill, step
 from restore_drill.steps.workloads import (
     app_pods,
     ensure_agent_config_map,
     list_data,
+    restored_volume,
     run_agent_job,
     wait_app_ready,
     write_and_list,
@@ -168,8 +172,9 @@ def write_marker(drill: Drill) -> None:
 
 
 def _delete_pods(drill: Drill, app: AppUnderTest) -> None:
-    for pod in app_pods(drill.kube(), app):
-        drill.kube().delete(k8s.POD, pod["metadata"]["name"], app.namespace)
+    kube = drill.kube()
+    for pod in app_pods(kube, app):
+        drill.stamp_disaster(kube.delete_answered(k8s.POD, pod["metadata"]["name"], app.namespace))
 
 
 @step("delete_pvc", disaster=True)
@@ -181,7 +186,7 @@ def delete_pvc(drill: Drill) -> None:
     kube = drill.kube()
     for app in drill.apps:
         for pvc in app.fixture.pvcs:
-            kube.delete(k8s.PVC, pvc, app.namespace)
+            drill.stamp_disaster(kube.delete_answered(k8s.PVC, pvc, app.namespace))
         _delete_pods(drill, app)
         for pvc in app.fixture.pvcs:
             _wait_gone(drill, k8s.PVC, pvc, app.namespace)
@@ -195,20 +200,21 @@ def delete_app(drill: Drill) -> None:
     for app in drill.apps:
         objects = [m for m in app.fixture.manifests if m["kind"] != "Namespace"]
         for manifest in objects:
-            kube.delete(k8s.kind_of(manifest), manifest["metadata"]["name"], app.namespace)
+            name = manifest["metadata"]["name"]
+            drill.stamp_disaster(kube.delete_answered(k8s.kind_of(manifest), name, app.namespace))
         _delete_pods(drill, app)
         for manifest in objects:
             _wait_gone(drill, k8s.kind_of(manifest), manifest["metadata"]["name"], app.namespace)
 
 
-def _wait_gone(drill: Drill, kind: k8s.Kind, name: str, namespace: str) -> None:
+def _wait_gone(drill: Drill, kind: k8s.Kind, name: str, namespace: str | None) -> None:
     drill.kube().wait_for(
         kind,
         name,
         namespace,
         lambda obj: obj is None,
         timeout=drill.step_timeout,
-        what=f"{kind.kind} {namespace}/{name} gone",
+        what=f"{kind.kind} {namespace + '/' if namespace else ''}{name} gone",
     )
 
 
@@ -219,13 +225,15 @@ def delete_namespace(drill: Drill) -> None:
     kube = drill.kube()
     for app in drill.apps:
         drill.cluster.assert_may_delete_namespace(app.namespace, drill.created_namespaces)
-        kube.delete_and_wait_gone(k8s.NAMESPACE, app.namespace, timeout=drill.step_timeout)
+        drill.stamp_disaster(kube.delete_answered(k8s.NAMESPACE, app.namespace))
+        _wait_gone(drill, k8s.NAMESPACE, app.namespace, None)
 
 
 @step("rebuild_cluster", disaster=True)
 def rebuild_cluster(drill: Drill) -> None:
     """Lose the cluster; build a new one with the same addons (the object store stays)."""
     drill.mark_disaster()
+    drill.disaster_record_lost = True
     drill.cluster.rebuild()
 
 
@@ -255,12 +263,17 @@ def wait_restored(drill: Drill) -> None:
     """Wait for every PVC Bound and the app pod Ready; the RTO clock stops here."""
     kube = drill.kube()
     bound = ready = 0.0
+    stamps: list[datetime | None] = []
     for app in drill.apps:
         for pvc in app.fixture.pvcs:
             _wait_bound(kube, app, pvc, drill.remaining())
             bound = max(bound, time.monotonic())
-        ready = max(ready, wait_app_ready(drill, app, timeout=drill.remaining()))
+            stamps.append(clock.bound_at(restored_volume(kube, app, pvc)))
+        seen, pod = wait_app_ready(drill, app, timeout=drill.remaining())
+        ready = max(ready, seen)
+        stamps.append(clock.ready_at(pod))
     drill.pvc_bound, drill.app_ready = bound, ready
+    drill.restored_server = clock.latest(stamps)
 
 
 @step("manual_restore_older", disaster=True, params=("previous",))
@@ -271,10 +284,12 @@ def manual_restore_older(drill: Drill, previous: int = 1) -> None:
     kube = drill.kube()
     for app in drill.apps:
         deployment = app.fixture.deployment
-        kube.patch(k8s.DEPLOYMENT, deployment, {"spec": {"replicas": 0}}, app.namespace)
+        scaled = kube.patch(k8s.DEPLOYMENT, deployment, {"spec": {"replicas": 0}}, app.namespace)
+        drill.stamp_disaster(scaled)
         _delete_pods(drill, app)
         for pvc in app.fixture.pvcs:
-            kube.delete_and_wait_gone(k8s.PVC, pvc, app.namespace, timeout=drill.step_timeout)
+            drill.stamp_disaster(kube.delete_answered(k8s.PVC, pvc, app.namespace))
+            _wait_gone(drill, k8s.PVC, pvc, app.namespace)
             rd = app.fixture.destination_for(pvc)["metadata"]["name"]
             kube.patch(
                 k8s.REPLICATION_DESTINATION,
@@ -294,7 +309,11 @@ def verify(drill: Drill, expect: str = "") -> None:
 
     started = time.monotonic()
     label = expect or drill.last_dataset
+    if label not in drill.datasets:
+        named = f" {label!r}" if label else ""
+        raise MeasurementError(f"no dataset{named} was written before verify")
     expected = drill.datasets[label]
+    check_dataset_written(drill, expected)
     problems: list[str] = []
     summary: dict[str, object] = {}
     policy = Policy.from_profile(drill.profile)
@@ -312,6 +331,20 @@ def verify(drill: Drill, expect: str = "") -> None:
     drill.verify_seconds = time.monotonic() - started
     if problems:
         raise VerificationFailed("\n".join(problems))
+
+
+def check_dataset_written(drill: Drill, written: dict[str, Manifest]) -> None:
+    """A dataset smaller than the profile and size ask for proves nothing when restored."""
+    from restore_drill.data import dataset_floor, parse_size
+
+    files, size = dataset_floor(drill.profile, parse_size(drill.size))
+    for key, manifest in written.items():
+        if manifest.files < files or manifest.total_bytes < size:
+            raise MeasurementError(
+                f"{key}: the dataset written holds {manifest.files} files, "
+                f"{manifest.total_bytes} bytes; profile {drill.profile.get('name')} at "
+                f"{drill.size} writes at least {files} files, {size} bytes"
+            )
 
 
 def empty_volume_cause(drill: Drill, app: AppUnderTest, pvc: str, expected: int) -> str:

@@ -10,10 +10,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from restore_drill.data import Manifest
-from restore_drill.k8s import Kube
+from restore_drill.k8s import Kube, Obj
+from restore_drill.steps import clock
 from restore_drill.volsync import AppFixture
 
 if TYPE_CHECKING:
@@ -58,6 +60,9 @@ class Drill:
     disaster_wall: float | None = None
     pvc_bound: float | None = None  # monotonic, from watch events
     app_ready: float | None = None
+    disaster_server: datetime | None = None  # the cluster's record of the disaster
+    restored_server: datetime | None = None  # ... and of the restore's end
+    disaster_record_lost: bool = False  # the cluster that recorded it is gone (a rebuild)
     verify: dict[str, Any] = field(default_factory=dict)
     verify_seconds: float | None = None
     notes: list[str] = field(default_factory=list)
@@ -73,6 +78,27 @@ class Drill:
     def mark_disaster(self) -> None:
         self.disaster_started = time.monotonic()
         self.disaster_wall = time.time()
+
+    def stamp_disaster(self, answer: Obj | None) -> None:
+        """Keep the earliest time the API server stamped on a write of the disaster."""
+        self.disaster_server = clock.earliest([self.disaster_server, clock.written_at(answer)])
+
+    @property
+    def cluster_clock_start(self) -> str:
+        if self.disaster_server is not None:
+            return "the API server's record of the disaster"
+        return "this machine's clock (the cluster's own record went with it)"
+
+    @property
+    def cluster_rto_seconds(self) -> float | None:
+        """RTO from the cluster's timestamps (the start from this machine's wall clock when
+        the disaster left no record, as a torn-down cluster does)."""
+        start = self.disaster_server
+        if start is None and self.disaster_wall is not None:
+            start = clock.wall(self.disaster_wall)
+        if start is None or self.restored_server is None:
+            return None
+        return (self.restored_server - start).total_seconds()
 
     @property
     def rto_seconds(self) -> float | None:

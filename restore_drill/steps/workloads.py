@@ -118,12 +118,21 @@ def write_and_list(drill: Drill, app: AppUnderTest, pvc: str, seed: int) -> Mani
         f"--seed {seed} --size {drill.size} --root /data >/dev/null && " + MANIFEST
     )
     logs = run_agent_job(drill, app, pvc, "write", script)
-    return read_manifest(logs.splitlines(), source=f"{app.namespace}/{pvc} manifest")
+    source = f"{app.namespace}/{pvc} manifest"
+    return read_manifest(logs.splitlines(), source, from_agent=True)
 
 
 def list_data(drill: Drill, app: AppUnderTest, pvc: str) -> Manifest:
     logs = run_agent_job(drill, app, pvc, "manifest", MANIFEST)
-    return read_manifest(logs.splitlines(), source=f"{app.namespace}/{pvc} manifest")
+    source = f"{app.namespace}/{pvc} manifest"
+    return read_manifest(logs.splitlines(), source, from_agent=True)
+
+
+def restored_volume(kube: Kube, app: AppUnderTest, pvc: str) -> Obj | None:
+    """The PV bound to the app's PVC (None while it has none)."""
+    claim = kube.find(k8s.PVC, pvc, app.namespace)
+    volume = ((claim or {}).get("spec") or {}).get("volumeName")
+    return kube.find(k8s.PV, str(volume)) if volume else None
 
 
 def app_pods(kube: Kube, app: AppUnderTest) -> list[Obj]:
@@ -138,23 +147,24 @@ def pod_ready(pod: Obj) -> bool:
     return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
 
 
-def wait_app_ready(drill: Drill, app: AppUnderTest, *, timeout: float) -> float:
-    """Wait (list, then watch by label) until one app pod is Ready; monotonic time seen."""
+def wait_app_ready(drill: Drill, app: AppUnderTest, *, timeout: float) -> tuple[float, Obj]:
+    """Wait (list, then watch by label) until one app pod is Ready; the monotonic time it
+    was seen, and the pod."""
     kube = drill.kube()
     selector = f"{APP_LABEL}={app.fixture.deployment}"
     deadline = time.monotonic() + timeout
     last: Any = "no pod"
     while time.monotonic() < deadline:
         listed = kube.list(k8s.POD, app.namespace, label_selector=selector)
-        if any(pod_ready(p) for p in listed):
-            return time.monotonic()
+        for ready in (p for p in listed if pod_ready(p)):
+            return time.monotonic(), ready
         last = [k8s.describe(p, 200) for p in listed] or "no pod"
         remaining = max(1, int(deadline - time.monotonic()))
         for _type, pod in kube.watch(
             k8s.POD, app.namespace, label_selector=selector, timeout_seconds=min(remaining, 30)
         ):
             if pod and pod_ready(pod):
-                return time.monotonic()
+                return time.monotonic(), pod
             last = k8s.describe(pod, 200)
     from restore_drill.errors import WaitTimeout
 

@@ -67,3 +67,11 @@ def test_a_missing_manifest_or_directory_is_a_usage_error(tmp_path: Path) -> Non
     (tmp_path / "file").write_text("")
     with pytest.raises(UsageError, match="not a directory"):
         data.manifest_of(tmp_path / "file")
+
+
+def test_an_agent_that_printed_nothing_is_an_error_not_an_empty_manifest() -> None:
+    assert not data.read_manifest([]).entries  # a hand-written empty list is fine
+    with pytest.raises(UsageError, match="printed no manifest"):
+        data.read_manifest(["", "  "], "ns/pvc manifest", from_agent=True)
+    empty_volume = [HEADER, json.dumps({"end": agent.MANIFEST_FORMAT, "entries": 0})]
+    assert not data.read_manifest(empty_volume, from_agent=True).entries

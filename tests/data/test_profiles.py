@@ -83,3 +83,15 @@ def test_parse_size_names_the_option_on_error() -> None:
     assert data.parse_size("4MiB") == 4 * 2**20
     with pytest.raises(UsageError, match="--size: 'four' is not a number"):
         data.parse_size("four", what="--size")
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+@pytest.mark.parametrize("size", ["1KiB", "256KiB", "1MiB"])
+def test_the_writer_meets_the_floor_verify_holds_it_to(
+    name: str, size: str, tmp_path: Path
+) -> None:
+    profile = data.load_profile(name)
+    files, least = data.dataset_floor(profile, data.parse_size(size))
+    data.write_dataset(profile, 3, data.parse_size(size), tmp_path)
+    manifest = data.manifest_of(tmp_path)
+    assert manifest.files >= files >= 1 and manifest.total_bytes >= least
