@@ -151,3 +151,7 @@ def test_verify_refuses_a_dataset_smaller_than_the_profile_writes() -> None:
         check_dataset_written(d, {"app/data": Manifest()})
     with pytest.raises(MeasurementError, match="no dataset was written before verify"):
         steps.STEPS["verify"].run(d)
+    # The step itself holds the dataset to the floor before it compares anything.
+    d.datasets, d.last_dataset = {"dataset": {"app/data": Manifest()}}, "dataset"
+    with pytest.raises(MeasurementError, match="0 files, 0 bytes"):
+        steps.STEPS["verify"].run(d)
