@@ -53,7 +53,9 @@ def test_wrong_snapshot_restored(
 ) -> None:
     scenario = load_scenario_file(HERE / "wrong-snapshot.yaml")
     failed_with(
-        drill(drill_backend, scenario, tmp_path, pytestconfig), "VerificationFailed", "DIFFERENT"
+        drill(drill_backend, scenario, tmp_path, pytestconfig),
+        "VerificationFailed",
+        "the 'older' dataset came back, not 'newer'",
     )
 
 

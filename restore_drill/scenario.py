@@ -89,11 +89,22 @@ def _step_call(item: Any, where: str, index: int) -> StepCall:
 
 
 def _check_drill_shape(names: list[str], disaster: str, where: str) -> None:
-    """A drill that proves something: data written before the disaster, and after it the
-    restore waited for (the RTO clock stops there) and then verified."""
+    """A drill that proves something: two backups of different data before the disaster,
+    and after it the restore waited for (the RTO clock stops there) and then verified."""
     at = names.index(disaster)
-    if "write_dataset" not in names[:at]:
-        raise _fail(where, "steps", f"write_dataset must come before the disaster ({disaster})")
+    backups, fresh = 0, False
+    for name in names[:at]:
+        if name == "write_dataset":
+            fresh = True
+        elif name == "backup" and fresh:
+            backups, fresh = backups + 1, False
+    if backups < 2:
+        raise _fail(
+            where,
+            "steps",
+            f"two backups of different data (write_dataset, backup; twice) must come before "
+            f"the disaster ({disaster}), so that the drill can tell which one came back",
+        )
     after = names[at + 1 :]
     if "wait_restored" not in after or "verify" not in after[after.index("wait_restored") :]:
         raise _fail(

@@ -10,9 +10,9 @@ import pytest
 from restore_drill import steps
 from restore_drill.dryrun import Plan, RecordingKube
 from restore_drill.errors import MeasurementError
-from restore_drill.objectstore import S3Credentials
-from restore_drill.scenario import RunOptions, find_scenario, judge, prepare_drill
+from restore_drill.scenario import find_scenario, judge
 from restore_drill.steps import actions, clock
+from tests.drill_stubs import stub_drill
 from tests.test_steps import drill
 
 T0 = datetime(2026, 12, 2, 12, 0, 0, tzinfo=UTC)
@@ -123,27 +123,6 @@ class StampingKube(RecordingKube):
         return answer
 
 
-class StubCluster:
-    backend = "kind"
-    agent_image = "agent:test"
-    storage_class = "sc"
-    snapshot_class = "vsc"
-
-    def __init__(self, kube: RecordingKube) -> None:
-        self._kube = kube
-
-    def kube(self) -> RecordingKube:
-        return self._kube
-
-    def assert_may_delete_namespace(self, namespace: str, created: set[str]) -> None:
-        pass
-
-
-class StubStore:
-    credentials = S3Credentials("key", "secret")
-    cluster_endpoint = "http://store:9000"
-
-
 @pytest.mark.parametrize(
     ("step", "stamp"),
     [
@@ -158,11 +137,7 @@ def test_disaster_steps_stamp_the_servers_time(
 ) -> None:
     # The older snapshot's restore reads answers no stand-in has: not what is tested here.
     monkeypatch.setattr(actions, "restore_point", lambda drill: None)
-    kube = StampingKube(Plan(tmp_path))
-    scenario = find_scenario("pvc-delete")
-    d = prepare_drill(
-        scenario, StubCluster(kube), StubStore(), RunOptions(out_dir=tmp_path), run_id="r1"
-    )  # type: ignore[arg-type]
+    d = stub_drill(tmp_path, StampingKube(Plan(tmp_path)))
     d.created_namespaces = {a.namespace for a in d.apps}
     steps.STEPS[step].run(d)
     assert d.disaster_server == stamp and not d.disaster_record_lost

@@ -155,3 +155,29 @@ def test_verify_refuses_a_dataset_smaller_than_the_profile_writes() -> None:
     d.datasets, d.last_dataset = {"dataset": {"app/data": Manifest()}}, "dataset"
     with pytest.raises(MeasurementError, match="0 files, 0 bytes"):
         steps.STEPS["verify"].run(d)
+
+
+def test_verify_names_the_backup_that_came_back(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from restore_drill import data
+    from restore_drill.errors import VerificationFailed
+    from restore_drill.steps import actions
+    from tests.drill_stubs import stub_drill
+
+    d = stub_drill(tmp_path, kube=None)
+    d.profile, d.size = data.load_profile("paperless"), "4KiB"
+    for name, seed in (("older", 1), ("newer", 2)):
+        root = tmp_path / name
+        data.write_dataset(d.profile, seed, data.parse_size(d.size), root)
+        d.datasets[name] = {
+            f"{a.name}/{p}": data.manifest_of(root) for a in d.apps for p in a.fixture.pvcs
+        }
+    d.last_dataset = "newer"
+    restored = {"manifest": next(iter(d.datasets["older"].values()))}
+    monkeypatch.setattr(actions, "list_data", lambda drill, app, pvc: restored["manifest"])
+    with pytest.raises(VerificationFailed, match="the 'older' dataset came back, not 'newer'"):
+        steps.STEPS["verify"].run(d)
+    restored["manifest"] = next(iter(d.datasets["newer"].values()))
+    steps.STEPS["verify"].run(d)
+    assert {v["came_back"] for v in d.verify["pvcs"].values()} == {"newer"}

@@ -6,7 +6,7 @@ import time
 from datetime import datetime
 
 from restore_drill import k8s, volsync
-from restore_drill.data import Manifest
+from restore_drill.data import Manifest, Policy, diff_manifests
 from restore_drill.errors import MeasurementError, RefusedDestructiveAction, VerificationFailed
 from restore_drill.steps import clock
 from restore_drill.steps.context import AppUnderTest, Drill, step
@@ -305,8 +305,6 @@ def manual_restore_older(drill: Drill, previous: int = 1) -> None:
 @step("verify", params=("expect",))
 def verify(drill: Drill, expect: str = "") -> None:
     """Compare every restored PVC with the dataset written before the backup."""
-    from restore_drill.data import Policy, diff_manifests
-
     started = time.monotonic()
     label = expect or drill.last_dataset
     if label not in drill.datasets:
@@ -322,15 +320,36 @@ def verify(drill: Drill, expect: str = "") -> None:
             key = f"{app.name}/{pvc}"
             actual = list_data(drill, app, pvc)
             diff = diff_manifests(expected[key], actual, policy)
-            summary[key] = {**diff.as_dict(limit=20), "entries": len(actual.entries)}
+            came_back = which_dataset(drill, key, actual, policy)
+            summary[key] = {
+                **diff.as_dict(limit=20),
+                "entries": len(actual.entries),
+                "came_back": came_back,
+            }
             if not actual.entries and expected[key].entries:
                 problems.append(empty_volume_cause(drill, app, pvc, len(expected[key].entries)))
+            elif came_back not in (None, label):
+                problems.append(
+                    f"{key}: the {came_back!r} dataset came back, not {label!r}: the restore "
+                    "took the wrong backup"
+                )
             elif not diff.ok:
                 problems.append(f"{key}: {diff.summary(limit=10)}")
     drill.verify = {"dataset": label, "pvcs": summary, "ok": not problems}
     drill.verify_seconds = time.monotonic() - started
     if problems:
         raise VerificationFailed("\n".join(problems))
+
+
+def which_dataset(drill: Drill, key: str, actual: Manifest, policy: Policy) -> str | None:
+    """The dataset written earlier in the drill that the restored volume holds exactly
+    (the marker aside), or None: which backup came back."""
+    for name, written in drill.datasets.items():
+        if key in written:
+            diff = diff_manifests(written[key], actual, policy)
+            if not (diff.missing or diff.extra or diff.changed):
+                return name
+    return None
 
 
 def check_dataset_written(drill: Drill, written: dict[str, Manifest]) -> None:
