@@ -38,11 +38,10 @@ MINIO_NAME = "restore-drill-minio-dryrun"
 PLACEHOLDER_KEYS = S3Credentials("<s3-access-key>", "<s3-secret-key>")
 PLACEHOLDER_PASSWORD = "<restic-password>"
 # Steps that only apply, delete and wait, so a recording client plays them as they are;
-# the others read back what the cluster did (data written, snapshots taken).
+# the others read back what the cluster or the bucket did (data written, snapshots taken).
 RECORDED_STEPS = frozenset(
     {
         "deploy_app",
-        "backup",
         "keep_backups",
         "delete_pvc",
         "delete_app",

@@ -161,11 +161,12 @@ def test_verify_names_the_backup_that_came_back(
     tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from restore_drill import data
+    from restore_drill.dryrun import Plan, RecordingKube
     from restore_drill.errors import VerificationFailed
     from restore_drill.steps import actions
     from tests.drill_stubs import stub_drill
 
-    d = stub_drill(tmp_path, kube=None)
+    d = stub_drill(tmp_path, kube=RecordingKube(Plan(tmp_path)))
     d.profile, d.size = data.load_profile("paperless"), "4KiB"
     for name, seed in (("older", 1), ("newer", 2)):
         root = tmp_path / name

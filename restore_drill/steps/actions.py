@@ -8,7 +8,7 @@ from datetime import datetime
 from restore_drill import k8s, volsync
 from restore_drill.data import Manifest, Policy, diff_manifests
 from restore_drill.errors import MeasurementError, RefusedDestructiveAction, VerificationFailed
-from restore_drill.steps import clock
+from restore_drill.steps import clock, snapshots
 from restore_drill.steps.context import AppUnderTest, Drill, step
 from restore_drill.steps.workloads import (
     app_pods,
@@ -107,7 +107,9 @@ def backup(drill: Drill) -> None:
         for pvc in app.fixture.pvcs:
             source = app.fixture.source_for(pvc)
             name = source["metadata"]["name"]
-            volsync.manual_sync(
+            prefix = snapshots.repository_prefix(app, pvc, drill.bucket)
+            before = snapshots.RepositoryListing(drill.object_store, drill.bucket, prefix)
+            synced = volsync.manual_sync(
                 kube,
                 k8s.REPLICATION_SOURCE,
                 name,
@@ -115,6 +117,12 @@ def backup(drill: Drill) -> None:
                 drill.next_tag("backup"),
                 timeout=drill.step_timeout,
             )
+            # The bucket itself must hold the new snapshot, and it must be the mover's.
+            key = f"{app.name}/{pvc}"
+            after = snapshots.RepositoryListing(drill.object_store, drill.bucket, prefix)
+            snapshot = after.new_snapshot(before, key)
+            snapshots.check_saved(snapshot, synced, key)
+            drill.snapshots.setdefault(drill.last_dataset, {})[key] = snapshot
             schedule = (source["spec"].get("trigger") or {}).get("schedule")
             if schedule:
                 volsync.restore_schedule(
@@ -321,11 +329,24 @@ def verify(drill: Drill, expect: str = "") -> None:
             actual = list_data(drill, app, pvc)
             diff = diff_manifests(expected[key], actual, policy)
             came_back = which_dataset(drill, key, actual, policy)
+            backed_up = drill.snapshots.get(label, {}).get(key)
+            destination = app.fixture.destination_for(pvc)["metadata"]["name"]
+            restored = snapshots.mover_snapshot(
+                drill.kube().find(k8s.REPLICATION_DESTINATION, destination, app.namespace),
+                snapshots.RESTORED,
+            )
             summary[key] = {
                 **diff.as_dict(limit=20),
                 "entries": len(actual.entries),
                 "came_back": came_back,
+                "snapshot_backed_up": backed_up.as_dict() if backed_up else None,
+                "snapshot_restored": restored,
             }
+            if backed_up and restored and not backed_up.id.startswith(restored):
+                problems.append(
+                    f"{key}: ReplicationDestination {destination} restored snapshot {restored},"
+                    f" but the backup of the {label!r} dataset is {backed_up.short_id}"
+                )
             if not actual.entries and expected[key].entries:
                 problems.append(empty_volume_cause(drill, app, pvc, len(expected[key].entries)))
             elif came_back not in (None, label):

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from restore_drill.data import Manifest
 from restore_drill.k8s import Kube, Obj
 from restore_drill.steps import clock
+from restore_drill.steps.snapshots import Snapshot
 from restore_drill.volsync import AppFixture
 
 if TYPE_CHECKING:
@@ -55,6 +56,7 @@ class Drill:
     created_namespaces: set[str] = field(default_factory=set)
     datasets: dict[str, dict[str, Manifest]] = field(default_factory=dict)  # label -> pvc -> m
     last_dataset: str = ""
+    snapshots: dict[str, dict[str, Snapshot]] = field(default_factory=dict)  # label -> pvc -> s
     backup_times: list[float] = field(default_factory=list)  # wall clock, newest last
     disaster_started: float | None = None  # monotonic
     disaster_wall: float | None = None

@@ -1,0 +1,109 @@
+"""Which backup is where: each backup's snapshot as the bucket holds it, and the snapshot
+each restore took, so verify can say which backup came back by its id.
+
+The bucket is read through the object store, not through the cluster: a repository that a
+mover wrote somewhere else (a wrong endpoint, a local path) leaves no new snapshot there.
+A restic snapshot's id is the SHA-256 of its file, which is the object's name under
+``<repository>/snapshots/``; the mover prints the first 8 hex digits of the one it saved
+("snapshot 1a2b3c4d saved") or restored ("restoring <Snapshot 1a2b3c4d of ...>"), and
+VolSync keeps those lines in ``status.latestMoverStatus.logs``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from restore_drill.errors import MeasurementError
+from restore_drill.kinds import Obj
+
+if TYPE_CHECKING:
+    from restore_drill.objectstore import ObjectStore
+    from restore_drill.steps.context import AppUnderTest
+
+SAVED = re.compile(r"snapshot ([0-9a-f]{8,64}) saved")
+RESTORED = re.compile(r"restoring <Snapshot ([0-9a-f]{8,64}) of")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One restic snapshot as the bucket holds it."""
+
+    id: str
+    time: str  # the object's LastModified, UTC
+    size: int  # bytes of new data packs the backup added to the repository
+
+    @property
+    def short_id(self) -> str:
+        return self.id[:8]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "time": self.time, "size": self.size}
+
+
+def repository_prefix(app: AppUnderTest, pvc: str, bucket: str) -> str:
+    """The repository's path inside ``bucket``, from the Secret the RS names."""
+    source = app.fixture.source_for(pvc)
+    secret_name = source["spec"]["restic"]["repository"]
+    secret = next(
+        m
+        for m in app.fixture.manifests
+        if m["kind"] == "Secret" and m["metadata"]["name"] == secret_name
+    )
+    url = str((secret.get("stringData") or {}).get("RESTIC_REPOSITORY", ""))
+    _, found, prefix = url.partition(f"/{bucket}/")
+    if not found or not prefix:
+        raise MeasurementError(f"{secret_name}: RESTIC_REPOSITORY {url!r} is not in {bucket}")
+    return prefix.strip("/")
+
+
+def _objects(store: ObjectStore, bucket: str, prefix: str) -> list[dict[str, Any]]:
+    pages = store.s3_client().get_paginator("list_objects_v2")
+    return [
+        item
+        for page in pages.paginate(Bucket=bucket, Prefix=prefix)
+        for item in page.get("Contents", [])
+    ]
+
+
+class RepositoryListing:
+    """The snapshots and data packs of one repository at one moment."""
+
+    def __init__(self, store: ObjectStore, bucket: str, prefix: str) -> None:
+        self.snapshots = {
+            item["Key"].rsplit("/", 1)[-1]: item
+            for item in _objects(store, bucket, f"{prefix}/snapshots/")
+        }
+        self.packs = {
+            item["Key"]: int(item["Size"]) for item in _objects(store, bucket, f"{prefix}/data/")
+        }
+
+    def new_snapshot(self, before: RepositoryListing, where: str) -> Snapshot:
+        """The one snapshot that is here and was not ``before``; else MeasurementError."""
+        new = sorted(set(self.snapshots) - set(before.snapshots))
+        if len(new) != 1:
+            raise MeasurementError(
+                f"{where}: the backup finished, but the bucket shows {len(new)} new snapshots "
+                "where one was written: the repository is not where the drill looks"
+            )
+        added = sum(size for key, size in self.packs.items() if key not in before.packs)
+        modified = self.snapshots[new[0]]["LastModified"]
+        return Snapshot(new[0], modified.strftime("%Y-%m-%dT%H:%M:%SZ"), added)
+
+
+def mover_snapshot(obj: Obj | None, pattern: re.Pattern[str]) -> str | None:
+    """The snapshot id the last mover printed (SAVED or RESTORED), from the object's status."""
+    logs = str((((obj or {}).get("status") or {}).get("latestMoverStatus") or {}).get("logs") or "")
+    found = pattern.findall(logs)
+    return str(found[-1]) if found else None
+
+
+def check_saved(snapshot: Snapshot, source: Obj | None, where: str) -> None:
+    """The RS's mover must have saved the snapshot the bucket shows."""
+    saved = mover_snapshot(source, SAVED)
+    if saved is not None and not snapshot.id.startswith(saved):
+        raise MeasurementError(
+            f"{where}: the mover saved snapshot {saved}, but the bucket's new snapshot is "
+            f"{snapshot.short_id}"
+        )
