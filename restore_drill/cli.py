@@ -17,6 +17,7 @@ from restore_drill.errors import DrillError, UsageError
 COMMAND_MODULES = (
     "list_scenarios",
     "run",
+    "selftest",
     "doctor",
     "data",
     "lint",

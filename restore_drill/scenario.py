@@ -340,7 +340,7 @@ def run_drill(
     directory = options.out_dir / f"{scenario.name}-{drill.run_id}"
     if failure is not None and options.keep != "never":
         _bundle(cluster, directory / "bundle", drill)
-    _clean_up(cluster, object_store, drill, keep=options.keep, failed=failure is not None)
+    clean_up(cluster, object_store, drill, keep=options.keep, failed=failure is not None)
     write_result(result, directory)
     return result
 
@@ -359,7 +359,7 @@ def _bundle(cluster: Cluster, dest: Path, drill: steps.Drill) -> None:
         drill.notes.append(f"failure bundle incomplete: {exc}")
 
 
-def _clean_up(
+def clean_up(
     cluster: Cluster, object_store: ObjectStore, drill: steps.Drill, *, keep: str, failed: bool
 ) -> None:
     if keep == "always" or (keep == "on-failure" and failed):

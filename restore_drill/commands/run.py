@@ -73,7 +73,7 @@ def _scenarios(name: str, backend: str) -> list[Scenario]:
     return [s for s in load_scenarios() if backend in s.backends]
 
 
-def _backend_options(args: argparse.Namespace, backend: str) -> dict[str, object]:
+def backend_options(args: argparse.Namespace, backend: str) -> dict[str, object]:
     if backend != "existing":
         if args.kubeconfig or args.context or args.allow_existing:
             raise UsageError("--kubeconfig/--context/--allow-existing go with --cluster existing")
@@ -139,7 +139,7 @@ def _dry_run(args: argparse.Namespace) -> int:
     from restore_drill.clusters.kind_offline import choose_images
     from restore_drill.dryrun import dry_run
 
-    options = _backend_options(args, "kind")
+    options = backend_options(args, "kind")
     images = choose_images(load_addons(), str(options["images"]))
     listing = dry_run(
         _scenarios(args.scenario, "kind"),
@@ -165,7 +165,7 @@ def run(args: argparse.Namespace) -> int:
     backend, why = choose_backend(args.cluster, ci=ci)
     print(f"restore-drill: backend {backend} ({why})", flush=True)
     scenarios = _scenarios(args.scenario, backend)
-    options = _backend_options(args, backend)
+    options = backend_options(args, backend)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     run_dir = args.out / f"run-{stamp}"
     started = start_backend(backend, run_dir / "backend", **options)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from restore_drill.data import agent
+from restore_drill.data import agent, damage
 from restore_drill.data.diff import STRICT, Change, Diff, Policy, diff_manifests
 from restore_drill.data.manifest import (
     Manifest,
@@ -70,8 +70,12 @@ def agent_source() -> str:
 
 
 def agent_files(profile: dict[str, Any]) -> dict[str, str]:
-    """ConfigMap data: the agent and the profile it writes."""
-    return {"agent.py": agent_source(), "profile.json": profile_json(profile)}
+    """ConfigMap data: the agent, the profile it writes, and the selftest's damage script."""
+    return {
+        "agent.py": agent_source(),
+        "profile.json": profile_json(profile),
+        "damage.py": Path(damage.__file__).read_text(encoding="utf-8"),
+    }
 
 
 def agent_command(action: str, *, seed: int | None = None, size: str | None = None) -> list[str]:

@@ -1,0 +1,65 @@
+"""``restore-drill selftest``: plant each kind of damage after a real restore and show that
+the drill's checks catch every one. Exit status: 0 when all are detected, 1 otherwise."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+from restore_drill.backend import start_backend
+from restore_drill.clusters import CHOICES, choose_backend
+from restore_drill.commands.cluster import add_images_argument
+from restore_drill.commands.run import backend_options
+
+NAME = "selftest"
+HELP = "show that the drill's checks catch each kind of broken restore, on this cluster"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--cluster", default="auto", choices=CHOICES, help="as for run")
+    parser.add_argument("--out", type=Path, default=Path("runs"), help="results directory")
+    parser.add_argument(
+        "--keep",
+        default="on-failure",
+        choices=("never", "on-failure", "always"),
+        help="keep the cluster and its MinIO after the run (default: when a damage went unseen)",
+    )
+    parser.add_argument("--size", default=None, help="dataset size, e.g. 256KiB")
+    parser.add_argument("--kubeconfig", default=None, help="existing backend only")
+    parser.add_argument("--context", default=None, help="existing backend only")
+    parser.add_argument(
+        "--allow-existing", action="store_true", help="opt in to --cluster existing"
+    )
+    add_images_argument(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from restore_drill import selftest
+    from restore_drill.scenario import RunOptions
+
+    if args.size:
+        from restore_drill.data import parse_size
+
+        parse_size(args.size, "--size")
+    ci = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+    backend, why = choose_backend(args.cluster, ci=ci)
+    print(f"restore-drill: backend {backend} ({why})", flush=True)
+    options = backend_options(args, backend)
+    run_dir = args.out / f"selftest-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
+    started = start_backend(backend, run_dir / "backend", **options)
+    rows: list[selftest.Row] = []
+    try:
+        rows = selftest.play(
+            started.cluster,
+            started.object_store,
+            RunOptions(out_dir=run_dir, size=args.size, keep=args.keep, progress=print),
+        )
+    finally:
+        missed = not rows or not all(row.detected for row in rows)
+        keep = args.keep == "always" or (args.keep == "on-failure" and missed)
+        started.close(keep_cluster=keep)
+    print(selftest.table(rows))
+    print(f"\nresults: {selftest.write_table(rows, run_dir)}")
+    return 0 if rows and all(row.detected for row in rows) else 1
