@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 
 from restore_drill.errors import MeasurementError, VerificationFailed
-from restore_drill.steps import STEPS, snapshots
-from restore_drill.steps import actions as actions_module
+from restore_drill.steps import STEPS, snapshots, verification
 from tests.drill_stubs import stub_drill
 
 WHEN = datetime(2026, 12, 2, 12, 0, 7, tzinfo=UTC)
@@ -105,7 +104,7 @@ def test_verify_fails_when_the_rd_restored_another_snapshot(
     key = f"{d.apps[0].name}/{d.apps[0].fixture.pvcs[0]}"
     d.datasets, d.last_dataset = {"newer": {key: written}}, "newer"
     d.snapshots = {"newer": {key: snapshots.Snapshot(NEW_ID, "t", 1)}}
-    monkeypatch.setattr(actions_module, "list_data", lambda drill, app, pvc: written)
+    monkeypatch.setattr(verification, "list_data", lambda drill, app, pvc: written)
     with pytest.raises(VerificationFailed, match="restored snapshot 0ff74383, but the backup"):
         STEPS["verify"].run(d)
     d.cluster._kube = RestoredKube("1a2b3c4d")  # type: ignore[attr-defined]

@@ -127,7 +127,7 @@ def test_a_failing_step_is_timed_and_stops_the_drill(monkeypatch: pytest.MonkeyP
     scenario = find_scenario("pvc-delete")
 
     def boom(d: Drill) -> None:
-        raise steps.actions.VerificationFailed("nope")
+        raise steps.verification.VerificationFailed("nope")
 
     for c in scenario.steps:
         spec = steps.STEPS[c.name]
@@ -136,7 +136,7 @@ def test_a_failing_step_is_timed_and_stops_the_drill(monkeypatch: pytest.MonkeyP
             steps.STEPS, c.name, steps.StepSpec(c.name, fn, spec.disaster, spec.params)
         )
     timings: list[StepTiming] = []
-    with pytest.raises(steps.actions.VerificationFailed):
+    with pytest.raises(steps.verification.VerificationFailed):
         run_steps(scenario, drill(), timings)
     assert timings[-1].name == "backup" and timings[-1].ok is False
 
@@ -144,7 +144,7 @@ def test_a_failing_step_is_timed_and_stops_the_drill(monkeypatch: pytest.MonkeyP
 def test_verify_refuses_a_dataset_smaller_than_the_profile_writes() -> None:
     from restore_drill.data import Manifest, load_profile
     from restore_drill.errors import MeasurementError
-    from restore_drill.steps.actions import check_dataset_written
+    from restore_drill.steps.verification import check_dataset_written
 
     d = drill(profile=load_profile("paperless"), size="256KiB")
     with pytest.raises(MeasurementError, match=r"app/data: .* 0 files, 0 bytes; .* 262143 bytes"):
@@ -163,7 +163,7 @@ def test_verify_names_the_backup_that_came_back(
     from restore_drill import data
     from restore_drill.dryrun import Plan, RecordingKube
     from restore_drill.errors import VerificationFailed
-    from restore_drill.steps import actions
+    from restore_drill.steps import verification
     from tests.drill_stubs import stub_drill
 
     d = stub_drill(tmp_path, kube=RecordingKube(Plan(tmp_path)))
@@ -176,7 +176,7 @@ def test_verify_names_the_backup_that_came_back(
         }
     d.last_dataset = "newer"
     restored = {"manifest": next(iter(d.datasets["older"].values()))}
-    monkeypatch.setattr(actions, "list_data", lambda drill, app, pvc: restored["manifest"])
+    monkeypatch.setattr(verification, "list_data", lambda drill, app, pvc: restored["manifest"])
     with pytest.raises(VerificationFailed, match="the 'older' dataset came back, not 'newer'"):
         steps.STEPS["verify"].run(d)
     restored["manifest"] = next(iter(d.datasets["newer"].values()))

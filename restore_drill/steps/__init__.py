@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from restore_drill.steps import actions, faults
+from restore_drill.steps import actions, faults, verification
 from restore_drill.steps.context import FAULTS, STEPS, AppUnderTest, Drill, FaultSpec, StepSpec
 
-__all__ = ["FAULTS", "STEPS", "AppUnderTest", "Drill", "FaultSpec", "StepSpec", "actions", "faults"]
+__all__ = [
+    "FAULTS",
+    "STEPS",
+    "AppUnderTest",
+    "Drill",
+    "FaultSpec",
+    "StepSpec",
+    "actions",
+    "faults",
+    "verification",
+]
