@@ -182,3 +182,36 @@ def test_verify_names_the_backup_that_came_back(
     restored["manifest"] = next(iter(d.datasets["newer"].values()))
     steps.STEPS["verify"].run(d)
     assert {v["came_back"] for v in d.verify["pvcs"].values()} == {"newer"}
+
+
+def test_a_restore_the_gitops_resync_started_is_waited_for_and_noted(tmp_path: Any) -> None:
+    from restore_drill.dryrun import Plan, RecordingKube
+    from restore_drill.steps.actions import settle_destination
+    from tests.drill_stubs import stub_drill
+
+    class Destination(RecordingKube):
+        last = "drill-r1-restore-1"
+
+        def find(self, kind: Any, name: str, namespace: Any = None) -> Any:
+            return {
+                "metadata": {"name": name},
+                "spec": {"trigger": {"manual": "restore-once"}},
+                "status": {"lastManualSync": self.last, "latestImage": {"name": "snap-a"}},
+            }
+
+        def wait_for(self, kind: Any, name: str, namespace: Any, predicate: Any, **kw: Any) -> Any:
+            super().wait_for(kind, name, namespace, predicate, **kw)
+            done = {"status": {"lastManualSync": "restore-once", "latestImage": {"name": "snap-b"}}}
+            assert predicate(done)
+            return done
+
+    plan = Plan(tmp_path)
+    d = stub_drill(tmp_path, Destination(plan))
+    app = d.apps[0]
+    settle_destination(d, app, app.fixture.pvcs[0])
+    assert any("finish manual sync 'restore-once'" in line for line in plan.lines)
+    assert "populated from snap-a (now snap-b)" in d.notes[0]
+    Destination.last = "restore-once"  # nothing started: nothing to wait for
+    d.notes.clear()
+    settle_destination(d, app, app.fixture.pvcs[0])
+    assert not d.notes
