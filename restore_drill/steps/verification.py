@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import time
 
-from restore_drill import k8s, volsync
+from restore_drill import k8s
 from restore_drill.data import Manifest, Policy, diff_manifests
 from restore_drill.errors import MeasurementError, VerificationFailed
 from restore_drill.steps import snapshots
-from restore_drill.steps.context import AppUnderTest, Drill, step
+from restore_drill.steps.context import Drill, step
+from restore_drill.steps.diagnosis import empty_volume_cause
 from restore_drill.steps.workloads import list_data
 
 
@@ -88,15 +89,3 @@ def check_dataset_written(drill: Drill, written: dict[str, Manifest]) -> None:
                 f"{manifest.total_bytes} bytes; profile {drill.profile.get('name')} at "
                 f"{drill.size} writes at least {files} files, {size} bytes"
             )
-
-
-def empty_volume_cause(drill: Drill, app: AppUnderTest, pvc: str, expected: int) -> str:
-    rd = app.fixture.destination_for(pvc)["metadata"]["name"]
-    logs = volsync.mover_logs(drill.kube(), k8s.REPLICATION_DESTINATION, rd, app.namespace)
-    hint = " (its mover said: No eligible snapshots found)" if "No eligible" in logs else ""
-    return (
-        f"{app.name}/{pvc}: restored volume is EMPTY ({expected} entries expected) and the app "
-        f"started on it: ReplicationDestination {rd} restored nothing{hint}: its repository "
-        "path holds no eligible backup (wrong or empty path, or restoreAsOf/previous beyond "
-        "what retain kept): VolSync's silent empty-restore trap"
-    )
