@@ -35,8 +35,8 @@ NAME = "run"
 HELP = "run one scenario (or all) on a cluster backend and write result.json files"
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("scenario", help="scenario name, or 'all'")
+def add_drill_arguments(parser: argparse.ArgumentParser, *, kept_when: str) -> None:
+    """Where a drill runs and what it keeps: shared by ``run`` and ``selftest``."""
     parser.add_argument(
         "--cluster",
         default="auto",
@@ -48,7 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--keep",
         default="on-failure",
         choices=("never", "on-failure", "always"),
-        help="keep the cluster and its MinIO after the run (default: when a drill failed)",
+        help=f"keep the cluster and its MinIO after the run (default: {kept_when})",
     )
     parser.add_argument("--size", default=None, help="dataset size per PVC, e.g. 4MiB")
     parser.add_argument("--kubeconfig", default=None, help="existing backend only")
@@ -57,6 +57,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--allow-existing", action="store_true", help="opt in to --cluster existing"
     )
     add_images_argument(parser)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("scenario", help="scenario name, or 'all'")
+    add_drill_arguments(parser, kept_when="when a drill failed")
     parser.add_argument(
         "--dry-run",
         action="store_true",

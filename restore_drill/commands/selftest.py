@@ -6,33 +6,17 @@ from __future__ import annotations
 import argparse
 import os
 from datetime import UTC, datetime
-from pathlib import Path
 
 from restore_drill.backend import start_backend
-from restore_drill.clusters import CHOICES, choose_backend
-from restore_drill.commands.cluster import add_images_argument
-from restore_drill.commands.run import backend_options
+from restore_drill.clusters import choose_backend
+from restore_drill.commands.run import add_drill_arguments, backend_options
 
 NAME = "selftest"
 HELP = "show that the drill's checks catch each kind of broken restore, on this cluster"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--cluster", default="auto", choices=CHOICES, help="as for run")
-    parser.add_argument("--out", type=Path, default=Path("runs"), help="results directory")
-    parser.add_argument(
-        "--keep",
-        default="on-failure",
-        choices=("never", "on-failure", "always"),
-        help="keep the cluster and its MinIO after the run (default: when a damage went unseen)",
-    )
-    parser.add_argument("--size", default=None, help="dataset size, e.g. 256KiB")
-    parser.add_argument("--kubeconfig", default=None, help="existing backend only")
-    parser.add_argument("--context", default=None, help="existing backend only")
-    parser.add_argument(
-        "--allow-existing", action="store_true", help="opt in to --cluster existing"
-    )
-    add_images_argument(parser)
+    add_drill_arguments(parser, kept_when="when a damage went unseen")
 
 
 def run(args: argparse.Namespace) -> int:
