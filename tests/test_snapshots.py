@@ -70,6 +70,8 @@ def test_the_movers_own_words_name_the_snapshot() -> None:
     assert snapshots.mover_snapshot(saved, snapshots.SAVED) == "1a2b3c4d"
     assert snapshots.mover_snapshot(restored, snapshots.RESTORED) == "0ff74383"
     assert snapshots.mover_snapshot({"status": {}}, snapshots.RESTORED) is None
+    restic_18 = status("restoring snapshot 9aed54e3 of [/data] at 2026-12-02 by root@x to .")
+    assert snapshots.mover_snapshot(restic_18, snapshots.RESTORED) == "9aed54e3"
     new = snapshots.Snapshot(NEW_ID, "t", 1)
     snapshots.check_saved(new, saved, "app/data")
     with pytest.raises(MeasurementError, match="saved snapshot 0ff74383, but the bucket's"):
@@ -106,6 +108,9 @@ def test_verify_fails_when_the_rd_restored_another_snapshot(
     d.snapshots = {"newer": {key: snapshots.Snapshot(NEW_ID, "t", 1)}}
     monkeypatch.setattr(verification, "list_data", lambda drill, app, pvc: written)
     with pytest.raises(VerificationFailed, match="restored snapshot 0ff74383, but the backup"):
+        STEPS["verify"].run(d)
+    d.cluster._kube = RestoredKube("")  # type: ignore[attr-defined]
+    with pytest.raises(VerificationFailed, match="names no restored snapshot"):
         STEPS["verify"].run(d)
     d.cluster._kube = RestoredKube("1a2b3c4d")  # type: ignore[attr-defined]
     STEPS["verify"].run(d)

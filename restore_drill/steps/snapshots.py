@@ -5,7 +5,7 @@ The bucket is read through the object store, not through the cluster: a reposito
 mover wrote somewhere else (a wrong endpoint, a local path) leaves no new snapshot there.
 A restic snapshot's id is the SHA-256 of its file, which is the object's name under
 ``<repository>/snapshots/``; the mover prints the first 8 hex digits of the one it saved
-("snapshot 1a2b3c4d saved") or restored ("restoring <Snapshot 1a2b3c4d of ...>"), and
+("snapshot 1a2b3c4d saved") or restored ("restoring snapshot 1a2b3c4d of ..."), and
 VolSync keeps those lines in ``status.latestMoverStatus.logs``.
 """
 
@@ -23,7 +23,8 @@ if TYPE_CHECKING:
     from restore_drill.steps.context import AppUnderTest
 
 SAVED = re.compile(r"snapshot ([0-9a-f]{8,64}) saved")
-RESTORED = re.compile(r"restoring <Snapshot ([0-9a-f]{8,64}) of")
+# restic 0.17+ says "restoring snapshot 1a2b3c4d of ...", older ones "restoring <Snapshot ...".
+RESTORED = re.compile(r"restoring <?[sS]napshot ([0-9a-f]{8,64}) of")
 
 
 @dataclass(frozen=True)

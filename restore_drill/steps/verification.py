@@ -46,7 +46,12 @@ def verify(drill: Drill, expect: str = "") -> None:
                 "snapshot_backed_up": backed_up.as_dict() if backed_up else None,
                 "snapshot_restored": restored,
             }
-            if backed_up and restored and not backed_up.id.startswith(restored):
+            if backed_up and restored is None and actual.entries:
+                problems.append(
+                    f"{key}: ReplicationDestination {destination}'s mover status names no "
+                    "restored snapshot, so the restore cannot be matched to a backup"
+                )
+            elif backed_up and restored and not backed_up.id.startswith(restored):
                 problems.append(
                     f"{key}: ReplicationDestination {destination} restored snapshot {restored},"
                     f" but the backup of the {label!r} dataset is {backed_up.short_id}"
