@@ -77,15 +77,19 @@ def pick_targets(manifest: Manifest) -> dict[str, str]:
     return {**dict(zip(kinds, files, strict=False)), "retarget": links[0], "extra": EXTRA_FILE}
 
 
+def _short(path: str, width: int = 60) -> str:
+    return path if len(path) <= width else f"{path[: width // 3]}...{path[-(width * 2 // 3) :]}"
+
+
 def finding(verdict: dict[str, Any], kind: str, path: str) -> str | None:
     """The verify finding that names ``path`` the way ``kind`` should be caught, or None."""
     _, where, field = FILE_DAMAGES[kind]
     if where == "changed":
         for change in verdict.get("changed") or []:
             if change["path"] == path and change["field"] == field:
-                return f"verify: changed {path}: {field}"
+                return f"verify: changed {_short(path)}: {field}"
         return None
-    return f"verify: {where} {path}" if path in (verdict.get(where) or []) else None
+    return f"verify: {where} {_short(path)}" if path in (verdict.get(where) or []) else None
 
 
 def _caught(name: str, attempt: Callable[[], None], expected: type[DrillError], words: str) -> Row:

@@ -19,6 +19,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_drill_arguments(parser, kept_when="when a damage went unseen")
 
 
+def _progress(step: str) -> None:
+    print(f"  [selftest] {step}", flush=True)
+
+
 def run(args: argparse.Namespace) -> int:
     from restore_drill import selftest
     from restore_drill.scenario import RunOptions
@@ -38,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
         rows = selftest.play(
             started.cluster,
             started.object_store,
-            RunOptions(out_dir=run_dir, size=args.size, keep=args.keep, progress=print),
+            RunOptions(out_dir=run_dir, size=args.size, keep=args.keep, progress=_progress),
         )
     finally:
         missed = not rows or not all(row.detected for row in rows)
