@@ -40,6 +40,37 @@ class NotFound(KubeError):
     """The object does not exist (HTTP 404)."""
 
 
+class Forbidden(KubeError):
+    """The kubeconfig's identity may not do this (HTTP 401 or 403)."""
+
+
+class Conflict(KubeError):
+    """The object exists already, or changed under the write (HTTP 409)."""
+
+
+class Gone(KubeError):
+    """A watch's resourceVersion is too old (HTTP 410): list again, then watch."""
+
+
+class Invalid(KubeError):
+    """The API server rejected the object as invalid (HTTP 422)."""
+
+
+class Unreachable(KubeError):
+    """The API server did not answer (refused, reset, timed out), e.g. while it restarts."""
+
+
+# What each HTTP status of the API server means to a caller; anything else is a KubeError.
+HTTP_ERRORS: dict[int, type[KubeError]] = {
+    401: Forbidden,
+    403: Forbidden,
+    404: NotFound,
+    409: Conflict,
+    410: Gone,
+    422: Invalid,
+}
+
+
 class WaitTimeout(DrillError):
     """A wait ran past its deadline; ``last_seen`` says what it observed last."""
 
@@ -60,6 +91,14 @@ class RestoreTimeout(DrillError):
         super().__init__(f"{message}: {detail}" if detail else message)
         self.measured_seconds = measured_seconds
         self.target_seconds = target_seconds
+
+
+class MoverFailed(DrillError):
+    """A VolSync mover reported ``Failed`` (or its pods kept failing) for the drill's sync."""
+
+
+class AgentFailed(DrillError):
+    """The data agent's Job failed on a PVC (its log tail is in the message)."""
 
 
 class VerificationFailed(DrillError):

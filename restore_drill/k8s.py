@@ -17,7 +17,14 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from restore_drill.errors import KubeError, NotFound, WaitTimeout
+from restore_drill.errors import (
+    HTTP_ERRORS,
+    Gone,
+    KubeError,
+    NotFound,
+    Unreachable,
+    WaitTimeout,
+)
 from restore_drill.kinds import *  # noqa: F403  (re-exported: callers say k8s.PVC)
 from restore_drill.kinds import EVENT, Kind, Obj, describe, kind_of
 
@@ -47,7 +54,7 @@ def _error(exc: Exception, what: str) -> KubeError:
 
     if isinstance(exc, TransportError):
         cause = getattr(exc, "reason", None) or exc
-        return KubeError(f"{what}: API server unreachable: {cause}", reason="Unreachable")
+        return Unreachable(f"{what}: API server unreachable: {cause}", reason="Unreachable")
     status = getattr(exc, "status", None)
     body = getattr(exc, "body", None) or ""
     reason = getattr(exc, "reason", "") or ""
@@ -59,9 +66,8 @@ def _error(exc: Exception, what: str) -> KubeError:
     except ValueError:
         message = str(body)[:200]
     text = f"{what}: {status} {reason}: {message}".rstrip(": ")
-    if status == 404:
-        return NotFound(text, status=status, reason=str(reason))
-    return KubeError(text, status=status, reason=str(reason))
+    kind = HTTP_ERRORS.get(status, KubeError) if isinstance(status, int) else KubeError
+    return kind(text, status=status, reason=str(reason))
 
 
 @functools.cache
@@ -311,8 +317,8 @@ class Kube:
         label_selector: str | None = None,
         timeout_seconds: int = 60,
     ) -> Iterator[tuple[str, Obj]]:
-        """Raw watch events ``(type, object)``; raises :class:`KubeError` with status 410 when
-        the resourceVersion is too old (the caller re-lists)."""
+        """Raw watch events ``(type, object)``; raises :class:`Gone` (HTTP 410) when the
+        resourceVersion is too old (the caller re-lists)."""
         resource = self.resource(kind)
         try:
             for event in resource.watch(
@@ -381,8 +387,6 @@ class Kube:
                     else:
                         continue
                     break
-            except KubeError as exc:
-                if exc.status != 410:
-                    raise
+            except Gone:
                 continue  # history compacted: re-list and resume
             raise WaitTimeout(what, time.monotonic() - start, describe(last))

@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from restore_drill import k8s
-from restore_drill.errors import DrillError, KubeError, ScenarioError, WaitTimeout
+from restore_drill.errors import KubeError, MoverFailed, ScenarioError, WaitTimeout
 from restore_drill.k8s import Kube, Obj
 
 FIXTURES_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "apps"
@@ -48,10 +48,6 @@ _PLACEHOLDER_RE = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)\}")
 # not fix, so the drill ends there. The Job is looked at between watch slices this long.
 FAILED_MOVER_PODS = 2
 MOVER_CHECK_SECONDS = 10.0
-
-
-class MoverFailed(DrillError):
-    """A VolSync mover reported ``Failed`` for the sync the drill started."""
 
 
 @dataclass

@@ -10,8 +10,17 @@ from pathlib import Path
 
 import pytest
 
-from restore_drill.errors import KubeError, NotFound, WaitTimeout
-from restore_drill.k8s import CONFIG_MAP, Kind, Kube, describe, kind_of
+from restore_drill.errors import (
+    Conflict,
+    Forbidden,
+    Gone,
+    Invalid,
+    KubeError,
+    NotFound,
+    Unreachable,
+    WaitTimeout,
+)
+from restore_drill.k8s import CONFIG_MAP, Kind, Kube, _error, describe, kind_of
 from tests.k8s_standin import StandInApi
 
 
@@ -72,7 +81,7 @@ def test_create_twice_is_a_conflict(kube: Kube) -> None:
     with pytest.raises(KubeError) as caught:
         kube.create(config_map("once"))
     assert caught.value.status == 409
-    assert not isinstance(caught.value, NotFound)
+    assert isinstance(caught.value, Conflict)
 
 
 def test_delete_reports_whether_something_was_deleted(kube: Kube) -> None:
@@ -189,6 +198,7 @@ def test_an_unreachable_api_server_is_a_kube_error(tmp_path: Path) -> None:
     with pytest.raises(KubeError, match="unreachable") as caught:
         client.server_version()
     assert caught.value.status is None and caught.value.reason == "Unreachable"
+    assert isinstance(caught.value, Unreachable)
     client.close()
 
 
@@ -203,3 +213,30 @@ def test_discovery_leaves_no_cache_file_behind(
     assert client.get(CONFIG_MAP, "seen", "drill")["metadata"]["name"] == "seen"
     client.close()
     assert list(temp.iterdir()) == []
+
+
+class Answer(Exception):
+    """What the client raises for an API answer: a status and a Status body."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+        self.body = '{"kind": "Status", "reason": "Why", "message": "said the server"}'
+
+
+@pytest.mark.parametrize(
+    ("status", "kind"),
+    [
+        (401, Forbidden),
+        (403, Forbidden),
+        (404, NotFound),
+        (409, Conflict),
+        (410, Gone),
+        (422, Invalid),
+        (500, KubeError),
+    ],
+)
+def test_each_http_status_has_its_exception(status: int, kind: type[KubeError]) -> None:
+    error = _error(Answer(status), "apply ConfigMap drill/x")
+    assert type(error) is kind and error.status == status
+    assert str(error) == f"apply ConfigMap drill/x: {status} Why: said the server"

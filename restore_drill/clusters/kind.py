@@ -112,7 +112,7 @@ def render_kind_config(
     """``clusters/kind.yaml`` with this cluster's name (the image comes from ``--image``)."""
     config = yaml.safe_load(source.read_text(encoding="utf-8"))
     if not isinstance(config, dict):
-        raise DrillError(f"{source}: expected a kind Cluster mapping")
+        raise UsageError(f"{source}: expected a kind Cluster mapping")
     config["name"] = name
     return config
 

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from restore_drill.addons import REPO_ROOT, Addons, deployment_available, run_command
-from restore_drill.errors import DrillError, ImageMissing, UsageError
+from restore_drill.errors import ImageMissing, UsageError
 from restore_drill.images.pins import Offline
 from restore_drill.images.steps import HOW_LABEL, docker_label
 from restore_drill.k8s import DAEMON_SET, DEPLOYMENT, NODE, Kube, Obj
@@ -68,7 +68,7 @@ def merge_config(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
 def load_config_overlay(path: Path) -> dict[str, Any]:
     overlay = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     if not isinstance(overlay, dict):
-        raise DrillError(f"{path}: expected a mapping to merge over the kind config")
+        raise UsageError(f"{path}: expected a mapping to merge over the kind config")
     return overlay
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from restore_drill import k8s
 from restore_drill.data import Manifest, agent_files, read_manifest
-from restore_drill.errors import DrillError
+from restore_drill.errors import AgentFailed
 from restore_drill.k8s import Kube, Obj
 from restore_drill.steps.context import AppUnderTest, Drill
 
@@ -97,7 +97,7 @@ def run_agent_job(drill: Drill, app: AppUnderTest, pvc: str, what: str, script: 
     remove_job(kube, name, app.namespace, pods)
     if not ((job or {}).get("status") or {}).get("succeeded"):
         tail = "\n".join(logs.strip().splitlines()[-10:])
-        raise DrillError(f"agent job {name} ({what}) failed on PVC {pvc}:\n{tail}")
+        raise AgentFailed(f"agent job {name} ({what}) failed on PVC {pvc}:\n{tail}")
     return logs
 
 
