@@ -52,17 +52,16 @@ def wait_first_backups(drill: Drill) -> None:
     after that first sync ends: a manual tag set while a sync runs is recorded by THAT sync,
     which would then pass for the drill's backup with half the data in it."""
     kube = drill.kube()
-    for app in drill.apps:
-        for pvc in app.fixture.pvcs:
-            name = app.fixture.source_for(pvc)["metadata"]["name"]
-            kube.wait_for(
-                k8s.REPLICATION_SOURCE,
-                name,
-                app.namespace,
-                lambda o: bool(((o or {}).get("status") or {}).get("lastSyncTime")),
-                timeout=drill.step_timeout,
-                what=f"first sync of ReplicationSource {app.namespace}/{name}",
-            )
+    for app, pvc in drill.volumes():
+        name = app.fixture.source_for(pvc)["metadata"]["name"]
+        kube.wait_for(
+            k8s.REPLICATION_SOURCE,
+            name,
+            app.namespace,
+            lambda o: bool(((o or {}).get("status") or {}).get("lastSyncTime")),
+            timeout=drill.step_timeout,
+            what=f"first sync of ReplicationSource {app.namespace}/{name}",
+        )
 
 
 def wait_restored_quietly(drill: Drill) -> None:
@@ -101,31 +100,28 @@ def backup(drill: Drill) -> None:
     """Back every PVC up now (manual trigger), then hand the RS back to its schedule."""
     kube = drill.kube()
     started = time.time()
-    for app in drill.apps:
-        for pvc in app.fixture.pvcs:
-            source = app.fixture.source_for(pvc)
-            name = source["metadata"]["name"]
-            prefix = snapshots.repository_prefix(app, pvc, drill.bucket)
-            before = snapshots.RepositoryListing(drill.object_store, drill.bucket, prefix)
-            synced = volsync.manual_sync(
-                kube,
-                k8s.REPLICATION_SOURCE,
-                name,
-                app.namespace,
-                drill.next_tag("backup"),
-                timeout=drill.step_timeout,
-            )
-            # The bucket itself must hold the new snapshot, and it must be the mover's.
-            key = f"{app.name}/{pvc}"
-            after = snapshots.RepositoryListing(drill.object_store, drill.bucket, prefix)
-            snapshot = after.new_snapshot(before, key)
-            snapshots.check_saved(snapshot, synced, key)
-            drill.snapshots.setdefault(drill.last_dataset, {})[key] = snapshot
-            schedule = (source["spec"].get("trigger") or {}).get("schedule")
-            if schedule:
-                volsync.restore_schedule(
-                    kube, k8s.REPLICATION_SOURCE, name, app.namespace, schedule
-                )
+    for app, pvc in drill.volumes():
+        source = app.fixture.source_for(pvc)
+        name = source["metadata"]["name"]
+        prefix = snapshots.repository_prefix(app, pvc, drill.bucket)
+        before = snapshots.RepositoryListing(drill.object_store, drill.bucket, prefix)
+        synced = volsync.manual_sync(
+            kube,
+            k8s.REPLICATION_SOURCE,
+            name,
+            app.namespace,
+            drill.next_tag("backup"),
+            timeout=drill.step_timeout,
+        )
+        # The bucket itself must hold the new snapshot, and it must be the mover's.
+        key = f"{app.name}/{pvc}"
+        after = snapshots.RepositoryListing(drill.object_store, drill.bucket, prefix)
+        snapshot = after.new_snapshot(before, key)
+        snapshots.check_saved(snapshot, synced, key)
+        drill.snapshots.setdefault(drill.last_dataset, {})[key] = snapshot
+        schedule = (source["spec"].get("trigger") or {}).get("schedule")
+        if schedule:
+            volsync.restore_schedule(kube, k8s.REPLICATION_SOURCE, name, app.namespace, schedule)
     drill.backup_times.append(started)
 
 
@@ -134,12 +130,11 @@ def keep_backups(drill: Drill, last: int = 2) -> None:
     """Add ``retain.last`` to every RS: tier retention (``--keep-hourly``) keeps only the
     newest backup of each hour, so two backups minutes apart would leave only one."""
     kube = drill.kube()
-    for app in drill.apps:
-        for pvc in app.fixture.pvcs:
-            name = app.fixture.source_for(pvc)["metadata"]["name"]
-            # VolSync's CRD types retain.last as a string (the other counts are integers).
-            patch = {"spec": {"restic": {"retain": {"last": str(last)}}}}
-            kube.patch(k8s.REPLICATION_SOURCE, name, patch, app.namespace)
+    for app, pvc in drill.volumes():
+        name = app.fixture.source_for(pvc)["metadata"]["name"]
+        # VolSync's CRD types retain.last as a string (the other counts are integers).
+        patch = {"spec": {"restic": {"retain": {"last": str(last)}}}}
+        kube.patch(k8s.REPLICATION_SOURCE, name, patch, app.namespace)
     drill.notes.append(
         f"retain.last={last} added for the drill: the tier's hourly/daily retention keeps one"
         " backup per hour/day, so backups minutes apart cannot both be restored"
@@ -150,31 +145,27 @@ def keep_backups(drill: Drill, last: int = 2) -> None:
 def restore_point(drill: Drill) -> None:
     """Have every ReplicationDestination restore the newest backup into a new latestImage."""
     kube = drill.kube()
-    for app in drill.apps:
-        for pvc in app.fixture.pvcs:
-            name = app.fixture.destination_for(pvc)["metadata"]["name"]
-            before = volsync.latest_image(
-                kube.find(k8s.REPLICATION_DESTINATION, name, app.namespace)
-            )
-            volsync.manual_sync(
-                kube,
-                k8s.REPLICATION_DESTINATION,
-                name,
-                app.namespace,
-                drill.next_tag("restore"),
-                timeout=drill.step_timeout,
-            )
-            volsync.wait_latest_image(
-                kube, name, app.namespace, timeout=drill.step_timeout, not_named=before
-            )
+    for app, pvc in drill.volumes():
+        name = app.fixture.destination_for(pvc)["metadata"]["name"]
+        before = volsync.latest_image(kube.find(k8s.REPLICATION_DESTINATION, name, app.namespace))
+        volsync.manual_sync(
+            kube,
+            k8s.REPLICATION_DESTINATION,
+            name,
+            app.namespace,
+            drill.next_tag("restore"),
+            timeout=drill.step_timeout,
+        )
+        volsync.wait_latest_image(
+            kube, name, app.namespace, timeout=drill.step_timeout, not_named=before
+        )
 
 
 @step("write_marker")
 def write_marker(drill: Drill) -> None:
     """Write the post-backup marker: a correct restore must not contain it."""
-    for app in drill.apps:
-        for pvc in app.fixture.pvcs:
-            run_agent_job(drill, app, pvc, "mark", "python3 /agent/agent.py mark --root /data")
+    for app, pvc in drill.volumes():
+        run_agent_job(drill, app, pvc, "mark", "python3 /agent/agent.py mark --root /data")
 
 
 def _delete_pods(drill: Drill, app: AppUnderTest) -> None:
@@ -280,9 +271,8 @@ def wait_restored(drill: Drill) -> None:
         stamps.append(clock.ready_at(pod))
     drill.pvc_bound, drill.app_ready = bound, ready
     drill.restored_server = clock.latest(stamps)
-    for app in drill.apps:  # the clock has stopped: what follows is not RTO
-        for pvc in app.fixture.pvcs:
-            settle_destination(drill, app, pvc)
+    for app, pvc in drill.volumes():  # the clock has stopped: what follows is not RTO
+        settle_destination(drill, app, pvc)
 
 
 def settle_destination(drill: Drill, app: AppUnderTest, pvc: str) -> None:

@@ -8,7 +8,7 @@ a named step to make the restore go wrong on purpose (negative drills).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -72,6 +72,12 @@ class Drill:
 
     def kube(self) -> Kube:
         return self.cluster.kube()
+
+    def volumes(self) -> Iterator[tuple[AppUnderTest, str]]:
+        """Every (app, PVC name) of the drill, in the scenario's order."""
+        for app in self.apps:
+            for pvc in app.fixture.pvcs:
+                yield app, pvc
 
     def next_tag(self, what: str) -> str:
         self.counter += 1

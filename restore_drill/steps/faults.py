@@ -28,57 +28,54 @@ def corrupt_repository(drill: Drill) -> None:
 def rd_empty_repository(drill: Drill) -> None:
     """Point each RD at an empty repository path: the mover 'succeeds' restoring nothing."""
     kube = drill.kube()
-    for app in drill.apps:
-        for pvc in app.fixture.pvcs:
-            rd = app.fixture.destination_for(pvc)
-            secret_name = rd["spec"]["restic"]["repository"]
-            secret = next(
-                m
-                for m in app.fixture.manifests
-                if m["kind"] == "Secret" and m["metadata"]["name"] == secret_name
-            )
-            wrong = {
-                **secret,
-                "metadata": {"name": f"{secret_name}-empty", "namespace": app.namespace},
-                "stringData": {
-                    **secret["stringData"],
-                    "RESTIC_REPOSITORY": secret["stringData"]["RESTIC_REPOSITORY"] + "-empty",
-                },
-            }
-            kube.apply(secret_data(wrong))
-            kube.patch(
-                k8s.REPLICATION_DESTINATION,
-                rd["metadata"]["name"],
-                {"spec": {"restic": {"repository": f"{secret_name}-empty"}}},
-                app.namespace,
-            )
+    for app, pvc in drill.volumes():
+        rd = app.fixture.destination_for(pvc)
+        secret_name = rd["spec"]["restic"]["repository"]
+        secret = next(
+            m
+            for m in app.fixture.manifests
+            if m["kind"] == "Secret" and m["metadata"]["name"] == secret_name
+        )
+        wrong = {
+            **secret,
+            "metadata": {"name": f"{secret_name}-empty", "namespace": app.namespace},
+            "stringData": {
+                **secret["stringData"],
+                "RESTIC_REPOSITORY": secret["stringData"]["RESTIC_REPOSITORY"] + "-empty",
+            },
+        }
+        kube.apply(secret_data(wrong))
+        kube.patch(
+            k8s.REPLICATION_DESTINATION,
+            rd["metadata"]["name"],
+            {"spec": {"restic": {"repository": f"{secret_name}-empty"}}},
+            app.namespace,
+        )
 
 
 @fault("restore-previous-snapshot", after="backup")
 def restore_previous_snapshot(drill: Drill) -> None:
     """Make each RD restore the backup before the newest one (the wrong snapshot)."""
     kube = drill.kube()
-    for app in drill.apps:
-        for pvc in app.fixture.pvcs:
-            name = app.fixture.destination_for(pvc)["metadata"]["name"]
-            kube.patch(
-                k8s.REPLICATION_DESTINATION,
-                name,
-                {"spec": {"restic": {"previous": 1}}},
-                app.namespace,
-            )
+    for app, pvc in drill.volumes():
+        name = app.fixture.destination_for(pvc)["metadata"]["name"]
+        kube.patch(
+            k8s.REPLICATION_DESTINATION,
+            name,
+            {"spec": {"restic": {"previous": 1}}},
+            app.namespace,
+        )
 
 
 @fault("lose-file-before-backup", after="write_dataset")
 def lose_file_before_backup(drill: Drill) -> None:
     """Remove one written file before the backup, so the backup never had it."""
     dataset = drill.datasets[drill.last_dataset]
-    for app in drill.apps:
-        for pvc in app.fixture.pvcs:
-            files = sorted(
-                path
-                for path, entry in dataset[f"{app.name}/{pvc}"].entries.items()
-                if entry.get("type") == "file" and "'" not in path
-            )
-            if files:
-                run_agent_job(drill, app, pvc, "lose", f"rm -f '/data/{files[0]}'")
+    for app, pvc in drill.volumes():
+        files = sorted(
+            path
+            for path, entry in dataset[f"{app.name}/{pvc}"].entries.items()
+            if entry.get("type") == "file" and "'" not in path
+        )
+        if files:
+            run_agent_job(drill, app, pvc, "lose", f"rm -f '/data/{files[0]}'")

@@ -27,44 +27,43 @@ def verify(drill: Drill, expect: str = "") -> None:
     problems: list[str] = []
     summary: dict[str, object] = {}
     policy = Policy.from_profile(drill.profile)
-    for app in drill.apps:
-        for pvc in app.fixture.pvcs:
-            key = f"{app.name}/{pvc}"
-            actual = list_data(drill, app, pvc)
-            diff = diff_manifests(expected[key], actual, policy)
-            came_back = which_dataset(drill, key, actual, policy)
-            backed_up = drill.snapshots.get(label, {}).get(key)
-            destination = app.fixture.destination_for(pvc)["metadata"]["name"]
-            restored = snapshots.mover_snapshot(
-                drill.kube().find(k8s.REPLICATION_DESTINATION, destination, app.namespace),
-                snapshots.RESTORED,
+    for app, pvc in drill.volumes():
+        key = f"{app.name}/{pvc}"
+        actual = list_data(drill, app, pvc)
+        diff = diff_manifests(expected[key], actual, policy)
+        came_back = which_dataset(drill, key, actual, policy)
+        backed_up = drill.snapshots.get(label, {}).get(key)
+        destination = app.fixture.destination_for(pvc)["metadata"]["name"]
+        restored = snapshots.mover_snapshot(
+            drill.kube().find(k8s.REPLICATION_DESTINATION, destination, app.namespace),
+            snapshots.RESTORED,
+        )
+        summary[key] = {
+            **diff.as_dict(limit=20),
+            "entries": len(actual.entries),
+            "came_back": came_back,
+            "snapshot_backed_up": backed_up.as_dict() if backed_up else None,
+            "snapshot_restored": restored,
+        }
+        if backed_up and restored is None and actual.entries:
+            problems.append(
+                f"{key}: ReplicationDestination {destination}'s mover status names no "
+                "restored snapshot, so the restore cannot be matched to a backup"
             )
-            summary[key] = {
-                **diff.as_dict(limit=20),
-                "entries": len(actual.entries),
-                "came_back": came_back,
-                "snapshot_backed_up": backed_up.as_dict() if backed_up else None,
-                "snapshot_restored": restored,
-            }
-            if backed_up and restored is None and actual.entries:
-                problems.append(
-                    f"{key}: ReplicationDestination {destination}'s mover status names no "
-                    "restored snapshot, so the restore cannot be matched to a backup"
-                )
-            elif backed_up and restored and not backed_up.id.startswith(restored):
-                problems.append(
-                    f"{key}: ReplicationDestination {destination} restored snapshot {restored},"
-                    f" but the backup of the {label!r} dataset is {backed_up.short_id}"
-                )
-            if not actual.entries and expected[key].entries:
-                problems.append(empty_volume_cause(drill, app, pvc, len(expected[key].entries)))
-            elif came_back not in (None, label):
-                problems.append(
-                    f"{key}: the {came_back!r} dataset came back, not {label!r}: the restore "
-                    "took the wrong backup"
-                )
-            elif not diff.ok:
-                problems.append(f"{key}: {diff.summary(limit=10)}")
+        elif backed_up and restored and not backed_up.id.startswith(restored):
+            problems.append(
+                f"{key}: ReplicationDestination {destination} restored snapshot {restored},"
+                f" but the backup of the {label!r} dataset is {backed_up.short_id}"
+            )
+        if not actual.entries and expected[key].entries:
+            problems.append(empty_volume_cause(drill, app, pvc, len(expected[key].entries)))
+        elif came_back not in (None, label):
+            problems.append(
+                f"{key}: the {came_back!r} dataset came back, not {label!r}: the restore "
+                "took the wrong backup"
+            )
+        elif not diff.ok:
+            problems.append(f"{key}: {diff.summary(limit=10)}")
     drill.verify = {"dataset": label, "pvcs": summary, "ok": not problems}
     drill.verify_seconds = time.monotonic() - started
     if problems:
