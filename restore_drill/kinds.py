@@ -47,6 +47,15 @@ REPLICATION_DESTINATION = Kind("volsync.backube/v1alpha1", "ReplicationDestinati
 CRD = Kind("apiextensions.k8s.io/v1", "CustomResourceDefinition", namespaced=False)
 
 
+def dig(obj: Mapping[str, Any] | None, *path: str) -> Any:
+    """``obj[path[0]][path[1]]...``, or None where a level is missing: objects travel as
+    the API returns them, and any level of them may be absent."""
+    value: Any = obj
+    for name in path:
+        value = value.get(name) if isinstance(value, Mapping) else None
+    return value
+
+
 def kind_of(manifest: Mapping[str, Any]) -> Kind:
     """The :class:`Kind` of a manifest dict (namespaced-ness from its metadata)."""
     return Kind(

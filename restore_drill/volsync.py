@@ -23,6 +23,7 @@ import yaml
 from restore_drill import k8s
 from restore_drill.errors import KubeError, MoverFailed, ScenarioError, WaitTimeout
 from restore_drill.k8s import Kube, Obj
+from restore_drill.kinds import dig
 
 FIXTURES_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "apps"
 PLACEHOLDERS = (
@@ -213,7 +214,7 @@ def mover_failure(obj: Obj | None, started_after: str) -> str | None:
     if mover.get("result") != "Failed":
         return None
     # A failure from an earlier attempt (before our trigger) is not ours.
-    last_start = str((obj.get("status") or {}).get("lastSyncStartTime") or "")
+    last_start = str(dig(obj, "status", "lastSyncStartTime") or "")
     if started_after and last_start and last_start < started_after:
         return None
     tail = "\n".join(str(mover.get("logs") or "").strip().splitlines()[-8:])
@@ -225,15 +226,15 @@ def failed_mover_job(kube: Kube, owner: Obj) -> str | None:
     meta = owner.get("metadata") or {}
     namespace = str(meta.get("namespace") or "")
     for job in kube.list(k8s.JOB, namespace):
-        owners = (job.get("metadata") or {}).get("ownerReferences") or []
+        owners = dig(job, "metadata", "ownerReferences") or []
         if not any(ref.get("uid") == meta.get("uid") for ref in owners):
             continue
-        failed = int((job.get("status") or {}).get("failed") or 0)
+        failed = int(dig(job, "status", "failed") or 0)
         if failed < FAILED_MOVER_PODS:
             continue
         job_name = job["metadata"]["name"]
         pods = kube.list(k8s.POD, namespace, label_selector=f"job-name={job_name}")
-        dead = [p for p in pods if (p.get("status") or {}).get("phase") == "Failed"]
+        dead = [p for p in pods if dig(p, "status", "phase") == "Failed"]
         logs = ""
         if dead:
             try:
@@ -267,7 +268,7 @@ def wait_manual_sync(
     def done(obj: Obj | None) -> bool:
         if obj is None:
             return False
-        if (obj.get("status") or {}).get("lastManualSync") == tag:
+        if dig(obj, "status", "lastManualSync") == tag:
             return True
         reason = mover_failure(obj, started_after)
         if reason is not None:
@@ -345,4 +346,4 @@ def mover_logs(kube: Kube, kind: k8s.Kind, name: str, namespace: str) -> str:
         obj = kube.find(kind, name, namespace)
     except KubeError:
         return ""
-    return str((((obj or {}).get("status") or {}).get("latestMoverStatus") or {}).get("logs") or "")
+    return str(dig(obj, "status", "latestMoverStatus", "logs") or "")

@@ -240,3 +240,13 @@ def test_each_http_status_has_its_exception(status: int, kind: type[KubeError]) 
     error = _error(Answer(status), "apply ConfigMap drill/x")
     assert type(error) is kind and error.status == status
     assert str(error) == f"apply ConfigMap drill/x: {status} Why: said the server"
+
+
+def test_dig_walks_any_depth_and_stops_at_a_missing_level() -> None:
+    from restore_drill.kinds import dig
+
+    obj = {"status": {"latestImage": {"name": "snap"}, "conditions": []}, "spec": None}
+    assert dig(obj, "status", "latestImage", "name") == "snap"
+    assert dig(obj, "spec", "trigger", "manual") is None
+    assert dig(obj, "status", "conditions", "0") is None  # a list is not a mapping
+    assert dig(None, "status") is None and dig(obj) is obj

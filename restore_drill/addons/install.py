@@ -29,6 +29,7 @@ from restore_drill.addons.pins import (
     storage_class_manifest,
 )
 from restore_drill.k8s import CRD, DEPLOYMENT, STATEFUL_SET, STORAGE_CLASS, Kind, Kube, Obj
+from restore_drill.kinds import dig
 
 # csi-driver-host-path's deploy.sh waits up to ~310 s on its own before it prints its
 # diagnostics; a shorter timeout would kill it before it says what went wrong.
@@ -40,7 +41,7 @@ CSI_DEPLOY_SECONDS = 420.0
 def _condition(obj: Obj | None, kind: str) -> bool:
     if obj is None:
         return False
-    for cond in (obj.get("status") or {}).get("conditions") or []:
+    for cond in dig(obj, "status", "conditions") or []:
         if cond.get("type") == kind:
             return bool(cond.get("status") == "True")
     return False
@@ -63,7 +64,8 @@ def deployment_available(obj: Obj | None) -> bool:
 def statefulset_ready(obj: Obj | None) -> bool:
     if obj is None:
         return False
-    wanted = (obj.get("spec") or {}).get("replicas", 1)
+    replicas = dig(obj, "spec", "replicas")
+    wanted = 1 if replicas is None else replicas
     status = obj.get("status") or {}
     return bool(
         status.get("readyReplicas", 0) >= wanted and status.get("updatedReplicas", 0) >= wanted

@@ -43,6 +43,7 @@ from restore_drill.k8s import (
     Kube,
     Obj,
 )
+from restore_drill.kinds import dig
 
 REDACTED = "REDACTED"
 NAMESPACED_KINDS = (
@@ -174,11 +175,13 @@ def _write_kind(kube: Kube, out: _Writer, kind: Kind, namespace: str) -> None:
 
 
 def _pv_namespace(pv: Obj) -> str | None:
-    return ((pv.get("spec") or {}).get("claimRef") or {}).get("namespace")
+    namespace = dig(pv, "spec", "claimRef", "namespace")
+    return str(namespace) if namespace else None
 
 
 def _content_namespace(content: Obj) -> str | None:
-    return ((content.get("spec") or {}).get("volumeSnapshotRef") or {}).get("namespace")
+    namespace = dig(content, "spec", "volumeSnapshotRef", "namespace")
+    return str(namespace) if namespace else None
 
 
 def _write_cluster(
@@ -241,7 +244,7 @@ def _write_volsync(kube: Kube, out: _Writer, namespaces: list[str]) -> None:
                         "kind": obj.get("kind"),
                         "namespace": meta.get("namespace"),
                         "name": meta.get("name"),
-                        "trigger": (obj.get("spec") or {}).get("trigger"),
+                        "trigger": dig(obj, "spec", "trigger"),
                         "status": obj.get("status"),
                     }
                 )

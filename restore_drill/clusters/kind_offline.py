@@ -20,6 +20,7 @@ from restore_drill.errors import ImageMissing, UsageError
 from restore_drill.images.pins import Offline
 from restore_drill.images.steps import HOW_LABEL, docker_label
 from restore_drill.k8s import DAEMON_SET, DEPLOYMENT, NODE, Kube, Obj
+from restore_drill.kinds import dig
 
 log = logging.getLogger(__name__)
 
@@ -97,14 +98,14 @@ def cni_conflist(pod_cidr: str) -> str:
 
 
 def node_ready(node: Obj | None) -> bool:
-    for condition in ((node or {}).get("status") or {}).get("conditions") or []:
+    for condition in dig(node, "status", "conditions") or []:
         if condition.get("type") == "Ready":
             return bool(condition.get("status") == "True")
     return False
 
 
 def has_pod_cidr(node: Obj | None) -> bool:
-    return bool(((node or {}).get("spec") or {}).get("podCIDR"))
+    return bool(dig(node, "spec", "podCIDR"))
 
 
 def set_up_pod_network(kube: Kube, node_name: str, timeout: float = NODE_READY_TIMEOUT) -> str:
@@ -112,7 +113,7 @@ def set_up_pod_network(kube: Kube, node_name: str, timeout: float = NODE_READY_T
     node = kube.wait_for(
         NODE, node_name, None, has_pod_cidr, timeout=timeout, what=f"node {node_name} podCIDR"
     )
-    pod_cidr = str(((node or {}).get("spec") or {})["podCIDR"])
+    pod_cidr = str(dig(node, "spec", "podCIDR"))
     # Written aside, then renamed: containerd must never load a half-written conflist.
     run_command(
         ["docker", "exec", "-i", node_name, "tee", f"{CNI_CONFIG_PATH}.tmp"],

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from restore_drill import k8s, volsync
 from restore_drill.errors import RefusedDestructiveAction
+from restore_drill.kinds import dig
 from restore_drill.steps import clock, snapshots
 from restore_drill.steps.context import AppUnderTest, Drill, step
 from restore_drill.steps.workloads import (
@@ -58,7 +59,7 @@ def wait_first_backups(drill: Drill) -> None:
             k8s.REPLICATION_SOURCE,
             name,
             app.namespace,
-            lambda o: bool(((o or {}).get("status") or {}).get("lastSyncTime")),
+            lambda o: bool(dig(o, "status", "lastSyncTime")),
             timeout=drill.step_timeout,
             what=f"first sync of ReplicationSource {app.namespace}/{name}",
         )
@@ -77,7 +78,7 @@ def _wait_bound(kube: k8s.Kube, app: AppUnderTest, pvc: str, timeout: float) -> 
         k8s.PVC,
         pvc,
         app.namespace,
-        lambda o: bool(o) and (o or {}).get("status", {}).get("phase") == "Bound",
+        lambda o: dig(o, "status", "phase") == "Bound",
         timeout=timeout,
         what=f"PVC {app.namespace}/{pvc} Bound",
     )
@@ -286,8 +287,8 @@ def settle_destination(drill: Drill, app: AppUnderTest, pvc: str) -> None:
     kube = drill.kube()
     name = app.fixture.destination_for(pvc)["metadata"]["name"]
     destination = kube.find(k8s.REPLICATION_DESTINATION, name, app.namespace) or {}
-    tag = ((destination.get("spec") or {}).get("trigger") or {}).get("manual")
-    if not tag or tag == (destination.get("status") or {}).get("lastManualSync"):
+    tag = dig(destination, "spec", "trigger", "manual")
+    if not tag or tag == dig(destination, "status", "lastManualSync"):
         return
     before = volsync.latest_image(destination)
     done = volsync.wait_manual_sync(

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from restore_drill.errors import MeasurementError
-from restore_drill.kinds import Obj
+from restore_drill.kinds import Obj, dig
 
 if TYPE_CHECKING:
     from restore_drill.steps.context import Drill
@@ -42,7 +42,7 @@ def written_at(obj: Obj | None) -> datetime | None:
 
 def ready_at(pod: Obj | None) -> datetime | None:
     """When the kubelet saw the pod's containers Ready."""
-    for condition in ((pod or {}).get("status") or {}).get("conditions") or []:
+    for condition in dig(pod, "status", "conditions") or []:
         if condition.get("type") == "Ready" and condition.get("status") == "True":
             return parse_time(condition.get("lastTransitionTime"))
     return None
@@ -50,7 +50,7 @@ def ready_at(pod: Obj | None) -> datetime | None:
 
 def bound_at(volume: Obj | None) -> datetime | None:
     """When the PV last changed phase (to Bound, for a restored volume)."""
-    return parse_time(((volume or {}).get("status") or {}).get("lastPhaseTransitionTime"))
+    return parse_time(dig(volume, "status", "lastPhaseTransitionTime"))
 
 
 def earliest(times: Iterable[datetime | None]) -> datetime | None:

@@ -11,10 +11,10 @@ missing or wrong is named; with every trace in order the volume came from elsewh
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from restore_drill import k8s
-from restore_drill.kinds import Obj
+from restore_drill.kinds import dig
 from restore_drill.steps.snapshots import RESTORED, mover_snapshot
 from restore_drill.steps.workloads import restored_volume
 
@@ -24,14 +24,6 @@ if TYPE_CHECKING:
 POPULATED_FROM = "volsync.backube/populated-from"
 POPULATOR_FAILED = ("VolSyncPopulatorError", "VolSyncPopulatorPVCCreationError")
 POPULATOR_DONE = "VolSyncPopulatorFinished"
-
-
-def _field(obj: Obj | None, *path: str) -> Any:
-    """``obj[path[0]][path[1]]...``, or None where a level is missing."""
-    value: Any = obj
-    for name in path:
-        value = value.get(name) if isinstance(value, dict) else None
-    return value
 
 
 def empty_volume_cause(drill: Drill, app: AppUnderTest, pvc: str, expected: int) -> str:
@@ -45,16 +37,16 @@ def empty_volume_cause(drill: Drill, app: AppUnderTest, pvc: str, expected: int)
     rd = kube.find(k8s.REPLICATION_DESTINATION, rd_name, app.namespace)
     restored = mover_snapshot(rd, RESTORED)
     if restored is None:
-        logs = str(_field(rd, "status", "latestMoverStatus", "logs") or "")
+        logs = str(dig(rd, "status", "latestMoverStatus", "logs") or "")
         said = " (its mover said: No eligible snapshots found)" if "No eligible" in logs else ""
         return (
             f"{head}: layer ReplicationDestination restore: {rd_name} restored nothing{said}: its "
             "repository path holds no eligible backup (wrong or empty path, or restoreAsOf/"
             "previous beyond what retain kept): VolSync's silent empty-restore trap"
         )
-    image = _field(rd, "status", "latestImage", "name")
+    image = dig(rd, "status", "latestImage", "name")
     snapshot = kube.find(k8s.VOLUME_SNAPSHOT, str(image), app.namespace) if image else None
-    if snapshot is None or not _field(snapshot, "status", "readyToUse"):
+    if snapshot is None or not dig(snapshot, "status", "readyToUse"):
         state = "missing" if snapshot is None else "not readyToUse"
         return (
             f"{head}: layer latestImage: {rd_name} restored snapshot {restored}, but its "
@@ -68,11 +60,11 @@ def empty_volume_cause(drill: Drill, app: AppUnderTest, pvc: str, expected: int)
             f"{failed[-1].get('message')}"
         )
     volume = restored_volume(kube, app, pvc)
-    source = _field(volume, "metadata", "annotations", POPULATED_FROM)
+    source = dig(volume, "metadata", "annotations", POPULATED_FROM)
     if not source:
         finished = any(e.get("reason") == POPULATOR_DONE for e in events)
         return (
-            f"{head}: layer rebind: PV {_field(volume, 'metadata', 'name')} bound to the PVC has "
+            f"{head}: layer rebind: PV {dig(volume, 'metadata', 'name')} bound to the PVC has "
             f"no {POPULATED_FROM} annotation, so the populator did not fill it (populator "
             f"{'reported finished' if finished else 'never reported finished'}); {rd_name} "
             f"restored snapshot {restored} into {image}"

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from restore_drill.errors import MeasurementError
-from restore_drill.kinds import Obj
+from restore_drill.kinds import Obj, dig
 
 if TYPE_CHECKING:
     from restore_drill.objectstore import ObjectStore
@@ -95,7 +95,7 @@ class RepositoryListing:
 
 def mover_snapshot(obj: Obj | None, pattern: re.Pattern[str]) -> str | None:
     """The snapshot id the last mover printed (SAVED or RESTORED), from the object's status."""
-    logs = str((((obj or {}).get("status") or {}).get("latestMoverStatus") or {}).get("logs") or "")
+    logs = str(dig(obj, "status", "latestMoverStatus", "logs") or "")
     found = pattern.findall(logs)
     return str(found[-1]) if found else None
 

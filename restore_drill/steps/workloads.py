@@ -15,6 +15,7 @@ from restore_drill import k8s
 from restore_drill.data import Manifest, agent_files, read_manifest
 from restore_drill.errors import AgentFailed
 from restore_drill.k8s import Kube, Obj
+from restore_drill.kinds import dig
 from restore_drill.steps.context import AppUnderTest, Drill
 
 AGENT_CONFIG_MAP = "restore-drill-agent"
@@ -95,7 +96,7 @@ def run_agent_job(drill: Drill, app: AppUnderTest, pvc: str, what: str, script: 
     pods = kube.list(k8s.POD, app.namespace, label_selector=f"restore-drill/job={name}")
     logs = kube.pod_logs(pods[0]["metadata"]["name"], app.namespace) if pods else ""
     remove_job(kube, name, app.namespace, pods)
-    if not ((job or {}).get("status") or {}).get("succeeded"):
+    if not dig(job, "status", "succeeded"):
         tail = "\n".join(logs.strip().splitlines()[-10:])
         raise AgentFailed(f"agent job {name} ({what}) failed on PVC {pvc}:\n{tail}")
     return logs
@@ -131,7 +132,7 @@ def list_data(drill: Drill, app: AppUnderTest, pvc: str) -> Manifest:
 def restored_volume(kube: Kube, app: AppUnderTest, pvc: str) -> Obj | None:
     """The PV bound to the app's PVC (None while it has none)."""
     claim = kube.find(k8s.PVC, pvc, app.namespace)
-    volume = ((claim or {}).get("spec") or {}).get("volumeName")
+    volume = dig(claim, "spec", "volumeName")
     return kube.find(k8s.PV, str(volume)) if volume else None
 
 
@@ -143,7 +144,7 @@ def app_pods(kube: Kube, app: AppUnderTest) -> list[Obj]:
 def pod_ready(pod: Obj) -> bool:
     if pod["metadata"].get("deletionTimestamp"):
         return False
-    conditions = (pod.get("status") or {}).get("conditions") or []
+    conditions = dig(pod, "status", "conditions") or []
     return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
 
 
