@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from restore_drill import data, steps, volsync
+from restore_drill import data, fixtures, steps
 from restore_drill.clusters import BACKENDS
 from restore_drill.errors import (
     DrillError,
@@ -129,7 +129,7 @@ def parse_scenario(raw: Any, where: str, known_apps: list[str] | None = None) ->
         raise _fail(
             where, "target_seconds", f"must be a positive number of seconds, got {target!r}"
         )
-    apps = known_apps if known_apps is not None else volsync.available_apps()
+    apps = known_apps if known_apps is not None else fixtures.available_apps()
     for index, app in enumerate(raw["apps"]):
         if app not in apps:
             raise _fail(where, f"apps[{index}]", f"unknown app {app!r} (known: {', '.join(apps)})")
@@ -254,7 +254,7 @@ def prepare_drill(
             run_id=run_id,
             password=password,
         )
-        apps.append(steps.AppUnderTest(volsync.load_app(app, values), namespace, values))
+        apps.append(steps.AppUnderTest(fixtures.load_app(app, values), namespace, values))
     return steps.Drill(
         scenario=scenario.name,
         run_id=run_id,

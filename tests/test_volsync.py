@@ -10,32 +10,32 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from restore_drill import k8s, volsync
+from restore_drill import fixtures, gitops, k8s, volsync
 from restore_drill.errors import ScenarioError, WaitTimeout
 
 FIELDS = yaml.safe_load(
     (Path(__file__).parent / "volsync_data" / "volsync_fields.yaml").read_text()
 )
-VALUES = {name: f"x-{name.lower().replace('_', '-')}" for name in volsync.PLACEHOLDERS}
+VALUES = {name: f"x-{name.lower().replace('_', '-')}" for name in fixtures.PLACEHOLDERS}
 VALUES |= {"S3_ENDPOINT": "http://127.0.0.1:9000", "NAMESPACE": "rd-1-app"}
-APPS = volsync.available_apps()
+APPS = fixtures.available_apps()
 TIERS = {"hourly": ("0 * * * *", {"hourly": 24, "daily": 7}), "daily": ("0 2 * * *", {"daily": 14})}
 
 
 def test_at_least_one_app_per_tier_and_one_with_two_pvcs() -> None:
-    fixtures = [volsync.load_app(app, VALUES) for app in APPS]
+    rendered = [fixtures.load_app(app, VALUES) for app in APPS]
     tiers = {
         rs["metadata"]["labels"]["restore-drill/tier"]
-        for f in fixtures
+        for f in rendered
         for rs in f.of_kind(k8s.REPLICATION_SOURCE)
     }
     assert tiers == {"hourly", "daily"}
-    assert any(len(f.pvcs) >= 2 for f in fixtures)
+    assert any(len(f.pvcs) >= 2 for f in rendered)
 
 
 @pytest.mark.parametrize("app", APPS)
 def test_core_kinds_are_valid_kubernetes(app: str) -> None:
-    for manifest in volsync.load_app(app, VALUES).manifests:
+    for manifest in fixtures.load_app(app, VALUES).manifests:
         if manifest["apiVersion"].startswith("volsync"):
             continue
         kubernetes_validate.validate(manifest, "1.33", strict=True)
@@ -48,7 +48,7 @@ def _check_fields(obj: dict[str, Any], allowed: list[str], where: str) -> None:
 
 @pytest.mark.parametrize("app", APPS)
 def test_the_users_pattern_per_pvc(app: str) -> None:
-    fixture = volsync.load_app(app, VALUES)
+    fixture = fixtures.load_app(app, VALUES)
     for pvc_name in fixture.pvcs:
         pvc = next(m for m in fixture.of_kind(k8s.PVC) if m["metadata"]["name"] == pvc_name)
         ref = pvc["spec"]["dataSourceRef"]
@@ -95,16 +95,16 @@ def test_the_users_pattern_per_pvc(app: str) -> None:
 def test_unfilled_placeholder_and_unknown_app_are_errors() -> None:
     partial = {k: v for k, v in VALUES.items() if k != "RESTIC_PASSWORD"}
     with pytest.raises(ScenarioError, match="RESTIC_PASSWORD"):
-        volsync.load_app("home-assistant", partial)
+        fixtures.load_app("home-assistant", partial)
     with pytest.raises(ScenarioError, match="unknown app 'nextcloud'"):
-        volsync.load_app("nextcloud", VALUES)
+        fixtures.load_app("nextcloud", VALUES)
 
 
 @pytest.mark.parametrize("value", ["60284605", "1e10", "true", "null", "0x1F", "- a: b"])
 def test_placeholder_values_stay_strings_whatever_they_look_like(value: str) -> None:
     """A run id of digits or a password like 1e10 must not become a YAML number."""
     values = VALUES | {"RUN_ID": value, "RESTIC_PASSWORD": value}
-    app = volsync.load_app("home-assistant", values)
+    app = fixtures.load_app("home-assistant", values)
     namespace = app.of_kind(k8s.NAMESPACE)[0]
     assert namespace["metadata"]["labels"]["restore-drill/run-id"] == value
     secret = app.of_kind(k8s.SECRET)[0]
@@ -157,9 +157,9 @@ class FakeKube:
 
 
 def test_gitops_sync_leaves_immutable_fields_of_existing_pvcs_alone() -> None:
-    fixture = volsync.load_app("paperless-ngx", VALUES)
+    fixture = fixtures.load_app("paperless-ngx", VALUES)
     kube = FakeKube({"paperless-ngx-data": {"metadata": {"name": "paperless-ngx-data"}}})
-    applied = volsync.gitops_sync(kube, fixture.manifests)  # type: ignore[arg-type]
+    applied = gitops.gitops_sync(kube, fixture.manifests)  # type: ignore[arg-type]
     assert applied[0] == "Namespace/rd-1-app" and applied[-1].startswith("Deployment/")
     pvcs = {m["metadata"]["name"]: m for m in kube.applied if m["kind"] == "PersistentVolumeClaim"}
     assert "dataSourceRef" not in pvcs["paperless-ngx-data"]["spec"]  # exists: ignored
@@ -257,9 +257,9 @@ def test_wait_latest_image_skips_the_previous_image() -> None:
 
 
 def test_secrets_are_applied_as_the_api_server_stores_them() -> None:
-    fixture = volsync.load_app("home-assistant", VALUES)
+    fixture = fixtures.load_app("home-assistant", VALUES)
     kube = FakeKube()
-    volsync.gitops_sync(kube, fixture.manifests)  # type: ignore[arg-type]
+    gitops.gitops_sync(kube, fixture.manifests)  # type: ignore[arg-type]
     secret = next(m for m in kube.applied if m["kind"] == "Secret")
     assert "stringData" not in secret
     import base64

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from datetime import datetime
 
-from restore_drill import k8s, volsync
+from restore_drill import gitops, k8s, volsync
 from restore_drill.errors import RefusedDestructiveAction
 from restore_drill.kinds import dig
 from restore_drill.steps import clock, snapshots
@@ -27,9 +27,9 @@ def _namespace_manifest(app: AppUnderTest) -> list[k8s.Obj]:
 def sync_app(drill: Drill, app: AppUnderTest) -> None:
     """GitOps: namespace, the harness's agent ConfigMap, then every app manifest."""
     kube = drill.kube()
-    volsync.gitops_sync(kube, _namespace_manifest(app))
+    gitops.gitops_sync(kube, _namespace_manifest(app))
     ensure_agent_config_map(drill, app)
-    volsync.gitops_sync(kube, app.fixture.manifests)
+    gitops.gitops_sync(kube, app.fixture.manifests)
 
 
 @step("deploy_app")

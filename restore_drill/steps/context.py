@@ -14,10 +14,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from restore_drill.data import Manifest
+from restore_drill.fixtures import AppFixture
 from restore_drill.k8s import Kube, Obj
 from restore_drill.steps import clock
 from restore_drill.steps.snapshots import Snapshot
-from restore_drill.volsync import AppFixture
 
 if TYPE_CHECKING:
     from restore_drill.clusters.base import Cluster

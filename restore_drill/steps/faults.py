@@ -6,9 +6,9 @@ A scenario lists them under ``faults:``; each strikes right after the step it na
 from __future__ import annotations
 
 from restore_drill import k8s
+from restore_drill.gitops import secret_data
 from restore_drill.steps.context import Drill, fault
 from restore_drill.steps.workloads import run_agent_job
-from restore_drill.volsync import secret_data
 
 
 def _repository_prefixes(drill: Drill) -> list[str]:
