@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from restore_drill.steps import actions, faults, verification
-from restore_drill.steps.context import FAULTS, STEPS, AppUnderTest, Drill, FaultSpec, StepSpec
+from restore_drill.steps.context import AppUnderTest, Drill
+from restore_drill.steps.registry import FAULTS, STEPS, FaultSpec, StepSpec
 
 __all__ = [
     "FAULTS",

@@ -9,7 +9,8 @@ from restore_drill import gitops, k8s, volsync
 from restore_drill.errors import RefusedDestructiveAction
 from restore_drill.kinds import dig
 from restore_drill.steps import clock, snapshots
-from restore_drill.steps.context import AppUnderTest, Drill, step
+from restore_drill.steps.context import AppUnderTest, Drill
+from restore_drill.steps.registry import step
 from restore_drill.steps.workloads import (
     app_pods,
     ensure_agent_config_map,

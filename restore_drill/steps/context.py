@@ -1,9 +1,4 @@
-"""What a drill carries from step to step, and the registry of steps and faults.
-
-A step is a small function ``step(drill, **params)`` with a name a person would say; a
-scenario file lists them by that name. A fault is a step-like hook that runs right after
-a named step to make the restore go wrong on purpose (negative drills).
-"""
+"""What a drill carries from step to step: its apps, datasets, backups and clocks."""
 
 from __future__ import annotations
 
@@ -125,51 +120,3 @@ class Drill:
         """Deadline for recovery waits: generous past the target, so an over-target restore
         is still measured (and judged) rather than cut off."""
         return max(self.step_timeout, self.target_seconds * 2 + 30)
-
-
-StepFunction = Callable[..., None]
-
-
-@dataclass(frozen=True)
-class StepSpec:
-    name: str
-    run: StepFunction
-    disaster: bool = False
-    params: frozenset[str] = frozenset()
-    help: str = ""
-
-
-@dataclass(frozen=True)
-class FaultSpec:
-    name: str
-    after: str  # the step after which it strikes
-    run: StepFunction
-    help: str = ""
-
-
-STEPS: dict[str, StepSpec] = {}
-FAULTS: dict[str, FaultSpec] = {}
-
-
-def _summary(function: StepFunction) -> str:
-    """The docstring's first paragraph, on one line (what ``list`` and a dry run show)."""
-    paragraph = (function.__doc__ or "").strip().split("\n\n")[0]
-    return " ".join(paragraph.split())
-
-
-def step(
-    name: str, *, disaster: bool = False, params: tuple[str, ...] = ()
-) -> Callable[[StepFunction], StepFunction]:
-    def register(function: StepFunction) -> StepFunction:
-        STEPS[name] = StepSpec(name, function, disaster, frozenset(params), _summary(function))
-        return function
-
-    return register
-
-
-def fault(name: str, *, after: str) -> Callable[[StepFunction], StepFunction]:
-    def register(function: StepFunction) -> StepFunction:
-        FAULTS[name] = FaultSpec(name, after, function, _summary(function))
-        return function
-
-    return register

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from restore_drill import k8s
 from restore_drill.gitops import secret_data
-from restore_drill.steps.context import Drill, fault
+from restore_drill.steps.context import Drill
+from restore_drill.steps.registry import fault
 from restore_drill.steps.workloads import run_agent_job
 
 

@@ -9,8 +9,9 @@ from restore_drill import k8s
 from restore_drill.data import Manifest, Policy, diff_manifests
 from restore_drill.errors import MeasurementError, VerificationFailed
 from restore_drill.steps import snapshots
-from restore_drill.steps.context import Drill, step
+from restore_drill.steps.context import Drill
 from restore_drill.steps.diagnosis import empty_volume_cause
+from restore_drill.steps.registry import step
 from restore_drill.steps.workloads import list_data
 
 
