@@ -8,7 +8,8 @@ import pytest
 
 from restore_drill.backend import Backend
 from restore_drill.plugin import remember
-from restore_drill.scenario import RunOptions, Scenario, run_drill
+from restore_drill.runner import RunOptions, run_drill
+from restore_drill.scenario import Scenario
 
 
 @pytest.mark.drill

@@ -10,13 +10,8 @@ import pytest
 
 from restore_drill.backend import Backend
 from restore_drill.report import DrillResult
-from restore_drill.scenario import (
-    RunOptions,
-    Scenario,
-    find_scenario,
-    load_scenario_file,
-    run_drill,
-)
+from restore_drill.runner import RunOptions, run_drill
+from restore_drill.scenario import Scenario, find_scenario, load_scenario_file
 
 HERE = Path(__file__).parent / "scenarios"
 

@@ -10,7 +10,7 @@ import pytest
 
 from restore_drill import selftest
 from restore_drill.backend import Backend
-from restore_drill.scenario import RunOptions
+from restore_drill.runner import RunOptions
 
 pytestmark = [pytest.mark.drill, pytest.mark.timeout(900)]
 

@@ -30,7 +30,8 @@ from restore_drill.addons import REPO_ROOT, recording
 from restore_drill.clusters.kind import KindCluster
 from restore_drill.objectstore import S3Credentials
 from restore_drill.objectstore.minio import MinioContainer, pinned_image
-from restore_drill.scenario import RunOptions, Scenario, prepare_drill
+from restore_drill.runner import RunOptions, prepare_drill
+from restore_drill.scenario import Scenario
 
 RUN_ID = "dryrun00"  # a real run puts 8 random hex digits here
 CLUSTER_NAME = "restore-drill-kind-dryrun"  # a real run: restore-drill-kind-<6 hex digits>

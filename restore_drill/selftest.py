@@ -24,14 +24,8 @@ from restore_drill.errors import (
     RestoreTimeout,
     VerificationFailed,
 )
-from restore_drill.scenario import (
-    RunOptions,
-    clean_up,
-    find_scenario,
-    judge,
-    prepare_drill,
-    run_steps,
-)
+from restore_drill.runner import RunOptions, clean_up, judge, prepare_drill, run_steps
+from restore_drill.scenario import find_scenario
 from restore_drill.steps.workloads import run_agent_job
 
 if TYPE_CHECKING:

@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from restore_drill.objectstore import S3Credentials
-from restore_drill.scenario import RunOptions, find_scenario, prepare_drill
+from restore_drill.runner import RunOptions, prepare_drill
+from restore_drill.scenario import find_scenario
 from restore_drill.steps import Drill
 
 

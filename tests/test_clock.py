@@ -10,7 +10,8 @@ import pytest
 from restore_drill import steps
 from restore_drill.dryrun import Plan, RecordingKube
 from restore_drill.errors import MeasurementError
-from restore_drill.scenario import find_scenario, judge
+from restore_drill.runner import judge
+from restore_drill.scenario import find_scenario
 from restore_drill.steps import actions, clock
 from tests.drill_stubs import stub_drill
 from tests.test_steps import drill

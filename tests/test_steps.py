@@ -9,7 +9,8 @@ import pytest
 from restore_drill import steps
 from restore_drill.errors import RestoreTimeout
 from restore_drill.report import StepTiming
-from restore_drill.scenario import find_scenario, judge, run_steps
+from restore_drill.runner import judge, run_steps
+from restore_drill.scenario import find_scenario
 from restore_drill.steps.context import Drill
 
 

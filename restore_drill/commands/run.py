@@ -23,13 +23,8 @@ from restore_drill.report import (
     table_rows,
     write_reports,
 )
-from restore_drill.scenario import (
-    RunOptions,
-    Scenario,
-    find_scenario,
-    load_scenarios,
-    run_drill,
-)
+from restore_drill.runner import RunOptions, run_drill
+from restore_drill.scenario import Scenario, find_scenario, load_scenarios
 
 NAME = "run"
 HELP = "run one scenario (or all) on a cluster backend and write result.json files"

@@ -25,7 +25,7 @@ def _progress(step: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from restore_drill import selftest
-    from restore_drill.scenario import RunOptions
+    from restore_drill.runner import RunOptions
 
     if args.size:
         from restore_drill.data import parse_size

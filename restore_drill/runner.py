@@ -1,0 +1,216 @@
+"""The runner: plays one scenario on a running cluster and returns its verdict.
+
+It executes the steps in order, times each, measures RTO from the start of the disaster
+step to restored PVC Bound and app pod Ready (read twice: here and from the cluster's
+timestamps), verifies the data beside it, writes result.json, and removes what the drill
+made unless ``--keep`` says otherwise.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from restore_drill import data, fixtures, steps
+from restore_drill.errors import DrillError, MeasurementError, RestoreTimeout, UsageError
+from restore_drill.report import DrillResult, StepTiming, utc_now, write_result
+from restore_drill.scenario import Scenario
+from restore_drill.steps.clock import check_readings, clock_record
+
+log = logging.getLogger(__name__)
+
+if TYPE_CHECKING:
+    from restore_drill.clusters.base import Cluster
+    from restore_drill.objectstore import ObjectStore
+
+
+@dataclass
+class RunOptions:
+    out_dir: Path
+    size: str | None = None
+    keep: str = "on-failure"  # never | on-failure | always
+    step_timeout: float = 300.0
+    progress: Callable[[str], None] = lambda _line: None
+
+
+def placeholder_values(
+    *,
+    object_store: ObjectStore,
+    cluster: Cluster,
+    namespace: str,
+    bucket: str,
+    run_id: str,
+    password: str,
+) -> dict[str, str]:
+    credentials = object_store.credentials
+    return {
+        "NAMESPACE": namespace,
+        "BUCKET": bucket,
+        "RUN_ID": run_id,
+        "STORAGE_CLASS": cluster.storage_class,
+        "SNAPSHOT_CLASS": cluster.snapshot_class,
+        "S3_ENDPOINT": object_store.cluster_endpoint,
+        "RESTIC_PASSWORD": password,
+        "AWS_ACCESS_KEY_ID": credentials.access_key,
+        "AWS_SECRET_ACCESS_KEY": credentials.secret_key,
+        "AWS_DEFAULT_REGION": credentials.region,
+        "AGENT_IMAGE": cluster.agent_image,
+    }
+
+
+def prepare_drill(
+    scenario: Scenario,
+    cluster: Cluster,
+    object_store: ObjectStore,
+    options: RunOptions,
+    *,
+    run_id: str | None = None,
+    password: str | None = None,
+) -> steps.Drill:
+    """The drill's state: its run id, bucket, namespaces and each app's rendered fixture
+    (``run_id`` and ``password`` are fresh unless given, as a dry run gives them)."""
+    run_id = run_id or secrets.token_hex(4)
+    bucket = f"rd-{run_id}"
+    password = password or secrets.token_urlsafe(24)
+    apps = []
+    for app in scenario.apps:
+        namespace = f"rd-{run_id}-{app}"
+        values = placeholder_values(
+            object_store=object_store,
+            cluster=cluster,
+            namespace=namespace,
+            bucket=bucket,
+            run_id=run_id,
+            password=password,
+        )
+        apps.append(steps.AppUnderTest(fixtures.load_app(app, values), namespace, values))
+    return steps.Drill(
+        scenario=scenario.name,
+        run_id=run_id,
+        cluster=cluster,
+        object_store=object_store,
+        bucket=bucket,
+        apps=apps,
+        profile=data.load_profile(scenario.profile),
+        size=options.size or scenario.size,
+        seed=zlib.crc32(run_id.encode()) % 100_000,
+        step_timeout=options.step_timeout,
+        target_seconds=scenario.target_seconds,
+        progress=options.progress,
+    )
+
+
+def run_steps(scenario: Scenario, drill: steps.Drill, timings: list[StepTiming]) -> None:
+    for call in scenario.steps:
+        drill.progress(call.name)
+        started = time.monotonic()
+        try:
+            steps.STEPS[call.name].run(drill, **call.params)
+        except BaseException:
+            timings.append(StepTiming(call.name, time.monotonic() - started, ok=False))
+            raise
+        timings.append(StepTiming(call.name, time.monotonic() - started))
+        for name in scenario.faults:
+            if steps.FAULTS[name].after == call.name:
+                drill.progress(f"fault {name}")
+                steps.FAULTS[name].run(drill)
+                drill.notes.append(f"fault injected after {call.name}: {name}")
+
+
+def judge(scenario: Scenario, drill: steps.Drill) -> None:
+    """Raise MeasurementError when the RTO is missing, not positive or read differently by
+    the cluster's timestamps; RestoreTimeout when it is over the target."""
+    rto = drill.rto_seconds
+    if rto is not None and drill.disaster_server is None and not drill.disaster_record_lost:
+        raise MeasurementError(
+            "the API server recorded no time for the disaster (no deletionTimestamp or "
+            "managed-fields time in its answers): the RTO has only this process's word"
+        )
+    check_readings(rto, drill.cluster_rto_seconds, drill.cluster_clock_start)
+    if rto is not None and rto > scenario.target_seconds:
+        raise RestoreTimeout(rto, scenario.target_seconds, "PVC Bound and app pod Ready too late")
+
+
+def run_drill(
+    scenario: Scenario, cluster: Cluster, object_store: ObjectStore, options: RunOptions
+) -> DrillResult:
+    """Play ``scenario`` on a running cluster; the result (never raises a DrillError)."""
+    if cluster.backend not in scenario.backends:
+        raise UsageError(f"scenario {scenario.name} does not run on {cluster.backend}")
+    started_at = utc_now()
+    drill = prepare_drill(scenario, cluster, object_store, options)
+    object_store.create_bucket(drill.bucket)
+    timings: list[StepTiming] = []
+    failure: DrillError | None = None
+    try:
+        run_steps(scenario, drill, timings)
+        judge(scenario, drill)
+    except DrillError as exc:
+        failure = exc
+    result = DrillResult(
+        scenario=scenario.name,
+        backend=cluster.backend,
+        run_id=drill.run_id,
+        started_at=started_at,
+        passed=failure is None,
+        rto_target_seconds=scenario.target_seconds,
+        rto_seconds=drill.rto_seconds,
+        rto_cluster=clock_record(drill),
+        rpo_seconds=drill.rpo_seconds,
+        verify_seconds=drill.verify_seconds,
+        verify=drill.verify,
+        steps=timings,
+        versions=_versions(cluster),
+        failure=str(failure) if failure else None,
+        failure_type=type(failure).__name__ if failure else None,
+        notes=drill.notes,
+        namespaces=sorted(drill.created_namespaces),
+    )
+    directory = options.out_dir / f"{scenario.name}-{drill.run_id}"
+    if failure is not None and options.keep != "never":
+        _bundle(cluster, directory / "bundle", drill)
+    clean_up(cluster, object_store, drill, keep=options.keep, failed=failure is not None)
+    write_result(result, directory)
+    return result
+
+
+def _versions(cluster: Cluster) -> dict[str, str]:
+    try:
+        return {**cluster.versions(), "backend": cluster.backend}
+    except DrillError:
+        return {"backend": cluster.backend}
+
+
+def _bundle(cluster: Cluster, dest: Path, drill: steps.Drill) -> None:
+    try:
+        cluster.collect_bundle(dest, sorted(drill.created_namespaces))
+    except DrillError as exc:
+        drill.notes.append(f"failure bundle incomplete: {exc}")
+
+
+def clean_up(
+    cluster: Cluster, object_store: ObjectStore, drill: steps.Drill, *, keep: str, failed: bool
+) -> None:
+    if keep == "always" or (keep == "on-failure" and failed):
+        return
+    from restore_drill import k8s
+
+    # Namespaces first, and gone, so that no mover still writes into the bucket.
+    for namespace in sorted(drill.created_namespaces):
+        try:
+            cluster.assert_may_delete_namespace(namespace, drill.created_namespaces)
+            cluster.kube().delete_and_wait_gone(k8s.NAMESPACE, namespace, timeout=120)
+        except DrillError as exc:
+            drill.notes.append(f"clean-up: {exc}")
+    try:
+        object_store.delete_bucket(drill.bucket)
+    except DrillError as exc:
+        drill.notes.append(f"clean-up: {exc}")
+    except Exception as exc:  # botocore's errors: clean-up must not hide the verdict
+        drill.notes.append(f"clean-up: bucket {drill.bucket}: {type(exc).__name__}")
