@@ -24,6 +24,15 @@ if TYPE_CHECKING:
 KEPT_FILE = "kept.json"
 
 
+KEEP_CHOICES = ("never", "on-failure", "always")
+
+
+def keep_cluster(keep: str, *, failed: bool) -> bool:
+    """``--keep`` for the cluster and its object store, the same in the CLI and pytest:
+    ``always``, or ``on-failure`` when something failed."""
+    return keep == "always" or (keep == "on-failure" and failed)
+
+
 @dataclass
 class Backend:
     """A started object store and cluster for a run; ``close`` stops only what it started."""

@@ -1,24 +1,23 @@
 """pytest plugin (entry point ``pytest11``): drill options, the ``drill`` marker, fixtures.
 
-Thin on purpose: drills run through :mod:`restore_drill.scenario`, exactly as
-``restore-drill run`` does. e2e drills are opt-in: they run when ``--cluster`` is given.
+Thin on purpose: drills run through :mod:`restore_drill.runner`, exactly as
+``restore-drill run`` does. Drills are opt-in: a test marked ``drill`` is skipped unless
+``--cluster`` is given. A drill's verdict goes into the test's report (JUnit properties).
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
 
-from restore_drill.backend import Backend, start_backend
+from restore_drill.backend import KEEP_CHOICES, Backend, keep_cluster, start_backend
 from restore_drill.clusters import CHOICES, choose_backend
 from restore_drill.errors import UsageError
 from restore_drill.report import DrillResult
 from restore_drill.scenario import Scenario, load_scenarios
 
-KEEP_CHOICES = ("never", "on-failure", "always")
 last_result_key = pytest.StashKey[DrillResult]()
 
 
@@ -40,7 +39,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--keep",
         choices=KEEP_CHOICES,
         default="on-failure",
-        help="keep namespaces/cluster after a drill",
+        help="keep the cluster, its MinIO and the drills' namespaces (as for restore-drill run)",
     )
     group.addoption("--drill-size", default=None, help="dataset size per PVC, e.g. 2MiB")
 
@@ -73,6 +72,15 @@ def selected_scenarios(config: pytest.Config) -> list[Scenario]:
     return [s for s in scenarios if not wanted or s.name in wanted]
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--cluster", None):
+        return
+    opt_in = pytest.mark.skip(reason="drills are opt-in: pass --cluster auto|kind|existing")
+    for item in items:
+        if item.get_closest_marker("drill"):
+            item.add_marker(opt_in)
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "drill_scenario" in metafunc.fixturenames:
         scenarios = selected_scenarios(metafunc.config)
@@ -87,21 +95,11 @@ def drill_backend(
     requested = request.config.getoption("--cluster")
     if not requested:
         pytest.skip("drills are opt-in: pass --cluster auto|kind|existing")
-    ci = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-    backend_name, _why = choose_backend(requested, ci=ci)
+    backend_name, _why = choose_backend(requested)
     backend = start_backend(backend_name, tmp_path_factory.mktemp("drill-backend"))
     yield backend
-    backend.close(keep_cluster=request.config.getoption("--keep") == "always")
-
-
-@pytest.fixture(scope="session")
-def drill_cluster(drill_backend: Backend) -> object:
-    return drill_backend.cluster
-
-
-@pytest.fixture(scope="session")
-def object_store(drill_backend: Backend) -> object:
-    return drill_backend.object_store
+    failed = request.session.testsfailed > 0
+    backend.close(keep_cluster=keep_cluster(request.config.getoption("--keep"), failed=failed))
 
 
 @pytest.fixture
@@ -110,5 +108,19 @@ def drill_out(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
 
 
 def remember(item: pytest.Item, result: DrillResult) -> None:
-    """Keep a drill's result on its test item (for reporting hooks)."""
+    """Keep a drill's result on its test item; its report carries the verdict."""
     item.stash[last_result_key] = result
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    result = item.stash.get(last_result_key, None)
+    if result is not None and report.when == "call":
+        # The item's properties reach every later report, the JUnit writer's among them.
+        for name in ("scenario", "verdict", "rto_seconds", "rto_target_seconds", "rpo_seconds"):
+            item.user_properties.append((name, getattr(result, name)))
+        report.user_properties = list(item.user_properties)
+    return report

@@ -55,3 +55,43 @@ def test_scenario_selects_the_parametrisation(pytester: pytest.Pytester) -> None
     )
     assert "test_drill[point-in-time]" in result.stdout.str()
     assert "pvc-delete" not in result.stdout.str()
+
+
+def test_a_drill_marked_test_is_skipped_without_cluster(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.drill
+        def test_needs_a_cluster():
+            raise AssertionError("ran without --cluster")
+        """
+    )
+    result = pytester.runpytest("-rs")
+    result.assert_outcomes(skipped=1)
+    assert "drills are opt-in" in result.stdout.str()
+
+
+def test_a_drills_verdict_goes_into_the_junit_report(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        from restore_drill.plugin import remember
+        from restore_drill.report import DrillResult
+
+        def test_reported(request):
+            result = DrillResult("pvc-delete", "kind", "r1", True, 120, rto_seconds=41.5)
+            remember(request.node, result)
+        """
+    )
+    result = pytester.runpytest("--junitxml=out.xml")
+    result.assert_outcomes(passed=1)
+    xml = (pytester.path / "out.xml").read_text()
+    assert '<property name="rto_seconds" value="41.5"' in xml
+    assert '<property name="verdict" value="PASS"' in xml
+
+
+def test_keep_means_the_same_in_the_cli_and_in_pytest() -> None:
+    from restore_drill.backend import keep_cluster
+
+    assert keep_cluster("always", failed=False) and keep_cluster("on-failure", failed=True)
+    assert not keep_cluster("on-failure", failed=False) and not keep_cluster("never", failed=True)

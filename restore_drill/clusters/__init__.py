@@ -21,7 +21,12 @@ BACKENDS = ("kind", "existing")
 CHOICES = ("auto", *BACKENDS)
 
 
-def choose_backend(requested: str, *, ci: bool = False) -> tuple[str, str]:
+def in_ci() -> bool:
+    """Whether a CI system runs us (they set ``CI``); it only changes how choices are worded."""
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def choose_backend(requested: str, *, ci: bool | None = None) -> tuple[str, str]:
     """The backend to use and why (callers print the reason).
 
     ``auto`` means kind; when no Docker engine answers or kind cannot be found, it says so
@@ -36,7 +41,7 @@ def choose_backend(requested: str, *, ci: bool = False) -> tuple[str, str]:
     from restore_drill.clusters.kind import NO_DOCKER_HINT, docker_engine_answers
     from restore_drill.images.tools import tool
 
-    prefix = "auto (CI)" if ci else "auto"
+    prefix = "auto (CI)" if (in_ci() if ci is None else ci) else "auto"
     answers, why = docker_engine_answers()
     if not answers:
         raise BackendUnavailable(f"{prefix}: {why}; {NO_DOCKER_HINT}")

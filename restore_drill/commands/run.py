@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from restore_drill import steps
-from restore_drill.backend import start_backend
+from restore_drill.backend import KEEP_CHOICES, keep_cluster, start_backend
 from restore_drill.clusters import CHOICES, choose_backend
 from restore_drill.commands.cluster import add_images_argument
 from restore_drill.errors import UsageError
@@ -42,7 +42,7 @@ def add_drill_arguments(parser: argparse.ArgumentParser, *, kept_when: str) -> N
     parser.add_argument(
         "--keep",
         default="on-failure",
-        choices=("never", "on-failure", "always"),
+        choices=KEEP_CHOICES,
         help=f"keep the cluster and its MinIO after the run (default: {kept_when})",
     )
     parser.add_argument("--size", default=None, help="dataset size per PVC, e.g. 4MiB")
@@ -161,8 +161,7 @@ def run(args: argparse.Namespace) -> int:
         parse_size(args.size, "--size")
     if args.dry_run:
         return _dry_run(args)
-    ci = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-    backend, why = choose_backend(args.cluster, ci=ci)
+    backend, why = choose_backend(args.cluster)
     print(f"restore-drill: backend {backend} ({why})", flush=True)
     scenarios = _scenarios(args.scenario, backend)
     options = backend_options(args, backend)
@@ -185,9 +184,8 @@ def run(args: argparse.Namespace) -> int:
             results.append(result)
             print(f"drill {scenario.name}: {result.verdict}{_short_failure(result)}")
     finally:
-        failed = any(not r.passed for r in results)
-        keep = args.keep == "always" or (args.keep == "on-failure" and failed)
-        started.close(keep_cluster=keep)
+        failed = not results or any(not r.passed for r in results)
+        started.close(keep_cluster=keep_cluster(args.keep, failed=failed))
     paths = write_reports(results, run_dir)
     write_reports(results, args.out)  # the latest run's report at a stable path
     print()

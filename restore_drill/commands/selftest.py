@@ -4,10 +4,9 @@ the drill's checks catch every one. Exit status: 0 when all are detected, 1 othe
 from __future__ import annotations
 
 import argparse
-import os
 from datetime import UTC, datetime
 
-from restore_drill.backend import start_backend
+from restore_drill.backend import keep_cluster, start_backend
 from restore_drill.clusters import choose_backend
 from restore_drill.commands.run import add_drill_arguments, backend_options
 
@@ -31,8 +30,7 @@ def run(args: argparse.Namespace) -> int:
         from restore_drill.data import parse_size
 
         parse_size(args.size, "--size")
-    ci = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-    backend, why = choose_backend(args.cluster, ci=ci)
+    backend, why = choose_backend(args.cluster)
     print(f"restore-drill: backend {backend} ({why})", flush=True)
     options = backend_options(args, backend)
     run_dir = args.out / f"selftest-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
@@ -46,8 +44,7 @@ def run(args: argparse.Namespace) -> int:
         )
     finally:
         missed = not rows or not all(row.detected for row in rows)
-        keep = args.keep == "always" or (args.keep == "on-failure" and missed)
-        started.close(keep_cluster=keep)
+        started.close(keep_cluster=keep_cluster(args.keep, failed=missed))
     print(selftest.table(rows))
     print(f"\nresults: {selftest.write_table(rows, run_dir)}")
     return 0 if rows and all(row.detected for row in rows) else 1
