@@ -10,9 +10,9 @@ from restore_drill import data
 from restore_drill.errors import UsageError
 
 
-def test_agent_files_hold_the_script_and_the_profile() -> None:
+def test_agent_files_hold_the_scripts_and_the_profile() -> None:
     files = data.agent_files(data.load_profile("smoke"))
-    assert set(files) == {"agent.py", "profile.json"}
+    assert set(files) == {"agent.py", "profile.json", "damage.py"}
     assert files["agent.py"].startswith("#!/usr/bin/env python3")
     assert '"name": "smoke"' in files["profile.json"]
 
