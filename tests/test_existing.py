@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from restore_drill.clusters.existing import RUN_LABEL, ExistingCluster
+from restore_drill.clusters.existing import ExistingCluster
 from restore_drill.errors import KubeError, RefusedDestructiveAction, UsageError
 from restore_drill.k8s import Kind
 
@@ -58,7 +58,6 @@ def make(
         "kubeconfig": config,
         "context": "staging",
         "allow_existing": True,
-        "run_id": "rd-1a2b",
     }
     options.update(kwargs)
     cluster = ExistingCluster("staging", tmp_path / "run", object(), **options)  # type: ignore[arg-type]
@@ -80,51 +79,12 @@ def test_needs_explicit_kubeconfig_and_context(tmp_path: Path, kubeconfig: Path)
         make(tmp_path, kubeconfig, kubeconfig=tmp_path / "absent")
 
 
-def test_rejects_a_run_id_that_is_not_a_dns_label(tmp_path: Path, kubeconfig: Path) -> None:
-    with pytest.raises(UsageError, match="DNS label"):
-        make(tmp_path, kubeconfig, run_id="Run_1")
-
-
 def test_uses_the_users_kubeconfig_and_context_without_copying(
     tmp_path: Path, kubeconfig: Path
 ) -> None:
     cluster = make(tmp_path, kubeconfig)
     assert cluster.kubeconfig == kubeconfig and cluster.context == "staging"
     assert not (tmp_path / "run" / "kubeconfig").exists()
-
-
-def test_namespaces_are_prefixed_with_the_run_id(tmp_path: Path, kubeconfig: Path) -> None:
-    kube = FakeKube()
-    cluster = make(tmp_path, kubeconfig, kube)
-    assert cluster.namespace("home-assistant") == "rd-1a2b-home-assistant"
-    assert cluster.namespace("rd-1a2b-x") == "rd-1a2b-x"
-    created = cluster.create_namespace("paperless")
-    assert created == "rd-1a2b-paperless"
-    assert kube.applied[0]["metadata"]["labels"] == {RUN_LABEL: "rd-1a2b"}
-    with pytest.raises(UsageError):
-        cluster.namespace("x" * 70)
-
-
-def test_refuses_a_namespace_that_already_exists(tmp_path: Path, kubeconfig: Path) -> None:
-    cluster = make(tmp_path, kubeconfig, FakeKube(frozenset({"rd-1a2b-paperless"})))
-    with pytest.raises(RefusedDestructiveAction, match="already exists"):
-        cluster.create_namespace("paperless")
-
-
-def test_deletes_only_namespaces_it_created(tmp_path: Path, kubeconfig: Path) -> None:
-    kube = FakeKube(frozenset({"production"}))
-    cluster = make(tmp_path, kubeconfig, kube)
-    mine = cluster.create_namespace("app")
-    with pytest.raises(RefusedDestructiveAction):
-        cluster.delete_namespace("production")
-    with pytest.raises(RefusedDestructiveAction):
-        cluster.assert_may_touch("production")
-    with pytest.raises(RefusedDestructiveAction):
-        cluster.assert_may_touch(None)
-    cluster.assert_may_touch(mine)
-    cluster.cleanup()
-    assert kube.deleted == [mine]
-    assert "production" in kube.namespaces
 
 
 def test_never_deletes_rebuilds_or_upgrades_the_cluster(tmp_path: Path, kubeconfig: Path) -> None:

@@ -216,3 +216,20 @@ def test_a_restore_the_gitops_resync_started_is_waited_for_and_noted(tmp_path: A
     d.notes.clear()
     settle_destination(d, app, app.fixture.pvcs[0])
     assert not d.notes
+
+
+def test_a_drill_refuses_a_namespace_it_did_not_create(tmp_path: Any) -> None:
+    from restore_drill import k8s
+    from restore_drill.dryrun import Plan, RecordingKube
+    from restore_drill.errors import RefusedDestructiveAction
+    from tests.drill_stubs import stub_drill
+
+    class Taken(RecordingKube):
+        def find(self, kind: Any, name: str, namespace: Any = None) -> Any:
+            return {"metadata": {"name": name}} if kind == k8s.NAMESPACE else None
+
+    d = stub_drill(tmp_path, Taken(Plan(tmp_path)))
+    assert [a.namespace for a in d.apps] == ["rd-r1-home-assistant"]
+    with pytest.raises(RefusedDestructiveAction, match="rd-r1-home-assistant exists"):
+        steps.STEPS["deploy_app"].run(d)
+    assert not d.created_namespaces

@@ -55,7 +55,7 @@ def make_cluster(backend: str, run_dir: Path, object_store: ObjectStore, **optio
     """Build (not start) the cluster for ``backend``; ``options`` are backend-specific.
 
     kind: ``name``, ``volsync_version``, ``addons``, ``install_addons``, ``images``.
-    existing: ``kubeconfig``, ``context``, ``allow_existing``, ``run_id``,
+    existing: ``kubeconfig``, ``context``, ``allow_existing``,
     ``storage_class``, ``snapshot_class``.
     """
     # A name of its own per run: a cluster kept from an earlier run (or another run going
