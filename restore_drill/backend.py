@@ -69,31 +69,32 @@ class Backend:
         )
 
 
-def start_backend(backend: str, run_dir: Path, **options: Any) -> Backend:
-    """Start the object store, then create (or attach to) the cluster for ``backend``."""
-    from restore_drill.clusters import make_cluster
-    from restore_drill.objectstore import ExternalS3, MinioContainer, S3Credentials
-
-    if backend == "kind":
-        from restore_drill.clusters.kind import KindCluster
-
-        # Before anything is made: no run directory, container or cluster for a run that
-        # cannot start.
-        KindCluster.ensure_available()
-    run_dir.mkdir(parents=True, exist_ok=True)
-    store: ObjectStore
-    if backend == "kind":
+def _object_store(kind: str, options: dict[str, Any]) -> ObjectStore:
+    """The store a backend's drills back up to (its kind comes from the backend table)."""
+    if kind == "minio":
         from restore_drill.addons import load_addons
         from restore_drill.clusters.kind_offline import choose_images
-        from restore_drill.objectstore.minio import pinned_image
+        from restore_drill.objectstore.minio import MinioContainer, pinned_image
 
         options["images"] = choose_images(load_addons(), str(options.get("images", "auto")))
-        store = MinioContainer(image=pinned_image(options["images"]))
-    else:
-        endpoint = str(options.pop("s3_endpoint", "") or "")
-        if not endpoint:
-            raise UsageError("--cluster existing needs an S3 endpoint (RESTORE_DRILL_S3_ENDPOINT)")
-        store = ExternalS3(endpoint, S3Credentials.from_env())
+        return MinioContainer(image=pinned_image(options["images"]))
+    from restore_drill.objectstore import ExternalS3
+
+    return ExternalS3.from_env()
+
+
+def start_backend(backend: str, run_dir: Path, **options: Any) -> Backend:
+    """Start the object store, then create (or attach to) the cluster for ``backend``."""
+    from restore_drill.clusters import BACKENDS, make_cluster
+
+    spec = BACKENDS.get(backend)
+    if spec is None:
+        raise UsageError(f"unknown cluster backend {backend!r} (choose from {', '.join(BACKENDS)})")
+    # Before anything is made: no run directory, container or cluster for a run that
+    # cannot start.
+    spec.load().ensure_available()
+    store = _object_store(spec.object_store, options)
+    run_dir.mkdir(parents=True, exist_ok=True)
     store.start()
     cluster = None
     try:

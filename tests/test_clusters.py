@@ -67,8 +67,33 @@ def test_make_cluster_builds_each_backend(tmp_path: Path) -> None:
         kubeconfig=kubeconfig,
         context="c",
         allow_existing=True,
-        run_id="rd-1",
     )
     assert isinstance(existing, ExistingCluster)
     with pytest.raises(UsageError):
         make_cluster("nope", tmp_path, object())  # type: ignore[arg-type]
+
+
+def test_the_backend_table_names_each_backend_once() -> None:
+    from restore_drill.clusters import BACKENDS
+    from restore_drill.commands.doctor import PROBES
+
+    probes = {probe().name for probe in PROBES}
+    for name, spec in BACKENDS.items():
+        assert spec.load().backend == name
+        assert set(spec.needs) <= probes, f"{name} needs a probe doctor does not run"
+        assert spec.object_store in ("minio", "external")
+
+
+def test_an_existing_backend_without_an_endpoint_is_one_usage_line() -> None:
+    from restore_drill.objectstore import ExternalS3
+
+    with pytest.raises(UsageError, match="RESTORE_DRILL_S3_ENDPOINT"):
+        ExternalS3.from_env({})
+    store = ExternalS3.from_env(
+        {
+            "RESTORE_DRILL_S3_ENDPOINT": "http://127.0.0.1:9",
+            "AWS_ACCESS_KEY_ID": "k",
+            "AWS_SECRET_ACCESS_KEY": "s",
+        }
+    )
+    assert store.host_endpoint == "http://127.0.0.1:9"

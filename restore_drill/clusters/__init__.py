@@ -6,8 +6,10 @@ backend only reads a kubeconfig; neither should cost anything when unused.
 
 from __future__ import annotations
 
+import importlib
 import os
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +19,38 @@ if TYPE_CHECKING:
     from restore_drill.clusters.base import Cluster
     from restore_drill.objectstore import ObjectStore
 
-BACKENDS = ("kind", "existing")
+
+@dataclass(frozen=True)
+class BackendSpec:
+    """One cluster backend: its class (imported when chosen), what it cannot run without
+    (the names of ``doctor``'s probes), and the object store its drills back up to."""
+
+    cluster_class: str  # "module:Class"
+    needs: tuple[str, ...]
+    object_store: str  # "minio": started beside the cluster; "external": the user's endpoint
+    note: str = "all it needs is here"
+
+    def load(self) -> type[Cluster]:
+        module, name = self.cluster_class.split(":")
+        found: type[Cluster] = getattr(importlib.import_module(module), name)
+        return found
+
+
+# The one table of backends. restic is for `verify-backups`, not for drills: the movers
+# run the restic inside VolSync's image.
+BACKENDS: dict[str, BackendSpec] = {
+    "kind": BackendSpec(
+        "restore_drill.clusters.kind:KindCluster",
+        needs=("Docker engine", "kind", "kubectl", "helm", "git"),
+        object_store="minio",
+    ),
+    "existing": BackendSpec(
+        "restore_drill.clusters.existing:ExistingCluster",
+        needs=("python",),
+        object_store="external",
+        note="needs --kubeconfig, --context and --allow-existing",
+    ),
+}
 CHOICES = ("auto", *BACKENDS)
 
 
@@ -60,13 +93,8 @@ def make_cluster(backend: str, run_dir: Path, object_store: ObjectStore, **optio
     """
     # A name of its own per run: a cluster kept from an earlier run (or another run going
     # on at the same time) is never picked up, and so never rebuilt or deleted by mistake.
+    if backend not in BACKENDS:
+        known = ", ".join(BACKENDS)
+        raise UsageError(f"unknown cluster backend {backend!r} (choose from {known})")
     name = str(options.pop("name", f"restore-drill-{backend}-{secrets.token_hex(3)}"))
-    if backend == "kind":
-        from restore_drill.clusters.kind import KindCluster
-
-        return KindCluster(name, run_dir, object_store, **options)
-    if backend == "existing":
-        from restore_drill.clusters.existing import ExistingCluster
-
-        return ExistingCluster(name, run_dir, object_store, **options)
-    raise UsageError(f"unknown cluster backend {backend!r} (choose from {', '.join(BACKENDS)})")
+    return BACKENDS[backend].load()(name, run_dir, object_store, **options)

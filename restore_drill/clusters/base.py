@@ -37,6 +37,12 @@ class Cluster(abc.ABC):
 
     # --- lifecycle ------------------------------------------------------------------------
 
+    @staticmethod
+    def ensure_available() -> None:
+        """Raise :class:`BackendUnavailable` with one line when this backend cannot run
+        here; called before anything is made. Most backends can always try."""
+        return None
+
     @abc.abstractmethod
     def create(self) -> None:
         """Create the cluster (or reuse one that exists) with every addon Ready."""

@@ -93,34 +93,24 @@ PROBES: tuple[Callable[[], Probe], ...] = (
     probe_python,
 )
 
-# What each backend cannot do without. restic is for `verify-backups`, not for drills:
-# the movers run the restic inside VolSync's image.
-NEEDS = {
-    "kind": ("Docker engine", "kind", "kubectl", "helm", "git"),
-    "existing": ("python",),
-}
-NOTES = {
-    "existing": "needs --kubeconfig, --context and --allow-existing",
-}
-
 
 def verdicts(probes: list[Probe]) -> dict[str, tuple[bool, str]]:
     """Per backend: (can run, why / why not)."""
     by_name = {p.name: p for p in probes}
     result = {}
-    for backend in BACKENDS:
-        missing = [f"{n}: {by_name[n].detail}" for n in NEEDS[backend] if not by_name[n].ok]
+    for backend, spec in BACKENDS.items():
+        missing = [f"{n}: {by_name[n].detail}" for n in spec.needs if not by_name[n].ok]
         if missing:
             result[backend] = (False, "; ".join(missing))
         else:
-            result[backend] = (True, NOTES.get(backend, "all it needs is here"))
+            result[backend] = (True, spec.note)
     return result
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--require",
-        choices=BACKENDS,
+        choices=tuple(BACKENDS),
         metavar="BACKEND",
         help="exit 1 unless BACKEND can run here (kind or existing)",
     )

@@ -88,7 +88,6 @@ def backend_options(args: argparse.Namespace, backend: str) -> dict[str, object]
         "kubeconfig": args.kubeconfig,
         "context": args.context,
         "allow_existing": True,
-        "s3_endpoint": os.environ.get("RESTORE_DRILL_S3_ENDPOINT", ""),
     }
 
 

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
+import os
 
-from restore_drill.errors import ObjectStoreError
+from restore_drill.errors import ObjectStoreError, UsageError
 from restore_drill.objectstore.base import (
     ObjectStore,
     S3Credentials,
 )
 
 log = logging.getLogger(__name__)
+
+ENDPOINT_VARIABLE = "RESTORE_DRILL_S3_ENDPOINT"
 
 
 class ExternalS3(ObjectStore):
@@ -30,6 +33,16 @@ class ExternalS3(ObjectStore):
             raise ObjectStoreError(f"endpoint must start with http:// or https://: {endpoint!r}")
         self._endpoint = endpoint.rstrip("/")
         self._cluster_endpoint = (cluster_endpoint or endpoint).rstrip("/")
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> ExternalS3:
+        """The endpoint in ``RESTORE_DRILL_S3_ENDPOINT``, with the keys ``S3Credentials``
+        reads from the environment."""
+        env = dict(os.environ if env is None else env)
+        endpoint = env.get(ENDPOINT_VARIABLE, "")
+        if not endpoint:
+            raise UsageError(f"--cluster existing needs an S3 endpoint ({ENDPOINT_VARIABLE})")
+        return cls(endpoint, S3Credentials.from_env(env))
 
     @property
     def host_endpoint(self) -> str:
