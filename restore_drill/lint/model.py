@@ -42,7 +42,7 @@ class Deployer:
 
 
 @dataclass
-class Obj:
+class Deployed:
     """One deployed object and where it came from."""
 
     body: dict[str, Any]
@@ -110,27 +110,27 @@ def dig(value: object, *keys: str) -> object:
 class Model:
     """An index of deployed objects: ``get(kind, namespace, name)``, ``of_kind(kind)``."""
 
-    def __init__(self, objects: list[Obj]) -> None:
+    def __init__(self, objects: list[Deployed]) -> None:
         self.objects = objects
-        self._by_key: dict[tuple[str, str, str], list[Obj]] = defaultdict(list)
-        self._by_kind: dict[str, list[Obj]] = defaultdict(list)
+        self._by_key: dict[tuple[str, str, str], list[Deployed]] = defaultdict(list)
+        self._by_kind: dict[str, list[Deployed]] = defaultdict(list)
         for obj in objects:
             self._by_key[(obj.kind, obj.namespace, obj.name)].append(obj)
             self._by_kind[obj.kind].append(obj)
 
-    def get(self, kind: str, namespace: str, name: str) -> Obj | None:
+    def get(self, kind: str, namespace: str, name: str) -> Deployed | None:
         found = self._by_key.get((kind, namespace, name))
         return found[0] if found else None
 
-    def of_kind(self, *kinds: str) -> Iterator[Obj]:
+    def of_kind(self, *kinds: str) -> Iterator[Deployed]:
         for kind in kinds:
             yield from self._by_kind.get(kind, [])
 
-    def volsync(self, kind: str) -> Iterator[Obj]:
+    def volsync(self, kind: str) -> Iterator[Deployed]:
         """ReplicationSources or ReplicationDestinations of VolSync's one served API version."""
         return (o for o in self.of_kind(kind) if o.api_version == "volsync.backube/v1alpha1")
 
-    def storage_class_of(self, pvc: Obj) -> str:
+    def storage_class_of(self, pvc: Deployed) -> str:
         """The PVC's class: its own, else the repository's default class (empty if unknown)."""
         name = pvc.spec.get("storageClassName")
         if isinstance(name, str):

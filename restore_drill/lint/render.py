@@ -26,7 +26,15 @@ from restore_drill.lint.kustomize import (
     render_roots,
 )
 from restore_drill.lint.loader import KUSTOMIZATION_NAMES, Document, load_tree, parse_documents
-from restore_drill.lint.model import CLUSTER_SCOPED, Deployer, Obj, dig, mapping, sequence, text
+from restore_drill.lint.model import (
+    CLUSTER_SCOPED,
+    Deployed,
+    Deployer,
+    dig,
+    mapping,
+    sequence,
+    text,
+)
 
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[=-]([^}]*))?\}")
 _FLUX_GROUP = "kustomize.toolkit.fluxcd.io"
@@ -34,7 +42,7 @@ _FLUX_GROUP = "kustomize.toolkit.fluxcd.io"
 
 @dataclass
 class Rendered:
-    objects: list[Obj] = field(default_factory=list)
+    objects: list[Deployed] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     roots: list[str] = field(default_factory=list)
 
@@ -312,7 +320,7 @@ def _collect(
         if not doc.body.get("kind"):
             continue
         placed = _with_namespace(doc, namespace, force=force_namespace) if namespace else doc
-        out.objects.append(Obj(placed.body, placed.file, app, deployer))
+        out.objects.append(Deployed(placed.body, placed.file, app, deployer))
 
 
 def _expand_lists(documents: list[Document]) -> list[Document]:

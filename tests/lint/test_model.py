@@ -7,7 +7,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from restore_drill.lint.model import Model, Obj, dig, text
+from restore_drill.lint.model import Deployed, Model, dig, text
 from restore_drill.lint.policy import default_policy
 from restore_drill.lint.rules import run_checks
 
@@ -95,13 +95,13 @@ def objects(draw: st.DrawFn) -> dict[str, Any]:
 @settings(max_examples=60, deadline=None)
 @given(st.lists(objects(), max_size=6))
 def test_checks_survive_any_shape(bodies: list[dict[str, Any]]) -> None:
-    model = Model([Obj(body, "f.yaml", "app") for body in bodies])
+    model = Model([Deployed(body, "f.yaml", "app") for body in bodies])
     for finding in run_checks(model, default_policy()):
         assert finding.rule.startswith("RD") and finding.message
 
 
 def test_accessors_answer_absent_for_wrong_types() -> None:
-    obj = Obj({"kind": "PersistentVolumeClaim", "metadata": ["x"], "spec": "oops"}, "f", "a")
+    obj = Deployed({"kind": "PersistentVolumeClaim", "metadata": ["x"], "spec": "oops"}, "f", "a")
     assert (obj.name, obj.namespace, obj.spec, obj.labels) == ("", "", {}, {})
     assert dig({"a": [1]}, "a", "b") is None
     assert (text(None), text(True), text(3), text([1])) == ("", "true", "3", "")

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from restore_drill.lint.catalog import finding
 from restore_drill.lint.findings import Finding
-from restore_drill.lint.model import Model, Obj, mapping, sequence, text
+from restore_drill.lint.model import Deployed, Model, mapping, sequence, text
 from restore_drill.lint.policy import Policy
 from restore_drill.lint.rules.common import gib, pvc_request, quantity_bytes, restic, restored_pvcs
 
@@ -69,7 +69,9 @@ def check_destination_shape(model: Model, policy: Policy) -> Iterator[Finding]:
             yield from _compare(model, rd, pvc, settings)
 
 
-def _compare(model: Model, rd: Obj, pvc: Obj, settings: dict[str, object]) -> Iterator[Finding]:
+def _compare(
+    model: Model, rd: Deployed, pvc: Deployed, settings: dict[str, object]
+) -> Iterator[Finding]:
     label = f"{rd.file}: ReplicationDestination {rd.namespace}/{rd.name}"
     wanted, have = quantity_bytes(pvc_request(pvc)), quantity_bytes(settings.get("capacity"))
     if wanted is not None and have != wanted:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from restore_drill.lint.model import Model, Obj, dig, mapping, sequence, text
+from restore_drill.lint.model import Deployed, Model, dig, mapping, sequence, text
 
 _QUANTITY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGTPE]i?|k|m)?\s*$")
 _FACTORS = {
@@ -40,15 +40,15 @@ def gib(size: int) -> str:
     return f"{size / 2**30:g}Gi"
 
 
-def pvc_request(pvc: Obj) -> object:
+def pvc_request(pvc: Deployed) -> object:
     return dig(pvc.spec, "resources", "requests", "storage")
 
 
-def restic(obj: Obj) -> dict[str, object]:
+def restic(obj: Deployed) -> dict[str, object]:
     return mapping(obj.spec.get("restic"))
 
 
-def restored_pvcs(model: Model, rd: Obj) -> Iterator[Obj]:
+def restored_pvcs(model: Model, rd: Deployed) -> Iterator[Deployed]:
     """PVCs whose dataSourceRef names this ReplicationDestination."""
     for pvc in model.of_kind("PersistentVolumeClaim"):
         ref = mapping(pvc.spec.get("dataSourceRef"))
@@ -60,7 +60,7 @@ def restored_pvcs(model: Model, rd: Obj) -> Iterator[Obj]:
             yield pvc
 
 
-def backed_up_pvcs(model: Model) -> dict[tuple[str, str], Obj]:
+def backed_up_pvcs(model: Model) -> dict[tuple[str, str], Deployed]:
     """(namespace, PVC name) -> the ReplicationSource that backs it up."""
     return {
         (rs.namespace, text(rs.spec.get("sourcePVC"))): rs
@@ -68,7 +68,7 @@ def backed_up_pvcs(model: Model) -> dict[tuple[str, str], Obj]:
     }
 
 
-def pod_spec(workload: Obj) -> dict[str, object]:
+def pod_spec(workload: Deployed) -> dict[str, object]:
     """The pod template's spec of any workload kind (the Pod's own spec for a Pod)."""
     if workload.kind == "Pod":
         return workload.spec
@@ -77,7 +77,7 @@ def pod_spec(workload: Obj) -> dict[str, object]:
     return mapping(dig(workload.spec, "template", "spec"))
 
 
-def claim_names(workload: Obj) -> list[str]:
+def claim_names(workload: Deployed) -> list[str]:
     volumes = sequence(pod_spec(workload).get("volumes"))
     return [
         text(dig(v, "persistentVolumeClaim", "claimName"))

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from restore_drill.lint.catalog import finding
 from restore_drill.lint.findings import Finding
-from restore_drill.lint.model import WORKLOAD_KINDS, Model, Obj, dig, mapping, sequence, text
+from restore_drill.lint.model import WORKLOAD_KINDS, Deployed, Model, dig, mapping, sequence, text
 from restore_drill.lint.policy import Policy
 from restore_drill.lint.rules.common import backed_up_pvcs, claim_names
 
@@ -71,7 +71,11 @@ def check_mounts(model: Model, policy: Policy) -> Iterator[Finding]:
 
 
 def _claim_templates(
-    model: Model, sts: Obj, classes: set[str], protected: dict[tuple[str, str], Obj], policy: Policy
+    model: Model,
+    sts: Deployed,
+    classes: set[str],
+    protected: dict[tuple[str, str], Deployed],
+    policy: Policy,
 ) -> Iterator[Finding]:
     replicas = sts.spec.get("replicas", 1)
     count = replicas if isinstance(replicas, int) and not isinstance(replicas, bool) else 1
@@ -79,7 +83,7 @@ def _claim_templates(
         name = text(dig(template, "metadata", "name"))
         storage_class = text(dig(template, "spec", "storageClassName"))
         if not storage_class:
-            storage_class = model.storage_class_of(Obj({"spec": {}}, "", ""))
+            storage_class = model.storage_class_of(Deployed({"spec": {}}, "", ""))
         claims = [f"{name}-{sts.name}-{i}" for i in range(max(count, 1))]
         missing = [c for c in claims if (sts.namespace, c) not in protected]
         if storage_class in classes and missing and not looks_like_cache(name, {}, policy):

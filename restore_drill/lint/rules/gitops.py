@@ -8,7 +8,7 @@ import yaml
 
 from restore_drill.lint.catalog import finding
 from restore_drill.lint.findings import Finding
-from restore_drill.lint.model import Deployer, Model, Obj, dig, mapping, sequence, text
+from restore_drill.lint.model import Deployed, Deployer, Model, dig, mapping, sequence, text
 from restore_drill.lint.policy import Policy
 
 IMMUTABLE = ("/spec/dataSourceRef", "/spec/dataSource", "/spec/volumeName")
@@ -20,14 +20,14 @@ _SYSTEM_KEYS = (
 )
 
 
-def populated_pvcs(model: Model) -> Iterator[Obj]:
+def populated_pvcs(model: Model) -> Iterator[Deployed]:
     for pvc in model.of_kind("PersistentVolumeClaim"):
         if text(dig(pvc.spec, "dataSourceRef", "kind")) == "ReplicationDestination":
             yield pvc
 
 
 def check_gitops(model: Model, policy: Policy) -> Iterator[Finding]:
-    argo: dict[Deployer, list[Obj]] = {}
+    argo: dict[Deployer, list[Deployed]] = {}
     for pvc in populated_pvcs(model):
         deployer = pvc.deployer
         if deployer is None:
@@ -68,7 +68,7 @@ def _paths(rule: dict[str, object]) -> set[str]:
     return pointers | {_jq_to_pointer(text(p)) for p in sequence(rule.get("jqPathExpressions"))}
 
 
-def _argo(deployer: Deployer, pvcs: list[Obj], system: set[str]) -> Iterator[Finding]:
+def _argo(deployer: Deployer, pvcs: list[Deployed], system: set[str]) -> Iterator[Finding]:
     spec = mapping(deployer.body.get("spec"))
     if deployer.kind == "ApplicationSet":
         spec = mapping(dig(spec, "template", "spec"))

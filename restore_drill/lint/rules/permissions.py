@@ -6,14 +6,14 @@ from collections.abc import Iterator
 
 from restore_drill.lint.catalog import finding
 from restore_drill.lint.findings import Finding
-from restore_drill.lint.model import WORKLOAD_KINDS, Model, Obj, mapping, sequence, text
+from restore_drill.lint.model import WORKLOAD_KINDS, Deployed, Model, mapping, sequence, text
 from restore_drill.lint.policy import Policy
 from restore_drill.lint.rules.common import claim_names, pod_spec, restic, restored_pvcs
 
 PRIVILEGED_MOVERS = "volsync.backube/privileged-movers"
 
 
-def runs_as_non_root(workload: Obj) -> bool:
+def runs_as_non_root(workload: Deployed) -> bool:
     spec = pod_spec(workload)
     contexts = [mapping(spec.get("securityContext"))] + [
         mapping(mapping(c).get("securityContext")) for c in sequence(spec.get("containers"))

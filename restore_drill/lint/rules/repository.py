@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from restore_drill.lint.catalog import finding
 from restore_drill.lint.findings import Finding
-from restore_drill.lint.model import Model, Obj, dig, mapping, sequence, text
+from restore_drill.lint.model import Deployed, Model, dig, mapping, sequence, text
 from restore_drill.lint.policy import Policy
 from restore_drill.lint.rules.common import restic
 
@@ -21,7 +21,7 @@ S3_KEYS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
 class SecretView:
     """What the repository shows of a Secret: its keys (None if unknowable) and visible values."""
 
-    obj: Obj
+    obj: Deployed
     keys: set[str] | None
     values: dict[str, str]
 
@@ -60,7 +60,7 @@ def check_secrets(model: Model, policy: Policy) -> Iterator[Finding]:
     visible = any(True for _ in model.of_kind("Secret", "ExternalSecret", "SealedSecret"))
     if not visible:
         return  # secrets live outside this repository: nothing to judge
-    owners: dict[str, list[Obj]] = {}
+    owners: dict[str, list[Deployed]] = {}
     for mover in [*model.volsync("ReplicationSource"), *model.volsync("ReplicationDestination")]:
         name = text(restic(mover).get("repository"))
         if not name:

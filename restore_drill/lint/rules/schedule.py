@@ -10,7 +10,7 @@ from croniter import croniter
 
 from restore_drill.lint.catalog import finding
 from restore_drill.lint.findings import Finding
-from restore_drill.lint.model import Model, Obj, dig, mapping, text
+from restore_drill.lint.model import Deployed, Model, dig, mapping, text
 from restore_drill.lint.policy import Policy
 from restore_drill.lint.rules.common import gib, quantity_bytes, restic
 
@@ -34,11 +34,11 @@ def runs_in_week(schedule: str, *, lead: timedelta = timedelta(0)) -> list[datet
     return times
 
 
-def schedule_of(obj: Obj) -> str:
+def schedule_of(obj: Deployed) -> str:
     return text(dig(obj.spec, "trigger", "schedule"))
 
 
-def source_for(model: Model, rd: Obj) -> Obj | None:
+def source_for(model: Model, rd: Deployed) -> Deployed | None:
     """The ReplicationSource writing the repository this destination reads."""
     sources = [rs for rs in model.volsync("ReplicationSource") if rs.namespace == rd.namespace]
     repository = text(restic(rd).get("repository"))

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from restore_drill.lint.catalog import finding
 from restore_drill.lint.findings import Finding
-from restore_drill.lint.model import Model, Obj, mapping, text
+from restore_drill.lint.model import Deployed, Model, mapping, text
 from restore_drill.lint.policy import Policy
 from restore_drill.lint.rules.common import restic
 
@@ -51,15 +51,15 @@ def check_snapshot_classes(model: Model, policy: Policy) -> Iterator[Finding]:
                 )
 
 
-def _mover_storage_class(model: Model, mover: Obj, settings: dict[str, object]) -> str:
+def _mover_storage_class(model: Model, mover: Deployed, settings: dict[str, object]) -> str:
     if mover.kind == "ReplicationSource":
         pvc = model.get("PersistentVolumeClaim", mover.namespace, text(mover.spec.get("sourcePVC")))
         return model.storage_class_of(pvc) if pvc is not None else ""
     named = text(settings.get("storageClassName"))
-    return named or model.storage_class_of(Obj({"spec": {}}, "", ""))
+    return named or model.storage_class_of(Deployed({"spec": {}}, "", ""))
 
 
-def _snapshot_class(model: Model, driver: str, named: str) -> Obj | None:
+def _snapshot_class(model: Model, driver: str, named: str) -> Deployed | None:
     classes = [
         c for c in model.of_kind("VolumeSnapshotClass") if text(c.body.get("driver")) == driver
     ]
