@@ -26,7 +26,7 @@ from restore_drill.errors import (
     WaitTimeout,
 )
 from restore_drill.kinds import *  # noqa: F403  (re-exported: callers say k8s.PVC)
-from restore_drill.kinds import EVENT, Kind, Obj, describe, kind_of
+from restore_drill.kinds import EVENT, Kind, Obj, describe, dig, kind_of
 
 if TYPE_CHECKING:
     from kubernetes.dynamic import DynamicClient
@@ -363,7 +363,7 @@ class Kube:
                 on_event(last)
             if predicate(last):
                 return last
-            version = (listed.get("metadata") or {}).get("resourceVersion")
+            version = dig(listed, "metadata", "resourceVersion")
             try:
                 while (remaining := deadline - time.monotonic()) > 0:
                     for event_type, obj in self.watch(

@@ -38,7 +38,7 @@ def mover_failure(obj: Obj | None, started_after: str) -> str | None:
     """The mover's failure for this attempt, with its log tail, or None."""
     if obj is None:
         return None
-    mover = (obj.get("status") or {}).get("latestMoverStatus") or {}
+    mover = dig(obj, "status", "latestMoverStatus") or {}
     if mover.get("result") != "Failed":
         return None
     # A failure from an earlier attempt (before our trigger) is not ours.
@@ -147,7 +147,7 @@ def manual_sync(
 
 
 def latest_image(obj: Obj | None) -> str | None:
-    image = ((obj or {}).get("status") or {}).get("latestImage") or {}
+    image = dig(obj, "status", "latestImage") or {}
     return str(image["name"]) if image.get("name") else None
 
 

@@ -54,9 +54,8 @@ def crd_established(obj: Obj | None) -> bool:
 def deployment_available(obj: Obj | None) -> bool:
     if obj is None:
         return False
-    status = obj.get("status") or {}
-    current = status.get("observedGeneration", 0) >= (obj.get("metadata") or {}).get(
-        "generation", 0
+    current = (dig(obj, "status", "observedGeneration") or 0) >= (
+        dig(obj, "metadata", "generation") or 0
     )
     return current and _condition(obj, "Available")
 

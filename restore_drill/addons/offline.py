@@ -15,6 +15,7 @@ from restore_drill.errors import ImageMissing, UsageError
 from restore_drill.images.modules import module_dir
 from restore_drill.images.pins import Offline, volsync_image
 from restore_drill.k8s import Obj
+from restore_drill.kinds import dig
 
 SERVER_SIDE = ["apply", "--server-side", f"--field-manager={FIELD_MANAGER}", "--force-conflicts"]
 SKIPPED_KINDS = ("StorageClass", "VolumeSnapshotClass")  # pins.py renders both
@@ -45,7 +46,7 @@ def pin_controller_image(rendered: str, addons: Addons) -> str:
     repository = image.rsplit(":", 1)[0]
     objects = [doc for doc in yaml.safe_load_all(rendered) if isinstance(doc, dict)]
     for obj in objects:
-        pod = ((obj.get("spec") or {}).get("template") or {}).get("spec") or {}
+        pod = dig(obj, "spec", "template", "spec") or {}
         for container in pod.get("containers") or []:
             if str(container.get("image", "")).rsplit(":", 1)[0] == repository:
                 container["image"] = image
@@ -71,7 +72,7 @@ def manifest_images(objects: list[Obj]) -> set[str]:
     found: set[str] = set()
     for obj in objects:
         spec = obj.get("spec") or {}
-        pod = ((spec.get("template") or {}).get("spec")) or spec
+        pod = dig(spec, "template", "spec") or spec
         for key in ("initContainers", "containers"):
             found.update(str(c["image"]) for c in pod.get(key) or [] if c.get("image"))
     return found

@@ -104,7 +104,7 @@ def _pod_specs(obj: Obj) -> list[dict[str, Any]]:
     if kind == "Pod":
         return [spec]
     if kind in ("Deployment", "StatefulSet", "Job"):
-        return [((spec.get("template") or {}).get("spec")) or {}]
+        return [dig(spec, "template", "spec") or {}]
     return []
 
 

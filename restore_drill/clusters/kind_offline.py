@@ -148,7 +148,7 @@ def set_up_pod_network(kube: Kube, node_name: str, timeout: float = NODE_READY_T
 
 
 def daemonset_ready(obj: Obj | None) -> bool:
-    status = (obj or {}).get("status") or {}
+    status = dig(obj, "status") or {}
     wanted = status.get("desiredNumberScheduled", 0)
     return bool(wanted) and status.get("numberReady", 0) >= wanted
 

@@ -121,7 +121,7 @@ def backup(drill: Drill) -> None:
         snapshot = after.new_snapshot(before, key)
         snapshots.check_saved(snapshot, synced, key)
         drill.snapshots.setdefault(drill.last_dataset, {})[key] = snapshot
-        schedule = (source["spec"].get("trigger") or {}).get("schedule")
+        schedule = dig(source, "spec", "trigger", "schedule")
         if schedule:
             volsync.restore_schedule(kube, k8s.REPLICATION_SOURCE, name, app.namespace, schedule)
     drill.backup_times.append(started)

@@ -32,7 +32,7 @@ def parse_time(value: object) -> datetime | None:
 def written_at(obj: Obj | None) -> datetime | None:
     """When the API server recorded the last write to ``obj``: its deletion, else the
     newest managed-fields entry (None for an answer that carries neither)."""
-    meta = (obj or {}).get("metadata") or {}
+    meta = dig(obj, "metadata") or {}
     deleted = parse_time(meta.get("deletionTimestamp"))
     if deleted is not None:
         return deleted

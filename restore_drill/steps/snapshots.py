@@ -52,7 +52,7 @@ def repository_prefix(app: AppUnderTest, pvc: str, bucket: str) -> str:
         for m in app.fixture.manifests
         if m["kind"] == "Secret" and m["metadata"]["name"] == secret_name
     )
-    url = str((secret.get("stringData") or {}).get("RESTIC_REPOSITORY", ""))
+    url = str(dig(secret, "stringData", "RESTIC_REPOSITORY") or "")
     _, found, prefix = url.partition(f"/{bucket}/")
     if not found or not prefix:
         raise MeasurementError(f"{secret_name}: RESTIC_REPOSITORY {url!r} is not in {bucket}")

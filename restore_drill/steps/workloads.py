@@ -75,7 +75,7 @@ def agent_job(name: str, namespace: str, pvc: str, script: str, image: str) -> O
 
 
 def _job_finished(job: Obj | None) -> bool:
-    status = (job or {}).get("status") or {}
+    status = dig(job, "status") or {}
     return bool(status.get("succeeded") or status.get("failed"))
 
 
