@@ -1,4 +1,4 @@
-"""Drill results: result.json (versioned), Markdown, HTML with an RTO plot, JUnit, history.
+"""Drill results: result.json (versioned), Markdown, JUnit, history (report.html: report_html).
 
 Nothing here holds a secret: results carry times, counts, paths and error messages, and
 error messages of the harness never include credentials.
@@ -6,7 +6,6 @@ error messages of the harness never include credentials.
 
 from __future__ import annotations
 
-import html
 import json
 import time
 from dataclasses import asdict, dataclass, field
@@ -39,6 +38,7 @@ class DrillResult:
     run_id: str
     passed: bool
     rto_target_seconds: float
+    dataset: str = ""  # profile and size per PVC, e.g. "smoke 1MiB"
     rto_seconds: float | None = None
     # The same RTO read from the cluster's timestamps: seconds, start, end, start's source.
     rto_cluster: dict[str, Any] = field(default_factory=dict)
@@ -78,6 +78,7 @@ def load_result(path: Path) -> dict[str, Any]:
 
 def append_history(result: DrillResult, out_dir: Path) -> Path:
     """One JSON line per drill, across runs: the HTML report plots the trend from it."""
+    out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / HISTORY_FILE
     line = {
         "scenario": result.scenario,
@@ -115,6 +116,7 @@ def table_rows(results: list[DrillResult]) -> list[list[str]]:
         [
             r.scenario,
             r.backend,
+            r.dataset or "-",
             seconds(r.rto_seconds),
             f"{r.rto_target_seconds:g}s",
             seconds(r.rpo_seconds),
@@ -124,7 +126,7 @@ def table_rows(results: list[DrillResult]) -> list[list[str]]:
     ]
 
 
-TABLE_HEADER = ["scenario", "backend", "RTO", "target", "RPO", "verdict"]
+TABLE_HEADER = ["scenario", "backend", "data per PVC", "RTO", "target", "RPO", "verdict"]
 
 
 def markdown_summary(results: list[DrillResult]) -> str:
@@ -136,55 +138,6 @@ def markdown_summary(results: list[DrillResult]) -> str:
         for note in r.notes:
             lines.append(f"\n{r.scenario}: {note}")
     return "\n".join(lines) + "\n"
-
-
-def rto_plot_svg(history: list[dict[str, Any]], width: int = 640, height: int = 220) -> str:
-    """Inline SVG: one dot per drill (RTO), a dash for its target, across runs."""
-    points = [h for h in history if h.get("rto_seconds") is not None]
-    top = max([float(h["rto_seconds"]) for h in points] + [1.0])
-    top = max(top, *[float(h.get("rto_target_seconds") or 0) for h in points], 1.0)
-    pad, n = 30, max(len(points), 1)
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'role="img" aria-label="RTO versus target across runs">',
-        f'<line x1="{pad}" y1="{height - pad}" x2="{width - 5}" y2="{height - pad}" '
-        'stroke="#888"/>',
-        f'<text x="2" y="{pad - 8}" font-size="11">{top:.0f}s</text>',
-    ]
-    for i, h in enumerate(points):
-        x = pad + (width - pad - 10) * (i + 0.5) / n
-        rto, target = float(h["rto_seconds"]), float(h.get("rto_target_seconds") or 0)
-        y = height - pad - (height - 2 * pad) * rto / top
-        ty = height - pad - (height - 2 * pad) * target / top
-        colour = "#2a7" if h.get("passed") else "#c33"
-        label = html.escape(f"{h.get('scenario')} {h.get('started_at')}: {rto:.1f}s / {target:g}s")
-        dash = f'x1="{x - 6:.1f}" y1="{ty:.1f}" x2="{x + 6:.1f}" y2="{ty:.1f}"'
-        parts.append(f'<line {dash} stroke="#555"/>')
-        dot = f'cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{colour}"'
-        parts.append(f"<circle {dot}><title>{label}</title></circle>")
-    parts.append("</svg>")
-    return "\n".join(parts)
-
-
-def html_report(results: list[DrillResult], history: list[dict[str, Any]]) -> str:
-    rows = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>"
-        for row in table_rows(results)
-    )
-    failures = "".join(
-        f"<h3>{html.escape(r.scenario)}</h3><pre>{html.escape(str(r.failure))}</pre>"
-        for r in results
-        if r.failure
-    )
-    head = "".join(f"<th>{h}</th>" for h in TABLE_HEADER)
-    return (
-        "<!doctype html><html><head><meta charset='utf-8'><title>restore-drill report</title>"
-        "<style>body{font-family:sans-serif}td,th{padding:2px 8px;border-bottom:1px solid #ddd}"
-        "</style></head><body><h1>restore-drill</h1>"
-        f"<table><tr>{head}</tr>{rows}</table>"
-        "<h2>RTO against target, across runs (dot = RTO, dash = target)</h2>"
-        f"{rto_plot_svg(history)}{failures}</body></html>\n"
-    )
 
 
 def junit_xml(results: list[DrillResult]) -> str:
@@ -210,8 +163,13 @@ def junit_xml(results: list[DrillResult]) -> str:
     return ElementTree.tostring(suite, encoding="unicode") + "\n"
 
 
-def write_reports(results: list[DrillResult], out_dir: Path) -> dict[str, Path]:
-    """The run's summary files next to the per-scenario result.json files."""
+def write_reports(
+    results: list[DrillResult], out_dir: Path, history_dir: Path | None = None
+) -> dict[str, Path]:
+    """The run's summary files next to the per-scenario result.json files; the chart plots
+    the history kept in ``history_dir`` (the results directory every run appends to)."""
+    from restore_drill.report_html import html_report
+
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {
         "markdown": out_dir / "summary.md",
@@ -219,6 +177,7 @@ def write_reports(results: list[DrillResult], out_dir: Path) -> dict[str, Path]:
         "junit": out_dir / "junit.xml",
     }
     paths["markdown"].write_text(markdown_summary(results))
-    paths["html"].write_text(html_report(results, read_history(out_dir)))
+    history = read_history(history_dir or out_dir)
+    paths["html"].write_text(html_report(results, history))
     paths["junit"].write_text(junit_xml(results))
     return paths

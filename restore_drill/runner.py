@@ -160,6 +160,7 @@ def run_drill(
         started_at=started_at,
         passed=failure is None,
         rto_target_seconds=scenario.target_seconds,
+        dataset=f"{scenario.profile} {drill.size}",
         rto_seconds=drill.rto_seconds,
         rto_cluster=clock_record(drill),
         rpo_seconds=drill.rpo_seconds,

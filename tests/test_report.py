@@ -12,13 +12,16 @@ from restore_drill import report
 from restore_drill.report import DrillResult, StepTiming
 
 
-def result(passed: bool = True, rto: float | None = 12.5, **extra: object) -> DrillResult:
+def result(
+    passed: bool = True, rto: float | None = 12.5, scenario: str = "pvc-delete", **extra: object
+) -> DrillResult:
     return DrillResult(
-        scenario="pvc-delete",
+        scenario=scenario,
         backend="kind",
         run_id="abcd1234",
         passed=passed,
         rto_target_seconds=120,
+        dataset="smoke 1MiB",
         rto_seconds=rto,
         rpo_seconds=3.2,
         steps=[StepTiming("backup", 1.5), StepTiming("verify", 0.5)],
@@ -59,7 +62,7 @@ def test_markdown_names_the_failure() -> None:
     text = report.markdown_summary(
         [result(), result(False, None, failure="restore took 200s", failure_type="RestoreTimeout")]
     )
-    assert "| pvc-delete | kind | 12.5s | 120s | 3.2s | PASS |" in text
+    assert "| pvc-delete | kind | smoke 1MiB | 12.5s | 120s | 3.2s | PASS |" in text
     assert "| - |" in text and "FAIL" in text and "RestoreTimeout" in text
 
 
@@ -97,3 +100,22 @@ def test_times_are_utc_whatever_the_local_zone(monkeypatch: pytest.MonkeyPatch) 
         monkeypatch.delenv("TZ")
         time.tzset()
     assert stamp.startswith(expected) and stamp.endswith("Z")
+
+
+def test_the_run_page_plots_the_history_of_every_run(tmp_path: Path) -> None:
+    out, run_dir = tmp_path / "runs", tmp_path / "runs" / "run-1"
+    report.append_history(result(rto=4.0), out)
+    report.append_history(result(False, 300.0, scenario="cluster-rebuild"), out)
+    notes = ["retain.last=2 added for the drill"]
+    page = report.write_reports([result(notes=notes)], run_dir, history_dir=out)["html"]
+    text = page.read_text()
+    assert text.count("<circle") == 2, "the run's own page plots the results directory's history"
+    for label in ("1 s", "10 s", "100 s", "1000 s", "RTO (log scale)", "cluster-rebuild"):
+        assert f">{label}<" in text, label
+    assert "retain.last=2 added for the drill" in text
+    assert "smoke 1MiB" in text
+
+
+def test_a_page_without_history_says_so_instead_of_an_empty_chart(tmp_path: Path) -> None:
+    page = report.write_reports([result(rto=None)], tmp_path)["html"].read_text()
+    assert "<svg" not in page and "No drill with a measured RTO yet" in page

@@ -184,7 +184,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         failed = not results or any(not r.passed for r in results)
         started.close(keep_cluster=keep_cluster(args.keep, failed=failed))
-    paths = write_reports(results, run_dir)
+    paths = write_reports(results, run_dir, history_dir=args.out)
     write_reports(results, args.out)  # the latest run's report at a stable path
     print()
     print_table(results)
