@@ -105,7 +105,7 @@ class Progress:
         spec = steps.STEPS.get(step)  # fault injections report as "fault <name>"
         if self.disaster_started is None and spec is not None and spec.disaster:
             self.disaster_started = now
-        line = f"  [{self.scenario.name}] {step} (drill {now - self.started:.1f}s"
+        line = f"  [{self.scenario.name}] {step} ({now - self.started:.1f}s into the drill"
         if self.disaster_started is not None:
             line += (
                 f", RTO clock {now - self.disaster_started:.1f}s"
@@ -169,7 +169,12 @@ def run(args: argparse.Namespace) -> int:
     results: list[DrillResult] = []
     try:
         for scenario in scenarios:
-            print(f"drill {scenario.name}: {scenario.description.strip().splitlines()[0]}")
+            data = f"{scenario.profile} {args.size or scenario.size} per PVC"
+            print(
+                f"drill {scenario.name} ({data}, RTO target {scenario.target_seconds:g}s): "
+                f"{scenario.description.strip().splitlines()[0]}",
+                flush=True,
+            )
             result = run_drill(
                 scenario,
                 started.cluster,
