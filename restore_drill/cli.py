@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import signal
 import sys
-from types import ModuleType
+import threading
+from types import FrameType, ModuleType
 
 from restore_drill import __version__
-from restore_drill.errors import DrillError, UsageError
+from restore_drill.errors import DrillError, Terminated, UsageError
 
 COMMAND_MODULES = (
     "list_scenarios",
@@ -46,9 +49,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _force_exit(signum: int, _frame: FrameType | None) -> None:
+    os._exit(128 + signum)  # a second signal: the teardown is not waited for
+
+
+def _terminate(signum: int, _frame: FrameType | None) -> None:
+    signal.signal(signal.SIGTERM, _force_exit)
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)
     try:
         return int(args.handler(args))
     except UsageError as exc:
@@ -57,9 +71,10 @@ def main(argv: list[str] | None = None) -> int:
     except DrillError as exc:
         print(f"restore-drill: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("restore-drill: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as stop:
+        terminated = isinstance(stop, Terminated)
+        print(f"restore-drill: {'terminated' if terminated else 'interrupted'}", file=sys.stderr)
+        return 143 if terminated else 130
 
 
 if __name__ == "__main__":

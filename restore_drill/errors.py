@@ -138,3 +138,9 @@ class ImageBuildFailed(DrillError):
 
 class ImageMissing(BackendUnavailable):
     """A cluster needs an image that is neither built here nor allowed to be pulled."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``timeout``, ``docker stop``, a cancelled CI job) arrived: the run stops the
+    way Ctrl-C stops it, through the same teardown, and exits 143. A signal, not an error,
+    so it is a KeyboardInterrupt rather than a DrillError."""

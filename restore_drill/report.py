@@ -51,6 +51,7 @@ class DrillResult:
     failure_type: str | None = None
     notes: list[str] = field(default_factory=list)
     namespaces: list[str] = field(default_factory=list)
+    interrupted: str | None = None  # the step a signal stopped the drill in
     started_at: str = field(default_factory=utc_now)
 
     @property

@@ -153,6 +153,9 @@ def run_drill(
         judge(scenario, drill)
     except DrillError as exc:
         failure = exc
+    except KeyboardInterrupt:
+        _record_interruption(scenario, drill, timings, options, started_at)
+        raise
     result = DrillResult(
         scenario=scenario.name,
         backend=cluster.backend,
@@ -179,6 +182,49 @@ def run_drill(
     clean_up(cluster, object_store, drill, keep=options.keep, failed=failure is not None)
     write_result(result, directory)
     return result
+
+
+def _record_interruption(
+    scenario: Scenario,
+    drill: steps.Drill,
+    timings: list[StepTiming],
+    options: RunOptions,
+    started_at: str,
+) -> None:
+    """A signal stopped the drill: say where in result.json, and start removing what the
+    drill made without waiting for it (the run's own teardown follows at once)."""
+    cluster, object_store = drill.cluster, drill.object_store
+    stopped_in = timings[-1].name if timings else "before the first step"
+    result = DrillResult(
+        scenario=scenario.name,
+        backend=cluster.backend,
+        run_id=drill.run_id,
+        started_at=started_at,
+        passed=False,
+        rto_target_seconds=scenario.target_seconds,
+        dataset=f"{scenario.profile} {drill.size}",
+        steps=timings,
+        failure=f"interrupted during {stopped_in}",
+        failure_type="Interrupted",
+        notes=drill.notes,
+        namespaces=sorted(drill.created_namespaces),
+        interrupted=stopped_in,
+    )
+    write_result(result, options.out_dir / f"{scenario.name}-{drill.run_id}")
+    if options.keep == "always":
+        return
+    from restore_drill import k8s
+
+    for namespace in sorted(drill.created_namespaces):
+        try:
+            cluster.assert_may_delete_namespace(namespace, drill.created_namespaces)
+            cluster.kube().delete(k8s.NAMESPACE, namespace)
+        except DrillError as exc:
+            log.warning("interrupted: namespace %s left: %s", namespace, exc)
+    try:
+        object_store.delete_bucket(drill.bucket)
+    except Exception as exc:  # the store may be going away with the run
+        log.warning("interrupted: bucket %s left: %s", drill.bucket, type(exc).__name__)
 
 
 def _versions(cluster: Cluster) -> dict[str, str]:

@@ -167,6 +167,7 @@ def run(args: argparse.Namespace) -> int:
     run_dir = args.out / f"run-{stamp}"
     started = start_backend(backend, run_dir / "backend", **options)
     results: list[DrillResult] = []
+    interrupted = False
     try:
         for scenario in scenarios:
             data = f"{scenario.profile} {args.size or scenario.size} per PVC"
@@ -186,9 +187,13 @@ def run(args: argparse.Namespace) -> int:
             append_history(result, args.out)
             results.append(result)
             print(f"drill {scenario.name}: {result.verdict}{_short_failure(result)}")
+    except KeyboardInterrupt:
+        interrupted = True  # a stopped run leaves nothing behind unless told to keep it
+        raise
     finally:
         failed = not results or any(not r.passed for r in results)
-        started.close(keep_cluster=keep_cluster(args.keep, failed=failed))
+        keep = args.keep == "always" if interrupted else keep_cluster(args.keep, failed=failed)
+        started.close(keep_cluster=keep)
     paths = write_reports(results, run_dir, history_dir=args.out)
     write_reports(results, args.out)  # the latest run's report at a stable path
     print()
