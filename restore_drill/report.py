@@ -7,11 +7,14 @@ error messages of the harness never include credentials.
 from __future__ import annotations
 
 import json
+import secrets
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
+
+from restore_drill.errors import UsageError
 
 SCHEMA = "restore-drill/result/v1"
 HISTORY_FILE = "history.jsonl"
@@ -61,6 +64,37 @@ class DrillResult:
     def document(self) -> dict[str, Any]:
         body = asdict(self)
         return {"schema": SCHEMA, **body, "verdict": self.verdict}
+
+
+def new_run_dir(out: Path, prefix: str = "run") -> Path:
+    """A directory of its own for this run under ``out``: the time, then a random suffix, so
+    two runs started in the same second never share one. Made here, or a one-line
+    UsageError when ``out`` cannot hold it."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for _ in range(20):
+            candidate = out / f"{prefix}-{stamp}-{secrets.token_hex(2)}"
+            try:
+                candidate.mkdir()
+            except FileExistsError:
+                continue
+            return candidate
+    except OSError as exc:
+        raise UsageError(
+            f"--out {out}: cannot make a run directory there ({exc.strerror})"
+        ) from None
+    raise UsageError(f"--out {out}: no free run directory name")
+
+
+def remove_if_empty(directory: Path) -> None:
+    """Remove ``directory`` when nothing but empty directories is in it (a run that
+    stopped before it wrote anything leaves no trace)."""
+    if not directory.is_dir() or any(p.is_file() for p in directory.rglob("*")):
+        return
+    for path in sorted(directory.rglob("*"), reverse=True):
+        path.rmdir()
+    directory.rmdir()
 
 
 def write_result(result: DrillResult, directory: Path) -> Path:

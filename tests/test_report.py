@@ -119,3 +119,26 @@ def test_the_run_page_plots_the_history_of_every_run(tmp_path: Path) -> None:
 def test_a_page_without_history_says_so_instead_of_an_empty_chart(tmp_path: Path) -> None:
     page = report.write_reports([result(rto=None)], tmp_path)["html"].read_text()
     assert "<svg" not in page and "No drill with a measured RTO yet" in page
+
+
+def test_runs_started_in_the_same_second_get_directories_of_their_own(tmp_path: Path) -> None:
+    first, second = report.new_run_dir(tmp_path), report.new_run_dir(tmp_path)
+    assert first != second and first.is_dir() and second.is_dir()
+    assert first.name.startswith("run-")
+
+
+def test_an_out_directory_that_cannot_be_made_is_one_usage_line() -> None:
+    from restore_drill.errors import UsageError
+
+    with pytest.raises(UsageError, match=r"--out /proc/nope: cannot make a run directory"):
+        report.new_run_dir(Path("/proc/nope"))
+
+
+def test_only_an_empty_run_directory_is_removed(tmp_path: Path) -> None:
+    empty, kept = tmp_path / "empty", tmp_path / "kept"
+    (empty / "backend" / "cluster").mkdir(parents=True)
+    (kept / "backend").mkdir(parents=True)
+    (kept / "backend" / "kept.json").write_text("{}")
+    report.remove_if_empty(empty)
+    report.remove_if_empty(kept)
+    assert not empty.exists() and (kept / "backend" / "kept.json").exists()

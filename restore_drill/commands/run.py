@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 from restore_drill import steps
@@ -20,6 +19,8 @@ from restore_drill.report import (
     TABLE_HEADER,
     DrillResult,
     append_history,
+    new_run_dir,
+    remove_if_empty,
     table_rows,
     write_reports,
 )
@@ -163,9 +164,12 @@ def run(args: argparse.Namespace) -> int:
     print(f"restore-drill: backend {backend} ({why})", flush=True)
     scenarios = _scenarios(args.scenario, backend)
     options = backend_options(args, backend)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    run_dir = args.out / f"run-{stamp}"
-    started = start_backend(backend, run_dir / "backend", **options)
+    run_dir = new_run_dir(args.out)
+    try:
+        started = start_backend(backend, run_dir / "backend", **options)
+    except BaseException:
+        remove_if_empty(run_dir)
+        raise
     results: list[DrillResult] = []
     interrupted = False
     try:

@@ -4,11 +4,11 @@ the drill's checks catch every one. Exit status: 0 when all are detected, 1 othe
 from __future__ import annotations
 
 import argparse
-from datetime import UTC, datetime
 
 from restore_drill.backend import keep_cluster, start_backend
 from restore_drill.clusters import choose_backend
 from restore_drill.commands.run import add_drill_arguments, backend_options
+from restore_drill.report import new_run_dir, remove_if_empty
 
 NAME = "selftest"
 HELP = "show that the drill's checks catch each kind of broken restore, on this cluster"
@@ -33,8 +33,12 @@ def run(args: argparse.Namespace) -> int:
     backend, why = choose_backend(args.cluster)
     print(f"restore-drill: backend {backend} ({why})", flush=True)
     options = backend_options(args, backend)
-    run_dir = args.out / f"selftest-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
-    started = start_backend(backend, run_dir / "backend", **options)
+    run_dir = new_run_dir(args.out, "selftest")
+    try:
+        started = start_backend(backend, run_dir / "backend", **options)
+    except BaseException:
+        remove_if_empty(run_dir)
+        raise
     rows: list[selftest.Row] = []
     try:
         rows = selftest.play(

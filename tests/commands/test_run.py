@@ -105,3 +105,11 @@ def test_kind_without_docker_is_one_line_and_leaves_no_run_directory(
     assert len(err.splitlines()) == 1
     assert "no Docker engine answers" in err and "make setup" in err
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_an_unusable_out_directory_is_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["run", "pvc-delete", "--cluster", "kind", "--out", "/proc/nope"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--out /proc/nope" in err
