@@ -47,7 +47,7 @@ REPLICATION_DESTINATION = Kind("volsync.backube/v1alpha1", "ReplicationDestinati
 CRD = Kind("apiextensions.k8s.io/v1", "CustomResourceDefinition", namespaced=False)
 
 
-def dig(obj: Mapping[str, Any] | None, *path: str) -> Any:
+def dig(obj: object, *path: str) -> Any:
     """``obj[path[0]][path[1]]...``, or None where a level is missing: objects travel as
     the API returns them, and any level of them may be absent."""
     value: Any = obj

@@ -101,12 +101,6 @@ def text(value: object) -> str:
     return value if isinstance(value, str) else str(value) if isinstance(value, int) else ""
 
 
-def dig(value: object, *keys: str) -> object:
-    for key in keys:
-        value = mapping(value).get(key)
-    return value
-
-
 class Model:
     """An index of deployed objects: ``get(kind, namespace, name)``, ``of_kind(kind)``."""
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from restore_drill.kinds import dig
 from restore_drill.lint.catalog import finding
 from restore_drill.lint.findings import Finding
 from restore_drill.lint.kustomize import (
@@ -30,7 +31,6 @@ from restore_drill.lint.model import (
     CLUSTER_SCOPED,
     Deployed,
     Deployer,
-    dig,
     mapping,
     sequence,
     text,

@@ -7,7 +7,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from restore_drill.lint.model import Deployed, Model, dig, text
+from restore_drill.kinds import dig
+from restore_drill.lint.model import Deployed, Model, text
 from restore_drill.lint.policy import default_policy
 from restore_drill.lint.rules import run_checks
 

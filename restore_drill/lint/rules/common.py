@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from restore_drill.lint.model import Deployed, Model, dig, mapping, sequence, text
+from restore_drill.kinds import dig
+from restore_drill.lint.model import Deployed, Model, mapping, sequence, text
 
 _QUANTITY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGTPE]i?|k|m)?\s*$")
 _FACTORS = {

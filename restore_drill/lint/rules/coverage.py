@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from restore_drill.kinds import dig
 from restore_drill.lint.catalog import finding
 from restore_drill.lint.findings import Finding
-from restore_drill.lint.model import WORKLOAD_KINDS, Deployed, Model, dig, mapping, sequence, text
+from restore_drill.lint.model import WORKLOAD_KINDS, Deployed, Model, mapping, sequence, text
 from restore_drill.lint.policy import Policy
 from restore_drill.lint.rules.common import backed_up_pvcs, claim_names
 

@@ -6,9 +6,10 @@ from collections.abc import Iterator
 
 import yaml
 
+from restore_drill.kinds import dig
 from restore_drill.lint.catalog import finding
 from restore_drill.lint.findings import Finding
-from restore_drill.lint.model import Deployed, Deployer, Model, dig, mapping, sequence, text
+from restore_drill.lint.model import Deployed, Deployer, Model, mapping, sequence, text
 from restore_drill.lint.policy import Policy
 
 IMMUTABLE = ("/spec/dataSourceRef", "/spec/dataSource", "/spec/volumeName")

@@ -7,9 +7,10 @@ import binascii
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from restore_drill.kinds import dig
 from restore_drill.lint.catalog import finding
 from restore_drill.lint.findings import Finding
-from restore_drill.lint.model import Deployed, Model, dig, mapping, sequence, text
+from restore_drill.lint.model import Deployed, Model, mapping, sequence, text
 from restore_drill.lint.policy import Policy
 from restore_drill.lint.rules.common import restic
 

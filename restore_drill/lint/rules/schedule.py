@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 from croniter import croniter
 
+from restore_drill.kinds import dig
 from restore_drill.lint.catalog import finding
 from restore_drill.lint.findings import Finding
-from restore_drill.lint.model import Deployed, Model, dig, mapping, text
+from restore_drill.lint.model import Deployed, Model, mapping, text
 from restore_drill.lint.policy import Policy
 from restore_drill.lint.rules.common import gib, quantity_bytes, restic
 
