@@ -30,9 +30,15 @@ class LintResult:
 
 def lint_repository(path: Path, policy: Policy | None = None) -> LintResult:
     rendered = render_repository(path)
-    model = Model(rendered.objects)
+    model = Model(rendered.objects, rendered.charts)
     findings = [*rendered.findings, *run_checks(model, policy or default_policy())]
     notes = [
         f"rendered {len(rendered.roots)} kustomization root(s), {len(rendered.objects)} object(s)"
     ]
+    if rendered.skipped:
+        shown = ", ".join(rendered.skipped[:5]) + (", ..." if len(rendered.skipped) > 5 else "")
+        notes.append(
+            f"skipped {len(rendered.skipped)} YAML file(s) that are not manifests (no apiVersion"
+            f" and kind, and no kustomization reads them): {shown}"
+        )
     return LintResult(findings, notes)

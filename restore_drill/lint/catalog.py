@@ -101,6 +101,12 @@ _RULES = (
         "Mount it in the app's workload or drop the ReplicationSource.",
     ),
     Rule(
+        "RD014",
+        "info",
+        "backed-up PVC may be mounted by a chart's workload the lint cannot see",
+        "Name the claim in the chart's values (existingClaim / claimName), or vendor the chart.",
+    ),
+    Rule(
         "RD013",
         "warning",
         "workload volume claim template on a backed-up class is not backed up",
@@ -118,6 +124,12 @@ _RULES = (
         "error",
         "Longhorn VolumeSnapshotClass makes backups, not snapshots",
         "Set parameters.type: snap on the Longhorn VolumeSnapshotClass VolSync uses.",
+    ),
+    Rule(
+        "RD022",
+        "warning",
+        "default-class annotation is misspelled, so the class is not the default",
+        'Use exactly snapshot.storage.kubernetes.io/is-default-class: "true".',
     ),
     # Triggers.
     Rule(

@@ -64,6 +64,42 @@ def find_kustomizations(loads: dict[str, LoadResult]) -> dict[str, Kustomization
     return found
 
 
+def _file_entries(body: dict[str, Any]) -> list[str]:
+    """Files a kustomization reads besides its resources: patches and Helm values."""
+    files = [p for p in body.get("patchesStrategicMerge") or [] if isinstance(p, str)]
+    for key in ("patches", "patchesJson6902"):
+        files += [
+            str(p["path"]) for p in body.get(key) or [] if isinstance(p, dict) and p.get("path")
+        ]
+    for chart in body.get("helmCharts") or []:
+        if isinstance(chart, dict) and isinstance(chart.get("valuesFile"), str):
+            files.append(chart["valuesFile"])
+    return files
+
+
+def listed_files(root: Kustomization, kustomizations: dict[str, Kustomization]) -> set[str]:
+    """Every file ``root`` reads, through the kustomizations it includes (what kustomize
+    opens; a file beside them that no entry names is not part of the deployment)."""
+    seen: set[str] = set()
+    files: set[str] = set()
+
+    def visit(kustomization: Kustomization) -> None:
+        if kustomization.directory in seen:
+            return
+        seen.add(kustomization.directory)
+        files.add(kustomization.file)
+        for entry in [*kustomization.entries(), *_file_entries(kustomization.body)]:
+            path = posixpath.normpath(posixpath.join(kustomization.directory, entry))
+            included = kustomizations.get("" if path == "." else path)
+            if included is not None:
+                visit(included)
+            else:
+                files.add(path)
+
+    visit(root)
+    return files
+
+
 def find_roots(kustomizations: dict[str, Kustomization]) -> list[Kustomization]:
     """Kustomizations no other kustomization includes: the units a GitOps tool deploys."""
     included: set[str] = set()

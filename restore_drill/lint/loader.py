@@ -8,6 +8,7 @@ and no file can make the linter use unbounded time or memory.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,9 +27,32 @@ MAX_EXPANDED_NODES = 200_000
 SKIPPED_DIRS = {".git", "node_modules", ".terraform"}
 
 try:  # libyaml is ten times faster; the pure-Python loader behaves the same.
-    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
+    _Base: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
 except AttributeError:  # pragma: no cover - depends on how PyYAML was built
-    _Loader = yaml.SafeLoader
+    _Base = yaml.SafeLoader
+# A line that starts a Kubernetes object, for files that do not parse.
+_MANIFEST_LINE = re.compile(r"^(apiVersion|kind):", re.MULTILINE)
+
+
+class _Loader(_Base):  # type: ignore[valid-type,misc]
+    """Safe loading that reads an application's own tags (``!include``, ``!secret``) as
+    plain values and remembers them: such a file is an app's config, not a manifest."""
+
+    unknown_tags: set[str]
+
+
+def _unknown_tag(loader: _Loader, suffix: str, node: yaml.Node) -> Any:
+    if not hasattr(loader, "unknown_tags"):
+        loader.unknown_tags = set()
+    loader.unknown_tags.add(f"!{suffix}")
+    if isinstance(node, yaml.ScalarNode):
+        return loader.construct_scalar(node)
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node, deep=True)
+    return loader.construct_mapping(node, deep=True)
+
+
+_Loader.add_multi_constructor("!", _unknown_tag)
 
 
 @dataclass
@@ -44,6 +68,13 @@ class Document:
 class LoadResult:
     documents: list[Document] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    unknown_tags: set[str] = field(default_factory=set)
+    manifest_like: bool = False  # a line starts with apiVersion: or kind:
+
+    @property
+    def has_objects(self) -> bool:
+        """Whether any document names its apiVersion and kind (what makes a manifest)."""
+        return any(d.body.get("apiVersion") and d.body.get("kind") for d in self.documents)
 
 
 class AliasBomb(Exception):
@@ -154,7 +185,7 @@ def read_text(root: Path, path: Path) -> tuple[str | None, Finding | None]:
 
 def parse_documents(text: str, rel: str) -> LoadResult:
     """Parse a multi-document YAML text; mapping documents become :class:`Document`."""
-    result = LoadResult()
+    result = LoadResult(manifest_like=bool(_MANIFEST_LINE.search(text)))
     loader = _Loader(text)
     try:
         while loader.check_node():
@@ -186,6 +217,7 @@ def parse_documents(text: str, rel: str) -> LoadResult:
             finding("RD900", f"{rel}: cannot be loaded: {type(exc).__name__}", file=rel)
         )
     finally:
+        result.unknown_tags = set(getattr(loader, "unknown_tags", set()))
         loader.dispose()
     return result
 

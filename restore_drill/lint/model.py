@@ -7,9 +7,12 @@ Objects are plain dicts written by strangers: every accessor here tolerates a wr
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from restore_drill.lint.charts import ChartUse
 
 CLUSTER_SCOPED = {
     "Namespace",
@@ -104,8 +107,9 @@ def text(value: object) -> str:
 class Model:
     """An index of deployed objects: ``get(kind, namespace, name)``, ``of_kind(kind)``."""
 
-    def __init__(self, objects: list[Deployed]) -> None:
+    def __init__(self, objects: list[Deployed], charts: Sequence[ChartUse] = ()) -> None:
         self.objects = objects
+        self.charts = list(charts)  # inflated by kustomizations (their workloads are unseen)
         self._by_key: dict[tuple[str, str, str], list[Deployed]] = defaultdict(list)
         self._by_kind: dict[str, list[Deployed]] = defaultdict(list)
         for obj in objects:

@@ -13,20 +13,28 @@ import binascii
 import fnmatch
 import posixpath
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from restore_drill.kinds import dig
 from restore_drill.lint.catalog import finding
+from restore_drill.lint.charts import ChartUse, kustomize_charts
 from restore_drill.lint.findings import Finding
 from restore_drill.lint.kustomize import (
     Kustomization,
     find_kustomizations,
     find_roots,
+    listed_files,
     render_roots,
 )
-from restore_drill.lint.loader import KUSTOMIZATION_NAMES, Document, load_tree, parse_documents
+from restore_drill.lint.loader import (
+    KUSTOMIZATION_NAMES,
+    Document,
+    LoadResult,
+    load_tree,
+    parse_documents,
+)
 from restore_drill.lint.model import (
     CLUSTER_SCOPED,
     Deployed,
@@ -45,6 +53,24 @@ class Rendered:
     objects: list[Deployed] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     roots: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # YAML files that are not manifests
+    charts: list[ChartUse] = field(default_factory=list)
+
+
+def not_manifests(loads: dict[str, LoadResult], listed: set[str]) -> list[str]:
+    """YAML files that are an application's own (its config, a chart's values): no
+    kustomization reads them and nothing in them names an apiVersion and kind. They are
+    skipped, parse errors and all; a file a kustomization lists is always judged."""
+    return sorted(
+        rel
+        for rel, result in loads.items()
+        if rel not in listed
+        and posixpath.basename(rel) not in KUSTOMIZATION_NAMES
+        and not result.has_objects
+        and not result.manifest_like
+        # refused for safety (binary, huge, a YAML bomb): said, never skipped
+        and all(f.rule == "RD900" for f in result.findings)
+    )
 
 
 @dataclass
@@ -60,16 +86,24 @@ class _Unit:
 def render_repository(repo: Path) -> Rendered:
     loads, walk_findings = load_tree(repo)
     out = Rendered(findings=list(walk_findings))
-    for result in loads.values():
-        out.findings.extend(result.findings)
-    unreadable = {f.file for f in out.findings}
-
     kustomizations = find_kustomizations(loads)
     roots = find_roots(kustomizations)
+    reads = {root.directory: listed_files(root, kustomizations) for root in roots}
+    out.skipped = not_manifests(loads, set().union(*reads.values()))
+    loads = {rel: result for rel, result in loads.items() if rel not in out.skipped}
+    for rel, result in loads.items():
+        out.findings.extend(result.findings)
+        if result.unknown_tags:
+            tags = ", ".join(sorted(result.unknown_tags))
+            out.findings.append(
+                finding("RD900", f"{rel}: YAML tag(s) {tags}: not a Kubernetes manifest", file=rel)
+            )
+    unreadable = {f.file for f in out.findings}
+
     out.roots = [k.directory or "." for k in roots]
     origin = _origin_index(loads)
     units = _render_units(
-        repo, roots, loads, unreadable=unreadable, origin=origin, findings=out.findings
+        repo, roots, loads, unreadable=unreadable, origin=origin, findings=out.findings, reads=reads
     )
     units.extend(_loose_units(loads, kustomizations))
 
@@ -88,6 +122,10 @@ def render_repository(repo: Path) -> Rendered:
     ]
     config = _config_values(every_doc)
 
+    for chart in kustomize_charts(kustomizations, loads):
+        # A chart without a namespace of its own goes where its Application deploys.
+        _, _, namespace = _argo_deployer(argo, posixpath.dirname(chart.file))
+        out.charts.append(replace(chart, namespace=chart.namespace or namespace))
     by_directory = {unit.directory: unit for unit in units}
     claimed: set[str] = set()
     for doc in flux:
@@ -125,11 +163,12 @@ def _render_units(
     unreadable: set[str],
     origin: dict[tuple[str, str], list[str]],
     findings: list[Finding],
+    reads: dict[str, set[str]],
 ) -> list[_Unit]:
     to_render: list[str] = []
     fallback: dict[str, str] = {}
     for root in roots:
-        inside = [f for f in unreadable if _under(f, root.directory)]
+        inside = [f for f in unreadable if f in reads[root.directory]]
         reason = root.remote_reason() or (
             f"it contains unreadable files ({', '.join(sorted(inside)[:3])})" if inside else ""
         )

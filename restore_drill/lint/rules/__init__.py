@@ -27,6 +27,7 @@ CHECKS: tuple[Check, ...] = (
     coverage.check_unprotected_pvcs,
     coverage.check_mounts,
     snapshots.check_snapshot_classes,
+    snapshots.check_default_class_annotations,
     schedule.check_triggers,
     schedule.check_tiers,
     repository.check_secrets,

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from restore_drill.kinds import dig
 from restore_drill.lint.catalog import finding
+from restore_drill.lint.charts import application_charts
 from restore_drill.lint.findings import Finding
 from restore_drill.lint.model import WORKLOAD_KINDS, Deployed, Model, mapping, sequence, text
 from restore_drill.lint.policy import Policy
@@ -56,9 +57,24 @@ def check_mounts(model: Model, policy: Policy) -> Iterator[Finding]:
     for workload in workloads:
         mounted.update((workload.namespace, claim) for claim in claim_names(workload))
     protected = backed_up_pvcs(model)
+    charts = [*model.charts, *application_charts(model.of_kind("Application"))]
     for (namespace, name), rs in sorted(protected.items()):
         pvc = model.get("PersistentVolumeClaim", namespace, name)
-        if pvc is not None and (namespace, name) not in mounted:
+        if pvc is None or (namespace, name) in mounted:
+            continue
+        nearby = [c for c in charts if c.namespace in (namespace, "")]
+        if any(name in c.claims for c in nearby):
+            continue  # the chart's values name it: its workload mounts it
+        if nearby:
+            yield finding(
+                "RD014",
+                f"{pvc.file}: PVC {namespace}/{name} is backed up by {rs.name}; no workload "
+                f"in the repository mounts it, but chart {nearby[0].chart} "
+                f"({nearby[0].file}) may: its values do not name the claim",
+                file=pvc.file,
+                **pvc.where(),
+            )
+        else:
             yield finding(
                 "RD012",
                 f"{pvc.file}: PVC {namespace}/{name} is backed up by "

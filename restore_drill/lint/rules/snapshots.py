@@ -22,11 +22,16 @@ def check_snapshot_classes(model: Model, policy: Policy) -> Iterator[Finding]:
             continue
         storage_class = _mover_storage_class(model, mover, settings)
         sc = model.get("StorageClass", "", storage_class) if storage_class else None
+        named = text(settings.get("volumeSnapshotClassName"))
         if sc is None:
-            continue  # the class is not in the repository: nothing to judge
+            # The StorageClass often comes from a chart (Longhorn's does); a snapshot class
+            # named here and kept in the repository is still judged, by its own driver.
+            vsc = model.get("VolumeSnapshotClass", "", named) if named else None
+            if vsc is not None and vsc.name not in reported:
+                yield from _longhorn_backup_class(vsc, mover, reported)
+            continue
         driver = text(sc.body.get("provisioner"))
         label = f"{mover.file}: {mover.kind} {mover.namespace}/{mover.name}"
-        named = text(settings.get("volumeSnapshotClassName"))
         vsc = _snapshot_class(model, driver, named)
         if vsc is None:
             which = f"VolumeSnapshotClass {named}" if named else "a default VolumeSnapshotClass"
@@ -37,18 +42,43 @@ def check_snapshot_classes(model: Model, policy: Policy) -> Iterator[Finding]:
                 file=mover.file,
                 **mover.where(),
             )
-        elif driver == LONGHORN_DRIVER and vsc.name not in reported:
-            kind = text(mapping(vsc.body.get("parameters")).get("type"))
-            if kind != "snap":
-                reported.add(vsc.name)
-                yield finding(
-                    "RD021",
-                    f"{vsc.file}: VolumeSnapshotClass {vsc.name} (Longhorn, "
-                    f"type {kind or 'unset = bak'}) used by {mover.name} uploads a "
-                    "backup to the backup target instead of an in-cluster snapshot",
-                    file=vsc.file,
-                    **vsc.where(),
-                )
+        elif vsc.name not in reported:
+            yield from _longhorn_backup_class(vsc, mover, reported)
+
+
+def _longhorn_backup_class(vsc: Deployed, mover: Deployed, reported: set[str]) -> Iterator[Finding]:
+    """RD021 for a Longhorn snapshot class whose type is not ``snap``."""
+    kind = text(mapping(vsc.body.get("parameters")).get("type"))
+    if text(vsc.body.get("driver")) != LONGHORN_DRIVER or kind == "snap":
+        return
+    reported.add(vsc.name)
+    yield finding(
+        "RD021",
+        f"{vsc.file}: VolumeSnapshotClass {vsc.name} (Longhorn, type {kind or 'unset = bak'}) "
+        f"used by {mover.name} uploads a backup to the backup target instead of an "
+        "in-cluster snapshot",
+        file=vsc.file,
+        **vsc.where(),
+    )
+
+
+def check_default_class_annotations(model: Model, policy: Policy) -> Iterator[Finding]:
+    """RD022: an annotation that looks like the default-class one but is not, exactly: the
+    snapshot-controller then has no default class, though the author meant one."""
+    for vsc in model.of_kind("VolumeSnapshotClass"):
+        for key, value in vsc.annotations.items():
+            if "is-default" not in key.lower():
+                continue
+            if key == DEFAULT_CLASS_ANNOTATION and text(value) in ("true", "false"):
+                continue
+            yield finding(
+                "RD022",
+                f"{vsc.file}: VolumeSnapshotClass {vsc.name} has {key}: {text(value)!r}; only "
+                f'{DEFAULT_CLASS_ANNOTATION}: "true" makes a class the default, so this one '
+                "is not",
+                file=vsc.file,
+                **vsc.where(),
+            )
 
 
 def _mover_storage_class(model: Model, mover: Deployed, settings: dict[str, object]) -> str:
