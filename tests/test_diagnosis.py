@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from restore_drill import k8s
-from restore_drill.steps.diagnosis import POPULATED_FROM, empty_volume_cause
+from restore_drill.steps.diagnosis import empty_volume_cause
+from restore_drill.steps.snapshots import POPULATED_FROM
 from tests.drill_stubs import stub_drill
 
 RESTORED = "restoring <Snapshot 0ff74383 of [/data] at t by volsync> to ."
@@ -24,7 +25,7 @@ class Cluster:
             {"reason": "VolSyncPopulatorPVCCreated"},
             {"reason": "VolSyncPopulatorFinished"},
         ]
-        self.annotations = {POPULATED_FROM: "ns/volsync-home-assistant-restore-dest-1"}
+        self.annotations = {POPULATED_FROM: "ns/snap-1"}
 
     def find(self, kind: k8s.Kind, name: str, namespace: str | None = None) -> Any:
         if kind == k8s.REPLICATION_DESTINATION:
@@ -53,10 +54,8 @@ def cause(tmp_path: Path, cluster: Cluster) -> str:
     [
         (
             lambda c: setattr(c, "rd_logs", "No eligible snapshots found"),
-            "layer ReplicationDestination restore",
+            "layer ReplicationDestination restore: the PVC was populated from snap-1",
         ),
-        (lambda c: setattr(c, "snapshot", None), "layer latestImage"),
-        (lambda c: setattr(c, "snapshot", {"status": {"readyToUse": False}}), "is not readyToUse"),
         (
             lambda c: c.events.append({"reason": "VolSyncPopulatorError", "message": "boom"}),
             "layer populator (prime PVC): VolSyncPopulatorError: boom",
@@ -72,13 +71,25 @@ def test_the_first_broken_layer_is_named(tmp_path: Path, break_layer: Any, blame
     assert len(text.splitlines()) == 1
 
 
+def test_a_restore_replaced_since_is_judged_by_what_it_restored_then(tmp_path: Path) -> None:
+    # The PVC was populated from snap-0, whose restore found nothing; a GitOps re-sync has
+    # since restored again (snap-1, a good restore): the RD's latest logs must not count.
+    cluster = Cluster()
+    cluster.annotations = {POPULATED_FROM: "ns/snap-0"}
+    d = stub_drill(tmp_path, cluster)
+    d.images = {"snap-0": None, "snap-1": "0ff74383"}
+    app = d.apps[0]
+    text = empty_volume_cause(d, app, app.fixture.pvcs[0], 42)
+    assert "populated from snap-0, made by a restore of" in text and "restored nothing" in text
+
+
 def test_a_populator_that_bound_a_fresh_volume_is_not_blamed_on_the_repository(
     tmp_path: Path,
 ) -> None:
     cluster = Cluster()
     cluster.annotations = {}  # the populator bound a volume it never filled
     text = cause(tmp_path, cluster)
-    assert "repository" not in text and "restored snapshot 0ff74383" in text
+    assert "repository" not in text and "populator did not fill it" in text
 
 
 def test_every_record_in_order_blames_the_snapshots_content(tmp_path: Path) -> None:

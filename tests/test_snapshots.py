@@ -115,3 +115,35 @@ def test_verify_fails_when_the_rd_restored_another_snapshot(
     d.cluster._kube = RestoredKube("1a2b3c4d")  # type: ignore[attr-defined]
     STEPS["verify"].run(d)
     assert d.verify["pvcs"][key]["snapshot_restored"] == "1a2b3c4d"
+
+
+class PopulatedKube:
+    """The PVC's PV was populated from snap-0; the RD has restored again since (snap-1)."""
+
+    def find(self, kind: Any, name: str, namespace: Any = None) -> dict[str, Any]:
+        if kind.kind == "PersistentVolumeClaim":
+            return {"spec": {"volumeName": "pv-1"}}
+        if kind.kind == "PersistentVolume":
+            return {"metadata": {"annotations": {snapshots.POPULATED_FROM: "ns/snap-0"}}}
+        rd = status("restoring snapshot 1a2b3c4d of [/data] at t by v to .")
+        rd["status"]["latestImage"] = {"name": "snap-1"}
+        return rd
+
+
+def test_verify_judges_the_restore_that_filled_the_volume_not_the_latest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from restore_drill import data
+
+    d = stub_drill(tmp_path, kube=PopulatedKube())
+    d.profile, d.size = data.load_profile("media"), "1KiB"
+    data.write_dataset(d.profile, 1, 1024, tmp_path / "newer")
+    written = data.manifest_of(tmp_path / "newer")
+    key = f"{d.apps[0].name}/{d.apps[0].fixture.pvcs[0]}"
+    d.datasets, d.last_dataset = {"newer": {key: written}}, "newer"
+    d.snapshots = {"newer": {key: snapshots.Snapshot(NEW_ID, "t", 1)}}
+    d.images = {"snap-0": "0ff74383"}  # noted when snap-0 was made
+    monkeypatch.setattr(verification, "list_data", lambda drill, app, pvc: written)
+    with pytest.raises(VerificationFailed, match="restored snapshot 0ff74383, but the backup"):
+        STEPS["verify"].run(d)
+    assert d.verify["pvcs"][key]["populated_from"] == "snap-0"

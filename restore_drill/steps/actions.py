@@ -161,6 +161,8 @@ def restore_point(drill: Drill) -> None:
         volsync.wait_latest_image(
             kube, name, app.namespace, timeout=drill.step_timeout, not_named=before
         )
+        destination = kube.find(k8s.REPLICATION_DESTINATION, name, app.namespace)
+        snapshots.remember_image(drill.images, destination)
 
 
 @step("write_marker")
@@ -288,6 +290,7 @@ def settle_destination(drill: Drill, app: AppUnderTest, pvc: str) -> None:
     kube = drill.kube()
     name = app.fixture.destination_for(pvc)["metadata"]["name"]
     destination = kube.find(k8s.REPLICATION_DESTINATION, name, app.namespace) or {}
+    snapshots.remember_image(drill.images, destination)  # e.g. a rebuilt cluster's first
     tag = dig(destination, "spec", "trigger", "manual")
     if not tag or tag == dig(destination, "status", "lastManualSync"):
         return
@@ -295,6 +298,7 @@ def settle_destination(drill: Drill, app: AppUnderTest, pvc: str) -> None:
     done = volsync.wait_manual_sync(
         kube, k8s.REPLICATION_DESTINATION, name, app.namespace, tag, timeout=drill.step_timeout
     )
+    snapshots.remember_image(drill.images, done)
     drill.notes.append(
         f"GitOps re-sync set ReplicationDestination {name}'s trigger back to {tag!r}: VolSync "
         f"restored again after the PVC was populated from {before} (now "

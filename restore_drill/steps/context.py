@@ -52,6 +52,8 @@ class Drill:
     datasets: dict[str, dict[str, Manifest]] = field(default_factory=dict)  # label -> pvc -> m
     last_dataset: str = ""
     snapshots: dict[str, dict[str, Snapshot]] = field(default_factory=dict)  # label -> pvc -> s
+    # RD latestImage -> the restic snapshot the restore that made it restored (None: nothing)
+    images: dict[str, str | None] = field(default_factory=dict)
     backup_times: list[float] = field(default_factory=list)  # wall clock, newest last
     disaster_started: float | None = None  # monotonic
     disaster_wall: float | None = None

@@ -1,12 +1,12 @@
-"""Which layer of the restore path left a volume empty, from the objects' own records.
+"""Which restore filled a volume, and which layer left it empty, from the objects' records.
 
-The path has four layers, each leaving its own trace: the ReplicationDestination's restic
-restore (its mover's words in ``status.latestMoverStatus.logs``), the snapshot it publishes
-as ``status.latestImage``, the volume populator's prime PVC (its events on the user's PVC:
-``VolSyncPopulatorPVCCreated``, ``...Error``, ``VolSyncPopulatorFinished``), and the rebind of
-the prime PVC's volume to the user's PVC (the PV then carries
-``volsync.backube/populated-from: <namespace>/<snapshot>``). The first layer whose trace is
-missing or wrong is named; with every trace in order the volume came from elsewhere.
+The path has four layers, each leaving its own trace. The populator fills the user's PVC
+from a VolumeSnapshot and then rebinds the volume to it: the PV carries
+``volsync.backube/populated-from: <namespace>/<snapshot>``. That snapshot is the
+latestImage of one ReplicationDestination restore, whose mover said which restic snapshot
+it restored (the drill notes it per image, since a later restore, such as the one a GitOps
+re-sync starts, replaces the RD's latestImage and its logs). The populator's own steps
+leave events on the PVC (``VolSyncPopulatorPVCCreated``, ``...Error``, ``...Finished``).
 """
 
 from __future__ import annotations
@@ -15,15 +15,28 @@ from typing import TYPE_CHECKING
 
 from restore_drill import k8s
 from restore_drill.kinds import dig
-from restore_drill.steps.snapshots import RESTORED, mover_snapshot
+from restore_drill.steps import snapshots
 from restore_drill.steps.workloads import restored_volume
 
 if TYPE_CHECKING:
     from restore_drill.steps.context import AppUnderTest, Drill
 
-POPULATED_FROM = "volsync.backube/populated-from"
 POPULATOR_FAILED = ("VolSyncPopulatorError", "VolSyncPopulatorPVCCreationError")
 POPULATOR_DONE = "VolSyncPopulatorFinished"
+
+
+def restore_behind(drill: Drill, app: AppUnderTest, pvc: str) -> tuple[str | None, str | None]:
+    """(the VolumeSnapshot that populated ``pvc``, the restic snapshot its restore restored);
+    either is None where no record says."""
+    kube = drill.kube()
+    source = snapshots.populated_from(restored_volume(kube, app, pvc))
+    if source is not None and source in drill.images:
+        return source, drill.images[source]
+    name = app.fixture.destination_for(pvc)["metadata"]["name"]
+    destination = kube.find(k8s.REPLICATION_DESTINATION, name, app.namespace)
+    if source is None or snapshots.image_of(destination) == source:
+        return source, snapshots.mover_snapshot(destination, snapshots.RESTORED)
+    return source, None
 
 
 def empty_volume_cause(drill: Drill, app: AppUnderTest, pvc: str, expected: int) -> str:
@@ -34,42 +47,33 @@ def empty_volume_cause(drill: Drill, app: AppUnderTest, pvc: str, expected: int)
         "app started on it"
     )
     rd_name = app.fixture.destination_for(pvc)["metadata"]["name"]
-    rd = kube.find(k8s.REPLICATION_DESTINATION, rd_name, app.namespace)
-    restored = mover_snapshot(rd, RESTORED)
+    volume = restored_volume(kube, app, pvc)
+    source, restored = restore_behind(drill, app, pvc)
+    events = kube.events_for(app.namespace, pvc)
+    if source is None:
+        finished = any(e.get("reason") == POPULATOR_DONE for e in events)
+        return (
+            f"{head}: layer rebind: PV {dig(volume, 'metadata', 'name')} bound to the PVC has "
+            f"no {snapshots.POPULATED_FROM} annotation, so the populator did not fill it "
+            f"(populator {'reported finished' if finished else 'never reported finished'})"
+        )
     if restored is None:
-        logs = str(dig(rd, "status", "latestMoverStatus", "logs") or "")
+        destination = kube.find(k8s.REPLICATION_DESTINATION, rd_name, app.namespace)
+        logs = str(dig(destination, "status", "latestMoverStatus", "logs") or "")
         said = " (its mover said: No eligible snapshots found)" if "No eligible" in logs else ""
         return (
-            f"{head}: layer ReplicationDestination restore: {rd_name} restored nothing{said}: its "
-            "repository path holds no eligible backup (wrong or empty path, or restoreAsOf/"
+            f"{head}: layer ReplicationDestination restore: the PVC was populated from "
+            f"{source}, made by a restore of {rd_name} that restored nothing{said}: its "
+            "repository path held no eligible backup (wrong or empty path, or restoreAsOf/"
             "previous beyond what retain kept): VolSync's silent empty-restore trap"
         )
-    image = dig(rd, "status", "latestImage", "name")
-    snapshot = kube.find(k8s.VOLUME_SNAPSHOT, str(image), app.namespace) if image else None
-    if snapshot is None or not dig(snapshot, "status", "readyToUse"):
-        state = "missing" if snapshot is None else "not readyToUse"
-        return (
-            f"{head}: layer latestImage: {rd_name} restored snapshot {restored}, but its "
-            f"latestImage {image or '(none)'} is {state}"
-        )
-    events = kube.events_for(app.namespace, pvc)
     failed = [e for e in events if e.get("reason") in POPULATOR_FAILED]
     if failed:
         return (
             f"{head}: layer populator (prime PVC): {failed[-1].get('reason')}: "
             f"{failed[-1].get('message')}"
         )
-    volume = restored_volume(kube, app, pvc)
-    source = dig(volume, "metadata", "annotations", POPULATED_FROM)
-    if not source:
-        finished = any(e.get("reason") == POPULATOR_DONE for e in events)
-        return (
-            f"{head}: layer rebind: PV {dig(volume, 'metadata', 'name')} bound to the PVC has "
-            f"no {POPULATED_FROM} annotation, so the populator did not fill it (populator "
-            f"{'reported finished' if finished else 'never reported finished'}); {rd_name} "
-            f"restored snapshot {restored} into {image}"
-        )
     return (
-        f"{head}: every layer reports success ({rd_name} restored snapshot {restored}; the PV "
-        f"was populated from {source}): the snapshot's content is empty"
+        f"{head}: every layer reports success (the PV was populated from {source}, whose "
+        f"restore restored snapshot {restored}): that snapshot's content is empty"
     )

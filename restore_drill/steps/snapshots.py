@@ -108,3 +108,27 @@ def check_saved(snapshot: Snapshot, source: Obj | None, where: str) -> None:
             f"{where}: the mover saved snapshot {saved}, but the bucket's new snapshot is "
             f"{snapshot.short_id}"
         )
+
+
+POPULATED_FROM = "volsync.backube/populated-from"  # on a PV the populator filled: ns/snapshot
+
+
+def image_of(destination: Obj | None) -> str | None:
+    """The RD's ``status.latestImage`` name: the VolumeSnapshot its last restore made."""
+    name = dig(destination, "status", "latestImage", "name")
+    return str(name) if name else None
+
+
+def remember_image(images: dict[str, str | None], destination: Obj | None) -> None:
+    """Note which restic snapshot the restore that made the RD's latestImage restored (None:
+    it restored nothing). A later restore replaces the latestImage, but a PVC populated
+    before it still names the earlier one: verify must look that one up."""
+    image = image_of(destination)
+    if image is not None:
+        images[image] = mover_snapshot(destination, RESTORED)
+
+
+def populated_from(volume: Obj | None) -> str | None:
+    """The VolumeSnapshot a PV was populated from (VolSync's populator annotates it)."""
+    source = dig(volume, "metadata", "annotations", POPULATED_FROM)
+    return str(source).rsplit("/", 1)[-1] if source else None

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import time
 
-from restore_drill import k8s
 from restore_drill.data import Manifest, Policy, diff_manifests
 from restore_drill.errors import MeasurementError, VerificationFailed
-from restore_drill.steps import snapshots
 from restore_drill.steps.context import Drill
-from restore_drill.steps.diagnosis import empty_volume_cause
+from restore_drill.steps.diagnosis import empty_volume_cause, restore_behind
 from restore_drill.steps.registry import step
 from restore_drill.steps.workloads import list_data
 
@@ -35,15 +33,13 @@ def verify(drill: Drill, expect: str = "") -> None:
         came_back = which_dataset(drill, key, actual, policy)
         backed_up = drill.snapshots.get(label, {}).get(key)
         destination = app.fixture.destination_for(pvc)["metadata"]["name"]
-        restored = snapshots.mover_snapshot(
-            drill.kube().find(k8s.REPLICATION_DESTINATION, destination, app.namespace),
-            snapshots.RESTORED,
-        )
+        source, restored = restore_behind(drill, app, pvc)
         summary[key] = {
             **diff.as_dict(limit=20),
             "entries": len(actual.entries),
             "came_back": came_back,
             "snapshot_backed_up": backed_up.as_dict() if backed_up else None,
+            "populated_from": source,
             "snapshot_restored": restored,
         }
         if backed_up and restored is None and actual.entries:
