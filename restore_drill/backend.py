@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,9 @@ if TYPE_CHECKING:
 
 # What a kept run leaves running, in its backend directory (read by `restore-drill clean`).
 KEPT_FILE = "kept.json"
+# What a run has made so far and the process that owns it, while it runs: a run that is
+# killed (SIGKILL, a lost CI runner) leaves it behind for `restore-drill clean`.
+RUNNING_FILE = "running.json"
 
 
 KEEP_CHOICES = ("never", "on-failure", "always")
@@ -57,6 +61,9 @@ class Backend:
                     {"kind_cluster": self.cluster.name, "kubeconfig": str(self.cluster.kubeconfig)}
                 )
             self.object_store.stop()
+        # Reached only when the teardown finished: a record left behind means it did not.
+        if self.run_dir is not None:
+            (self.run_dir / RUNNING_FILE).unlink(missing_ok=True)
 
     def _record_kept(self, kept: dict[str, str]) -> None:
         kept = {**kept, **self.object_store.leave_running()}
@@ -95,10 +102,18 @@ def start_backend(backend: str, run_dir: Path, **options: Any) -> Backend:
     spec.load().ensure_available()
     store = _object_store(spec.object_store, options)
     run_dir.mkdir(parents=True, exist_ok=True)
+    record = run_dir / RUNNING_FILE
+    owned: dict[str, object] = {"pid": os.getpid()}
     store.start()
     cluster = None
     try:
+        owned.update(store.started_resources())
+        record.write_text(json.dumps(owned, indent=2) + "\n")
         cluster = make_cluster(backend, run_dir / "cluster", store, **options)
+        if backend == "kind" and "name" not in options:
+            # A fresh random name: a cluster by that name is this run's, made or half-made.
+            owned.update({"kind_cluster": cluster.name, "kubeconfig": str(cluster.kubeconfig)})
+            record.write_text(json.dumps(owned, indent=2) + "\n")
         cluster.create()
     except BaseException:
         # A half-made cluster is not left behind (it is ours only if we created it).
@@ -108,5 +123,6 @@ def start_backend(backend: str, run_dir: Path, **options: Any) -> Backend:
             except DrillError as exc:
                 log.warning("could not remove the half-made cluster: %s", exc)
         store.stop()
+        record.unlink(missing_ok=True)
         raise
     return Backend(cluster, store, created_cluster=backend != "existing", run_dir=run_dir)

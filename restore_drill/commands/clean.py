@@ -1,4 +1,5 @@
-"""``restore-drill clean``: remove what kept runs left running (their ``kept.json``).
+"""``restore-drill clean``: remove what kept runs left running (their ``kept.json``) and
+what killed runs left behind (a ``running.json`` whose process is gone).
 
 Only what a run recorded as its own is removed: the kind cluster it created and the
 object-store container it started (which must still carry the run label). Nothing else
@@ -9,16 +10,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 
 from restore_drill.addons.commands import run_command
-from restore_drill.backend import KEPT_FILE
+from restore_drill.backend import KEPT_FILE, RUNNING_FILE
 from restore_drill.clusters.kind import kind_cluster_exists, kind_delete_argv
 from restore_drill.errors import DrillError
 from restore_drill.objectstore import minio
 
 NAME = "clean"
-HELP = "remove the clusters and object stores that kept runs left (see kept.json)"
+HELP = "remove the clusters and object stores that kept or killed runs left behind"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,8 +30,40 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--list", action="store_true", help="only list what would be removed")
 
 
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
 def kept_records(out: Path) -> list[Path]:
-    return sorted(out.glob(f"**/{KEPT_FILE}")) if out.is_dir() else []
+    """Kept runs' records, and the records of runs whose process is gone (killed)."""
+    if not out.is_dir():
+        return []
+    kept = list(out.glob(f"**/{KEPT_FILE}"))
+    for path in out.glob(f"**/{RUNNING_FILE}"):
+        try:
+            pid = int(json.loads(path.read_text()).get("pid", 0))
+        except (OSError, ValueError, AttributeError):
+            continue
+        if pid and not process_alive(pid):
+            kept.append(path)
+    return sorted(kept)
+
+
+def leftovers_notice(out: Path) -> str | None:
+    """One line for the start of a run when earlier runs left things behind."""
+    records = kept_records(out)
+    if not records:
+        return None
+    return (
+        f"restore-drill: {len(records)} earlier run(s) under {out} left a cluster or object "
+        "store behind (kept, or killed); 'restore-drill clean --list' shows them"
+    )
 
 
 def remove_kind_cluster(name: str, kubeconfig: Path) -> str:
@@ -64,11 +98,11 @@ def remove_kept(kept: dict[str, str]) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     records = kept_records(args.out)
     if not records:
-        print(f"clean: nothing kept under {args.out}")
+        print(f"clean: nothing kept or left behind under {args.out}")
         return 0
     failed = 0
     for record in records:
-        kept = json.loads(record.read_text())
+        kept = {k: str(v) for k, v in json.loads(record.read_text()).items() if k != "pid"}
         print(f"clean: {record}")
         if args.list:
             print("".join(f"  {what} {name}\n" for what, name in kept.items()), end="")

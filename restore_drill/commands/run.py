@@ -13,6 +13,7 @@ from pathlib import Path
 from restore_drill import steps
 from restore_drill.backend import KEEP_CHOICES, keep_cluster, start_backend
 from restore_drill.clusters import CHOICES, choose_backend
+from restore_drill.commands.clean import leftovers_notice
 from restore_drill.commands.cluster import add_images_argument
 from restore_drill.errors import UsageError
 from restore_drill.report import (
@@ -164,6 +165,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"restore-drill: backend {backend} ({why})", flush=True)
     scenarios = _scenarios(args.scenario, backend)
     options = backend_options(args, backend)
+    notice = leftovers_notice(args.out)
+    if notice:
+        print(notice, flush=True)
     run_dir = new_run_dir(args.out)
     try:
         started = start_backend(backend, run_dir / "backend", **options)

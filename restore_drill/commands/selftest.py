@@ -7,6 +7,7 @@ import argparse
 
 from restore_drill.backend import keep_cluster, start_backend
 from restore_drill.clusters import choose_backend
+from restore_drill.commands.clean import leftovers_notice
 from restore_drill.commands.run import add_drill_arguments, backend_options
 from restore_drill.report import new_run_dir, remove_if_empty
 
@@ -33,6 +34,9 @@ def run(args: argparse.Namespace) -> int:
     backend, why = choose_backend(args.cluster)
     print(f"restore-drill: backend {backend} ({why})", flush=True)
     options = backend_options(args, backend)
+    notice = leftovers_notice(args.out)
+    if notice:
+        print(notice, flush=True)
     run_dir = new_run_dir(args.out, "selftest")
     try:
         started = start_backend(backend, run_dir / "backend", **options)

@@ -107,6 +107,11 @@ class ObjectStore(abc.ABC):
     def stop(self) -> None:
         """Stop what ``start`` started, nothing else."""
 
+    def started_resources(self) -> dict[str, str]:
+        """What ``start`` made that outlives this process if it is killed (e.g. a container),
+        as ``restore-drill clean`` names it; empty for a store the user runs."""
+        return {}
+
     def leave_running(self) -> dict[str, str]:
         """Hand what ``start`` started over to the user (a kept run): say what it is, so
         ``restore-drill clean`` can remove it later; ``stop`` no longer touches it."""

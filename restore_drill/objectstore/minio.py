@@ -178,6 +178,9 @@ class MinioContainer(ObjectStore):
         )
         return str(json.loads(done.stdout)) if done.returncode == 0 else "gone"
 
+    def started_resources(self) -> dict[str, str]:
+        return {"container": self.settings.name} if self._started else {}
+
     def leave_running(self) -> dict[str, str]:
         if not self._started:
             return {}

@@ -4,13 +4,14 @@ clean`` removes exactly what was recorded."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from restore_drill.backend import KEPT_FILE, Backend
+from restore_drill.backend import KEPT_FILE, RUNNING_FILE, Backend
 from restore_drill.cli import main
 from restore_drill.clusters import kind as kind_module
 from restore_drill.commands import clean
@@ -99,7 +100,7 @@ def test_clean_removes_what_was_recorded_then_forgets_it(
     assert removed == ["kind_cluster restore-drill-kind-1 /k", "container m-1"]
     assert not path.exists()
     assert main(["clean", "--out", str(tmp_path)]) == 0
-    assert "nothing kept" in capsys.readouterr().out
+    assert "nothing kept or left behind" in capsys.readouterr().out
 
 
 def test_a_record_that_fails_stays_and_does_not_hold_back_the_others(
@@ -144,3 +145,78 @@ def test_a_container_without_this_runs_label_is_left_alone(monkeypatch: pytest.M
     assert removed == []
     monkeypatch.setattr(minio, "run_label", lambda name: name)
     assert clean.remove_container("m-1") == "removed" and removed == ["m-1"]
+
+
+def dead_pid() -> int:
+    finished = subprocess.Popen(["true"])
+    finished.wait()
+    return finished.pid
+
+
+def running_record(out: Path, run: str, pid: int) -> Path:
+    path = out / run / "backend" / RUNNING_FILE
+    path.parent.mkdir(parents=True)
+    owned = {"pid": pid, "container": f"m-{run}", "kind_cluster": f"k-{run}", "kubeconfig": "/k"}
+    path.write_text(json.dumps(owned))
+    return path
+
+
+def test_a_killed_run_is_cleaned_and_a_live_one_is_left_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    removed: list[str] = []
+    monkeypatch.setattr(
+        clean, "remove_kind_cluster", lambda name, kubeconfig: removed.append(name) or "removed"
+    )
+    monkeypatch.setattr(clean, "remove_container", lambda name: removed.append(name) or "removed")
+    killed = running_record(tmp_path, "run-killed", dead_pid())
+    live = running_record(tmp_path, "run-live", os.getpid())
+    notice = clean.leftovers_notice(tmp_path)
+    assert notice is not None and "1 earlier run(s)" in notice
+    assert main(["clean", "--out", str(tmp_path), "--list"]) == 0
+    listed = capsys.readouterr().out
+    assert "m-run-killed" in listed and "run-live" not in listed and "pid" not in listed
+    assert main(["clean", "--out", str(tmp_path)]) == 0
+    assert removed == ["k-run-killed", "m-run-killed"]
+    assert not killed.exists() and live.exists()
+    assert clean.leftovers_notice(tmp_path) is None
+
+
+def test_a_finished_teardown_forgets_what_the_run_made(tmp_path: Path) -> None:
+    started, _, _ = backend(tmp_path)
+    (tmp_path / RUNNING_FILE).write_text(json.dumps({"pid": os.getpid()}))
+    started.close(keep_cluster=False)
+    assert not (tmp_path / RUNNING_FILE).exists()
+
+
+def test_a_run_records_what_it_makes_before_it_makes_the_cluster(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import restore_drill.backend as backend_module
+    import restore_drill.clusters as clusters_module
+
+    seen: dict[str, Any] = {}
+
+    class Store(FakeStore):
+        def start(self) -> None:
+            pass
+
+        def started_resources(self) -> dict[str, str]:
+            return {"container": "restore-drill-minio-abc123"}
+
+    class Cluster(FakeCluster):
+        def create(self) -> None:  # a SIGKILL here must leave both on record
+            seen.update(json.loads((tmp_path / RUNNING_FILE).read_text()))
+
+    monkeypatch.setattr(kind_module.KindCluster, "ensure_available", staticmethod(lambda: None))
+    monkeypatch.setattr(backend_module, "_object_store", lambda kind, options: Store())
+    monkeypatch.setattr(clusters_module, "make_cluster", lambda *a, **kw: Cluster())
+    started = backend_module.start_backend("kind", tmp_path)
+    assert seen == {
+        "pid": os.getpid(),
+        "container": "restore-drill-minio-abc123",
+        "kind_cluster": FakeCluster.name,
+        "kubeconfig": str(FakeCluster.kubeconfig),
+    }
+    started.close(keep_cluster=False)
+    assert not (tmp_path / RUNNING_FILE).exists()
