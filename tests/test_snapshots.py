@@ -86,6 +86,21 @@ def test_the_repository_path_comes_from_the_secret_the_rs_names(tmp_path: Path) 
         snapshots.repository_prefix(app, app.fixture.pvcs[0], "other-bucket")
 
 
+def newer_backed_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kube: Any) -> tuple[Any, str]:
+    """A drill whose dataset 'newer' was backed up as NEW_ID and restored intact."""
+    from restore_drill import data
+
+    d = stub_drill(tmp_path, kube=kube)
+    d.profile, d.size = data.load_profile("media"), "1KiB"
+    data.write_dataset(d.profile, 1, 1024, tmp_path / "newer")
+    written = data.manifest_of(tmp_path / "newer")
+    key = f"{d.apps[0].name}/{d.apps[0].fixture.pvcs[0]}"
+    d.datasets, d.last_dataset = {"newer": {key: written}}, "newer"
+    d.snapshots = {"newer": {key: snapshots.Snapshot(NEW_ID, "t", 1)}}
+    monkeypatch.setattr(verification, "list_data", lambda drill, app, pvc: written)
+    return d, key
+
+
 class RestoredKube:
     def __init__(self, short_id: str) -> None:
         self.short_id = short_id
@@ -97,16 +112,7 @@ class RestoredKube:
 def test_verify_fails_when_the_rd_restored_another_snapshot(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from restore_drill import data
-
-    d = stub_drill(tmp_path, kube=RestoredKube("0ff74383"))
-    d.profile, d.size = data.load_profile("media"), "1KiB"
-    data.write_dataset(d.profile, 1, 1024, tmp_path / "newer")
-    written = data.manifest_of(tmp_path / "newer")
-    key = f"{d.apps[0].name}/{d.apps[0].fixture.pvcs[0]}"
-    d.datasets, d.last_dataset = {"newer": {key: written}}, "newer"
-    d.snapshots = {"newer": {key: snapshots.Snapshot(NEW_ID, "t", 1)}}
-    monkeypatch.setattr(verification, "list_data", lambda drill, app, pvc: written)
+    d, key = newer_backed_up(tmp_path, monkeypatch, RestoredKube("0ff74383"))
     with pytest.raises(VerificationFailed, match="restored snapshot 0ff74383, but the backup"):
         STEPS["verify"].run(d)
     d.cluster._kube = RestoredKube("")  # type: ignore[attr-defined]
@@ -133,17 +139,8 @@ class PopulatedKube:
 def test_verify_judges_the_restore_that_filled_the_volume_not_the_latest(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from restore_drill import data
-
-    d = stub_drill(tmp_path, kube=PopulatedKube())
-    d.profile, d.size = data.load_profile("media"), "1KiB"
-    data.write_dataset(d.profile, 1, 1024, tmp_path / "newer")
-    written = data.manifest_of(tmp_path / "newer")
-    key = f"{d.apps[0].name}/{d.apps[0].fixture.pvcs[0]}"
-    d.datasets, d.last_dataset = {"newer": {key: written}}, "newer"
-    d.snapshots = {"newer": {key: snapshots.Snapshot(NEW_ID, "t", 1)}}
+    d, key = newer_backed_up(tmp_path, monkeypatch, PopulatedKube())
     d.images = {"snap-0": "0ff74383"}  # noted when snap-0 was made
-    monkeypatch.setattr(verification, "list_data", lambda drill, app, pvc: written)
     with pytest.raises(VerificationFailed, match="restored snapshot 0ff74383, but the backup"):
         STEPS["verify"].run(d)
     assert d.verify["pvcs"][key]["populated_from"] == "snap-0"
