@@ -14,8 +14,9 @@ import pytest
 
 from restore_drill.backend import KEEP_CHOICES, Backend, keep_cluster, start_backend
 from restore_drill.clusters import CHOICES, choose_backend
+from restore_drill.commands.clean import leftovers_notice
 from restore_drill.errors import UsageError
-from restore_drill.report import DrillResult
+from restore_drill.report import DrillResult, new_run_dir
 from restore_drill.scenario import Scenario, load_scenarios
 
 last_result_key = pytest.StashKey[DrillResult]()
@@ -88,15 +89,20 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 @pytest.fixture(scope="session")
-def drill_backend(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Backend]:
+def drill_backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
     """One cluster + object store for the session's drills (scenarios use own namespaces)."""
     requested = request.config.getoption("--cluster")
     if not requested:
         pytest.skip("drills are opt-in: pass --cluster auto|kind|existing")
     backend_name, _why = choose_backend(requested)
-    backend = start_backend(backend_name, tmp_path_factory.mktemp("drill-backend"))
+    # Under runs/, not pytest's temporary directory: a kept or killed session's record must
+    # outlive pytest's clean-up of old temporary directories, where `restore-drill clean`
+    # finds it.
+    out = request.config.rootpath / "runs"
+    notice = leftovers_notice(out)
+    if notice:
+        print(notice, flush=True)
+    backend = start_backend(backend_name, new_run_dir(out, "pytest") / "backend")
     yield backend
     failed = request.session.testsfailed > 0
     backend.close(keep_cluster=keep_cluster(request.config.getoption("--keep"), failed=failed))
