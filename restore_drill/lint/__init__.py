@@ -35,6 +35,10 @@ def lint_repository(path: Path, policy: Policy | None = None) -> LintResult:
     notes = [
         f"rendered {len(rendered.roots)} kustomization root(s), {len(rendered.objects)} object(s)"
     ]
+    if rendered.unresolved:
+        notes.append(
+            "not resolved (what they deploy is not judged): " + "; ".join(rendered.unresolved)
+        )
     if rendered.skipped:
         shown = ", ".join(rendered.skipped[:5]) + (", ..." if len(rendered.skipped) > 5 else "")
         notes.append(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import fnmatch
 import posixpath
 import re
 from dataclasses import dataclass, field, replace
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from restore_drill.kinds import dig
+from restore_drill.lint.argocd import deployer_of, deploying_app, unresolved_generators
 from restore_drill.lint.catalog import finding
 from restore_drill.lint.charts import ChartUse, kustomize_charts
 from restore_drill.lint.findings import Finding
@@ -55,6 +55,7 @@ class Rendered:
     roots: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # YAML files that are not manifests
     charts: list[ChartUse] = field(default_factory=list)
+    unresolved: list[str] = field(default_factory=list)  # ApplicationSet generators
 
 
 def not_manifests(loads: dict[str, LoadResult], listed: set[str]) -> list[str]:
@@ -121,10 +122,11 @@ def render_repository(repo: Path) -> Rendered:
         and d.body.get("kind") in ("Application", "ApplicationSet")
     ]
     config = _config_values(every_doc)
+    out.unresolved = unresolved_generators(argo)
 
     for chart in kustomize_charts(kustomizations, loads):
         # A chart without a namespace of its own goes where its Application deploys.
-        _, _, namespace = _argo_deployer(argo, posixpath.dirname(chart.file))
+        _, _, namespace = deploying_app(argo, posixpath.dirname(chart.file))
         out.charts.append(replace(chart, namespace=chart.namespace or namespace))
     by_directory = {unit.directory: unit for unit in units}
     claimed: set[str] = set()
@@ -134,7 +136,7 @@ def render_repository(repo: Path) -> Rendered:
         if unit is None:
             continue
         claimed.add(path)
-        deployer = _deployer(doc, "FluxKustomization")
+        deployer = deployer_of(doc, "FluxKustomization")
         variables = _flux_variables(doc.body, config)
         documents = _substitute(unit, variables, out.findings, deployer)
         target_ns = text(dig(doc.body, "spec", "targetNamespace"))
@@ -150,7 +152,7 @@ def render_repository(repo: Path) -> Rendered:
     for unit in units:
         if unit.directory in claimed:
             continue
-        argo_deployer, app, namespace = _argo_deployer(argo, unit.directory)
+        argo_deployer, app, namespace = deploying_app(argo, unit.directory)
         _collect(out, unit.documents, app, argo_deployer, namespace, force_namespace=False)
     return out
 
@@ -244,11 +246,6 @@ def _source_file(
     return candidates[0] if len(candidates) == 1 else root.file
 
 
-def _deployer(doc: Document, kind: str) -> Deployer:
-    meta = mapping(doc.body.get("metadata"))
-    return Deployer(kind, text(meta.get("name")), text(meta.get("namespace")), doc.file, doc.body)
-
-
 def _config_values(documents: list[Document]) -> dict[tuple[str, str], dict[str, str]]:
     """ConfigMap and Secret (stringData) values, for Flux ``substituteFrom``."""
     values: dict[tuple[str, str], dict[str, str]] = {}
@@ -317,33 +314,6 @@ def _substitute(
     for index, doc in enumerate(parsed.documents):
         doc.file = originals.get((text(doc.body.get("kind")), index), unit.default_file)
     return parsed.documents
-
-
-def _argo_deployer(argo: list[Document], directory: str) -> tuple[Deployer | None, str, str]:
-    """The ArgoCD Application or ApplicationSet deploying ``directory``: (deployer, app, ns)."""
-    basename = posixpath.basename(directory) if directory != "." else "."
-    for doc in argo:
-        spec = mapping(doc.body.get("spec"))
-        if doc.body.get("kind") == "Application":
-            sources = [mapping(spec.get("source")), *map(mapping, sequence(spec.get("sources")))]
-            paths = {posixpath.normpath(text(s.get("path"))) for s in sources if s.get("path")}
-            if directory in paths:
-                deployer = _deployer(doc, "Application")
-                ns = text(dig(spec, "destination", "namespace"))
-                return deployer, deployer.name, ns
-            continue
-        for generator in map(mapping, sequence(spec.get("generators"))):
-            patterns = sequence(dig(generator, "git", "directories"))
-            included = [text(dig(p, "path")) for p in patterns if not dig(p, "exclude")]
-            excluded = [text(dig(p, "path")) for p in patterns if dig(p, "exclude")]
-            if any(fnmatch.fnmatch(directory, p) for p in included) and not any(
-                fnmatch.fnmatch(directory, p) for p in excluded
-            ):
-                deployer = _deployer(doc, "ApplicationSet")
-                ns = text(dig(spec, "template", "spec", "destination", "namespace"))
-                ns = re.sub(r"\{\{\s*\.?path\.basename\s*\}\}", basename, ns)
-                return deployer, basename, ns
-    return None, basename, ""
 
 
 def _collect(

@@ -146,3 +146,15 @@ def test_findings_name_their_source_file(homelab: LintResult) -> None:
 
 def test_flux_component_findings_are_substituted(flux: LintResult) -> None:
     assert all("${APP}" not in f.message for f in flux.findings)
+
+
+def test_a_list_generator_names_the_app_and_an_unresolvable_one_is_said(
+    charts: LintResult,
+) -> None:
+    from restore_drill.lint.render import render_repository
+
+    rendered = render_repository(EXAMPLES / "charts")
+    frigate = [o for o in rendered.objects if o.file.startswith("apps/frigate/")]
+    assert frigate and {o.deployer.name for o in frigate if o.deployer} == {"apps"}
+    assert {o.namespace for o in frigate} == {"frigate"}
+    assert any("ApplicationSet edge: clusters" in note for note in charts.notes)
