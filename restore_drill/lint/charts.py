@@ -1,7 +1,8 @@
-"""Workloads the lint cannot see: Helm charts, inflated by a kustomization (``helmCharts``)
-or installed by an ArgoCD Application (``source.chart``). Their values often name the PVC
-the chart's workload mounts (``existingClaim``, ``claimName``); a claim named there counts
-as mounted, and a PVC in a chart's namespace that the values do not name is "maybe".
+"""Workloads the lint cannot see: Helm charts, inflated by a kustomization (``helmCharts``),
+installed by an ArgoCD Application (``source.chart``) or by a Flux HelmRelease. Their
+values often name the PVC the chart's workload mounts (``existingClaim``, ``claimName``):
+a claim named there counts as mounted, and a PVC in a chart's namespace that the values
+do not name is "maybe".
 """
 
 from __future__ import annotations
@@ -90,4 +91,17 @@ def application_charts(applications: Iterator[Deployed]) -> list[ChartUse]:
                 continue
             claims = claims_in(_helm_values(mapping(source.get("helm"))))
             uses.append(ChartUse(text(source.get("chart")), namespace, frozenset(claims), app.file))
+    return uses
+
+
+def helm_release_charts(releases: Iterator[Deployed]) -> list[ChartUse]:
+    """Charts Flux HelmReleases install (``spec.chart.spec.chart`` or ``spec.chartRef``),
+    with the claims their ``spec.values`` name."""
+    uses = []
+    for release in releases:
+        spec = mapping(release.body.get("spec"))
+        chart = text(dig(spec, "chart", "spec", "chart")) or text(dig(spec, "chartRef", "name"))
+        namespace = text(spec.get("targetNamespace")) or release.namespace
+        claims = frozenset(claims_in(spec.get("values")))
+        uses.append(ChartUse(chart or release.name, namespace, claims, release.file))
     return uses

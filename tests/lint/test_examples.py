@@ -65,11 +65,17 @@ CHARTS = {
     ("RD906", "apps/zigbee2mqtt/kustomization.yaml"),
 }
 
+FLUX_HELM = {
+    ("RD014", "PersistentVolumeClaim/zwave/zwave-data"),
+    ("RD022", "VolumeSnapshotClass/longhorn-snapshot"),
+}
+
 # Apps written to be right: any finding naming them is a false positive.
 CLEAN_APPS = {
     "homelab": {"home-assistant", "paperless-ngx"},
     "flux": {"n8n", "open-webui"},
     "charts": {"esphome", "esphome-backup", "home-assistant"},
+    "flux-helm": {"vaultwarden"},
 }
 
 
@@ -88,6 +94,11 @@ def charts() -> LintResult:
     return lint_repository(EXAMPLES / "charts")
 
 
+@pytest.fixture(scope="module")
+def flux_helm() -> LintResult:
+    return lint_repository(EXAMPLES / "flux-helm")
+
+
 def test_homelab_reports_exactly_the_planted_defects(homelab: LintResult) -> None:
     assert refs(homelab) == HOMELAB
 
@@ -98,6 +109,11 @@ def test_flux_reports_exactly_the_planted_defects(flux: LintResult) -> None:
 
 def test_charts_reports_exactly_the_planted_defects(charts: LintResult) -> None:
     assert refs(charts) == CHARTS
+
+
+def test_flux_helm_reports_exactly_the_planted_defects(flux_helm: LintResult) -> None:
+    assert refs(flux_helm) == FLUX_HELM
+    assert any("apps/zwave/config/settings.yaml" in note for note in flux_helm.notes)
 
 
 def test_what_the_lint_cannot_see_is_not_a_warning(charts: LintResult) -> None:
@@ -115,18 +131,19 @@ def test_app_configs_are_skipped_and_counted_not_syntax_errors(charts: LintResul
     )
 
 
-@pytest.mark.parametrize("example", ["homelab", "flux", "charts"])
+@pytest.mark.parametrize("example", ["homelab", "flux", "charts", "flux-helm"])
 def test_clean_apps_have_no_finding(
-    example: str, homelab: LintResult, flux: LintResult, charts: LintResult
+    example: str, homelab: LintResult, flux: LintResult, charts: LintResult, flux_helm: LintResult
 ) -> None:
-    result = {"homelab": homelab, "flux": flux, "charts": charts}[example]
+    results = {"homelab": homelab, "flux": flux, "charts": charts, "flux-helm": flux_helm}
+    result = results[example]
     named = {f.app for f in result.findings} | {f.namespace for f in result.findings}
     assert not named & CLEAN_APPS[example]
 
 
 def test_every_rule_is_planted_somewhere_or_tested_as_hostile_input() -> None:
     hostile = {"RD901", "RD902", "RD903", "RD904", "RD905"}  # tests/lint/test_loader.py
-    planted = {rule for rule, _ in HOMELAB | FLUX | CHARTS}
+    planted = {rule for rule, _ in HOMELAB | FLUX | CHARTS | FLUX_HELM}
     assert planted | hostile == set(RULES)
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from restore_drill.kinds import dig
 from restore_drill.lint.catalog import finding
-from restore_drill.lint.charts import application_charts
+from restore_drill.lint.charts import application_charts, helm_release_charts
 from restore_drill.lint.findings import Finding
 from restore_drill.lint.model import WORKLOAD_KINDS, Deployed, Model, mapping, sequence, text
 from restore_drill.lint.policy import Policy
@@ -57,7 +57,11 @@ def check_mounts(model: Model, policy: Policy) -> Iterator[Finding]:
     for workload in workloads:
         mounted.update((workload.namespace, claim) for claim in claim_names(workload))
     protected = backed_up_pvcs(model)
-    charts = [*model.charts, *application_charts(model.of_kind("Application"))]
+    charts = [
+        *model.charts,
+        *application_charts(model.of_kind("Application")),
+        *helm_release_charts(model.of_kind("HelmRelease")),
+    ]
     for (namespace, name), rs in sorted(protected.items()):
         pvc = model.get("PersistentVolumeClaim", namespace, name)
         if pvc is None or (namespace, name) in mounted:
