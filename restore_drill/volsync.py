@@ -135,6 +135,27 @@ def wait_manual_sync(
     return obj
 
 
+def syncing(obj: Obj | None) -> bool:
+    """Whether a sync (or its clean-up) runs now: VolSync's ``Synchronizing`` condition."""
+    for condition in dig(obj, "status", "conditions") or []:
+        if condition.get("type") == "Synchronizing":
+            return bool(condition.get("status") == "True")
+    return False
+
+
+def wait_idle(kube: Kube, kind: k8s.Kind, name: str, namespace: str, *, timeout: float) -> None:
+    """Wait until no sync runs. A manual tag set while a scheduled sync runs is recorded by
+    THAT sync (whose snapshot may already be written), so a drill's backup starts idle."""
+    kube.wait_for(
+        kind,
+        name,
+        namespace,
+        lambda obj: obj is not None and not syncing(obj),
+        timeout=timeout,
+        what=f"{kind.kind} {namespace}/{name} idle (no sync running)",
+    )
+
+
 def manual_sync(
     kube: Kube, kind: k8s.Kind, name: str, namespace: str, tag: str, *, timeout: float
 ) -> Obj:

@@ -265,3 +265,14 @@ def test_secrets_are_applied_as_the_api_server_stores_them() -> None:
     import base64
 
     assert base64.b64decode(secret["data"]["RESTIC_PASSWORD"]).decode() == VALUES["RESTIC_PASSWORD"]
+
+
+def test_a_backup_waits_while_a_scheduled_sync_runs() -> None:
+    def rs(status: str, reason: str) -> dict[str, object]:
+        condition = {"type": "Synchronizing", "status": status, "reason": reason}
+        return {"status": {"conditions": [{"type": "Other", "status": "True"}, condition]}}
+
+    assert volsync.syncing(rs("True", "SyncInProgress"))
+    assert volsync.syncing(rs("True", "CleaningUp"))
+    assert not volsync.syncing(rs("False", "WaitingForSchedule"))
+    assert not volsync.syncing({"status": {}}) and not volsync.syncing(None)

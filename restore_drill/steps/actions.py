@@ -106,6 +106,9 @@ def backup(drill: Drill) -> None:
         source = app.fixture.source_for(pvc)
         name = source["metadata"]["name"]
         prefix = snapshots.repository_prefix(app, pvc, drill.bucket)
+        volsync.wait_idle(
+            kube, k8s.REPLICATION_SOURCE, name, app.namespace, timeout=drill.step_timeout
+        )
         before = snapshots.RepositoryListing(drill.object_store, drill.bucket, prefix)
         synced = volsync.manual_sync(
             kube,

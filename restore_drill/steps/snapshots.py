@@ -86,7 +86,8 @@ class RepositoryListing:
         if len(new) != 1:
             raise MeasurementError(
                 f"{where}: the backup finished, but the bucket shows {len(new)} new snapshots "
-                "where one was written: the repository is not where the drill looks"
+                "where one was written: the repository is not where the drill looks, or the "
+                "sync that answered was not the one the drill started"
             )
         added = sum(size for key, size in self.packs.items() if key not in before.packs)
         modified = self.snapshots[new[0]]["LastModified"]
