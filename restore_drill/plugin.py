@@ -12,11 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from restore_drill.backend import KEEP_CHOICES, Backend, keep_cluster, start_backend
+from restore_drill.backend import KEEP_CHOICES, Backend, keep_cluster
 from restore_drill.clusters import CHOICES, choose_backend
-from restore_drill.commands.clean import leftovers_notice
 from restore_drill.errors import UsageError
-from restore_drill.report import DrillResult, new_run_dir
+from restore_drill.report import DrillResult
 from restore_drill.scenario import Scenario, load_scenarios
 
 last_result_key = pytest.StashKey[DrillResult]()
@@ -98,11 +97,9 @@ def drill_backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
     # Under runs/, not pytest's temporary directory: a kept or killed session's record must
     # outlive pytest's clean-up of old temporary directories, where `restore-drill clean`
     # finds it.
-    out = request.config.rootpath / "runs"
-    notice = leftovers_notice(out)
-    if notice:
-        print(notice, flush=True)
-    backend = start_backend(backend_name, new_run_dir(out, "pytest") / "backend")
+    from restore_drill.commands.run import start_run
+
+    backend, _run_dir = start_run(backend_name, request.config.rootpath / "runs", "pytest", {})
     yield backend
     failed = request.session.testsfailed > 0
     backend.close(keep_cluster=keep_cluster(request.config.getoption("--keep"), failed=failed))

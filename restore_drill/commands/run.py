@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from restore_drill import steps
-from restore_drill.backend import KEEP_CHOICES, keep_cluster, start_backend
+from restore_drill.backend import KEEP_CHOICES, Backend, keep_cluster, start_backend
 from restore_drill.clusters import CHOICES, choose_backend
 from restore_drill.commands.clean import leftovers_notice
 from restore_drill.commands.cluster import add_images_argument
@@ -151,6 +151,22 @@ def _dry_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def start_run(
+    backend: str, out: Path, prefix: str, options: dict[str, object]
+) -> tuple[Backend, Path]:
+    """Name what earlier runs left behind, make this run's directory under ``out`` and
+    start its backend there; a run that cannot start leaves no directory."""
+    notice = leftovers_notice(out)
+    if notice:
+        print(notice, flush=True)
+    run_dir = new_run_dir(out, prefix)
+    try:
+        return start_backend(backend, run_dir / "backend", **options), run_dir
+    except BaseException:
+        remove_if_empty(run_dir)
+        raise
+
+
 def run(args: argparse.Namespace) -> int:
     # Mistyped input is named before anything is probed or started.
     if args.scenario != "all":
@@ -164,16 +180,7 @@ def run(args: argparse.Namespace) -> int:
     backend, why = choose_backend(args.cluster)
     print(f"restore-drill: backend {backend} ({why})", flush=True)
     scenarios = _scenarios(args.scenario, backend)
-    options = backend_options(args, backend)
-    notice = leftovers_notice(args.out)
-    if notice:
-        print(notice, flush=True)
-    run_dir = new_run_dir(args.out)
-    try:
-        started = start_backend(backend, run_dir / "backend", **options)
-    except BaseException:
-        remove_if_empty(run_dir)
-        raise
+    started, run_dir = start_run(backend, args.out, "run", backend_options(args, backend))
     results: list[DrillResult] = []
     interrupted = False
     try:

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import argparse
 
-from restore_drill.backend import keep_cluster, start_backend
+from restore_drill.backend import keep_cluster
 from restore_drill.clusters import choose_backend
-from restore_drill.commands.clean import leftovers_notice
-from restore_drill.commands.run import add_drill_arguments, backend_options
-from restore_drill.report import new_run_dir, remove_if_empty
+from restore_drill.commands.run import add_drill_arguments, backend_options, start_run
 
 NAME = "selftest"
 HELP = "show that the drill's checks catch each kind of broken restore, on this cluster"
@@ -33,16 +31,7 @@ def run(args: argparse.Namespace) -> int:
         parse_size(args.size, "--size")
     backend, why = choose_backend(args.cluster)
     print(f"restore-drill: backend {backend} ({why})", flush=True)
-    options = backend_options(args, backend)
-    notice = leftovers_notice(args.out)
-    if notice:
-        print(notice, flush=True)
-    run_dir = new_run_dir(args.out, "selftest")
-    try:
-        started = start_backend(backend, run_dir / "backend", **options)
-    except BaseException:
-        remove_if_empty(run_dir)
-        raise
+    started, run_dir = start_run(backend, args.out, "selftest", backend_options(args, backend))
     rows: list[selftest.Row] = []
     try:
         rows = selftest.play(
