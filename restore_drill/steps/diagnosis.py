@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from restore_drill import k8s
+from restore_drill import k8s, volsync
 from restore_drill.kinds import dig
 from restore_drill.steps import snapshots
 from restore_drill.steps.workloads import restored_volume
@@ -58,8 +58,7 @@ def empty_volume_cause(drill: Drill, app: AppUnderTest, pvc: str, expected: int)
             f"(populator {'reported finished' if finished else 'never reported finished'})"
         )
     if restored is None:
-        destination = kube.find(k8s.REPLICATION_DESTINATION, rd_name, app.namespace)
-        logs = str(dig(destination, "status", "latestMoverStatus", "logs") or "")
+        logs = volsync.mover_logs(kube, k8s.REPLICATION_DESTINATION, rd_name, app.namespace)
         said = " (its mover said: No eligible snapshots found)" if "No eligible" in logs else ""
         return (
             f"{head}: layer ReplicationDestination restore: the PVC was populated from "
