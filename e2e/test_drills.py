@@ -1,4 +1,6 @@
-"""Every scenario file as a drill, on the backend given with ``--cluster`` (opt-in)."""
+"""Every scenario file as a drill, the fault drills too, on the backend given with
+``--cluster`` (opt-in). A drill passes when it ends as its scenario declares: recovered
+within the target with the data verified, or failed loudly with the named failure."""
 
 from __future__ import annotations
 
@@ -32,5 +34,10 @@ def test_drill(
     result = run_drill(drill_scenario, drill_backend.cluster, drill_backend.object_store, options)
     remember(request.node, result)
     assert result.passed, f"{result.failure_type}: {result.failure}"
-    assert result.rto_seconds is not None and result.rto_seconds <= result.rto_target_seconds
-    assert result.verify.get("ok") is True
+    assert result.outcome_observed == result.outcome_expected
+    if drill_scenario.outcome == "recovers":
+        assert result.rto_seconds is not None
+        assert result.rto_seconds <= result.rto_target_seconds
+        assert result.verify.get("ok") is True
+    else:
+        assert result.observed_failure and result.verify.get("ok") is not True

@@ -1,6 +1,8 @@
-"""Negative drills on the same real cluster: every way a restore can be wrong must FAIL,
-naming the cause. The faults come from scenario data (``faults:``, step order, target),
-not from Python special cases; they run after the scenarios (opt-in with ``--cluster``)."""
+"""Negative drills on the same real cluster: a restore the harness's own checks must call
+wrong (the wrong snapshot, a file the backup never had) FAILS, naming the cause. The faults
+come from scenario data (``faults:``, step order, target), not from Python special cases;
+they run after the scenarios (opt-in with ``--cluster``). The backup path's faults are
+scenarios of their own (``scenarios/faults/``), drilled with the others."""
 
 from __future__ import annotations
 
@@ -34,14 +36,6 @@ def failed_with(result: DrillResult, failure_type: str, *words: str) -> None:
         assert word in str(result.failure), result.failure
 
 
-def test_corrupted_repository(
-    drill_backend: Backend, tmp_path: Path, pytestconfig: pytest.Config
-) -> None:
-    scenario = find_scenario("pvc-delete").with_faults("corrupt-repository")
-    result = drill(drill_backend, scenario, tmp_path, pytestconfig)
-    failed_with(result, "MoverFailed", "mover failed", "mover pods failed")
-
-
 def test_wrong_snapshot_restored(
     drill_backend: Backend, tmp_path: Path, pytestconfig: pytest.Config
 ) -> None:
@@ -58,11 +52,3 @@ def test_missing_file(drill_backend: Backend, tmp_path: Path, pytestconfig: pyte
     failed_with(
         drill(drill_backend, scenario, tmp_path, pytestconfig), "VerificationFailed", "1 missing"
     )
-
-
-def test_silent_empty_restore_trap(
-    drill_backend: Backend, tmp_path: Path, pytestconfig: pytest.Config
-) -> None:
-    scenario = find_scenario("pvc-delete").with_faults("rd-empty-repository")
-    result = drill(drill_backend, scenario, tmp_path, pytestconfig)
-    failed_with(result, "VerificationFailed", "EMPTY", "restored nothing", "repository")

@@ -193,8 +193,10 @@ class RecordingKube(k8s.Kube):
         namespace: str | None = None,
         *,
         propagation: str = "Background",
+        grace_seconds: int | None = None,
     ) -> k8s.Obj | None:
-        self.plan.line(f"delete: {_where(kind, name, namespace)}")
+        grace = "" if grace_seconds is None else f" (grace {grace_seconds}s)"
+        self.plan.line(f"delete: {_where(kind, name, namespace)}{grace}")
         return self._placeholder(kind, name, namespace)
 
     def wait_for(

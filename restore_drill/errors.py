@@ -94,7 +94,12 @@ class RestoreTimeout(DrillError):
 
 
 class MoverFailed(DrillError):
-    """A VolSync mover reported ``Failed`` (or its pods kept failing) for the drill's sync."""
+    """A VolSync mover reported ``Failed`` (or its pods kept failing) for the drill's sync;
+    ``cause`` is what its log says went wrong (restic's kinds: wrong-password, ...)."""
+
+    def __init__(self, message: str, *, cause: str = "failed") -> None:
+        super().__init__(message)
+        self.cause = cause
 
 
 class AgentFailed(DrillError):
@@ -103,6 +108,11 @@ class AgentFailed(DrillError):
 
 class VerificationFailed(DrillError):
     """Restored data differs from what was written (missing, extra or changed entries)."""
+
+
+class OutcomeMismatch(DrillError):
+    """A drill ended otherwise than its scenario declares (a fault drill that recovered when
+    it should fail loudly, or failed some other way)."""
 
 
 class MeasurementError(DrillError):

@@ -271,9 +271,13 @@ class Kube:
         namespace: str | None = None,
         *,
         propagation: str = "Background",
+        grace_seconds: int | None = None,
     ) -> bool:
         """Delete an object; False when it was already gone."""
-        return self.delete_answered(kind, name, namespace, propagation=propagation) is not None
+        answer = self.delete_answered(
+            kind, name, namespace, propagation=propagation, grace_seconds=grace_seconds
+        )
+        return answer is not None
 
     def delete_answered(
         self,
@@ -282,13 +286,15 @@ class Kube:
         namespace: str | None = None,
         *,
         propagation: str = "Background",
+        grace_seconds: int | None = None,
     ) -> Obj | None:
         """Delete an object; the API's answer (the object with its ``deletionTimestamp``
         while a finalizer or grace period holds it, else a Status), None if already gone."""
+        body: dict[str, Any] = {"propagationPolicy": propagation}
+        if grace_seconds is not None:
+            body["gracePeriodSeconds"] = grace_seconds
         try:
-            answer = self.resource(kind).delete(
-                name=name, namespace=namespace, body={"propagationPolicy": propagation}
-            )
+            answer = self.resource(kind).delete(name=name, namespace=namespace, body=body)
         except api_errors() as exc:
             error = _error(exc, f"delete {kind} {namespace or ''}/{name}")
             if isinstance(error, NotFound):

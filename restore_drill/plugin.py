@@ -16,7 +16,7 @@ from restore_drill.backend import KEEP_CHOICES, Backend, keep_cluster
 from restore_drill.clusters import CHOICES, choose_backend
 from restore_drill.errors import UsageError
 from restore_drill.report import DrillResult
-from restore_drill.scenario import Scenario, load_scenarios
+from restore_drill.scenario import GROUPS, Scenario, load_group
 
 last_result_key = pytest.StashKey[DrillResult]()
 
@@ -65,7 +65,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def selected_scenarios(config: pytest.Config) -> list[Scenario]:
     wanted = config.getoption("--scenario") or []
-    scenarios = load_scenarios()
+    scenarios = [scenario for group in GROUPS for scenario in load_group(group)]
     unknown = sorted(set(wanted) - {s.name for s in scenarios})
     if unknown:
         raise pytest.UsageError(f"--scenario: unknown {', '.join(unknown)}")
@@ -123,7 +123,15 @@ def pytest_runtest_makereport(
     result = item.stash.get(last_result_key, None)
     if result is not None and report.when == "call":
         # The item's properties reach every later report, the JUnit writer's among them.
-        for name in ("scenario", "verdict", "rto_seconds", "rto_target_seconds", "rpo_seconds"):
+        for name in (
+            "scenario",
+            "verdict",
+            "rto_seconds",
+            "rto_target_seconds",
+            "rpo_seconds",
+            "outcome_expected",
+            "outcome_observed",
+        ):
             item.user_properties.append((name, getattr(result, name)))
         report.user_properties = list(item.user_properties)
     return report

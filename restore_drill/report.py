@@ -55,6 +55,10 @@ class DrillResult:
     notes: list[str] = field(default_factory=list)
     namespaces: list[str] = field(default_factory=list)
     interrupted: str | None = None  # the step a signal stopped the drill in
+    # What the scenario declares and what happened: "recovers" or "fails-loudly: <failure>".
+    outcome_expected: str = "recovers"
+    outcome_observed: str = ""
+    observed_failure: str | None = None  # the failure a fails-loudly drill was right to see
     started_at: str = field(default_factory=utc_now)
 
     @property
@@ -155,13 +159,31 @@ def table_rows(results: list[DrillResult]) -> list[list[str]]:
             seconds(r.rto_seconds),
             f"{r.rto_target_seconds:g}s",
             seconds(r.rpo_seconds),
+            outcome_cell(r),
             r.verdict,
         ]
         for r in results
     ]
 
 
-TABLE_HEADER = ["scenario", "backend", "data per PVC", "RTO", "target", "RPO", "verdict"]
+def outcome_cell(r: DrillResult) -> str:
+    """What happened, and what was expected when that differs."""
+    observed = r.outcome_observed or ("recovers" if r.passed else "fails")
+    if observed == r.outcome_expected:
+        return observed
+    return f"{observed} (expected {r.outcome_expected})"
+
+
+TABLE_HEADER = [
+    "scenario",
+    "backend",
+    "data per PVC",
+    "RTO",
+    "target",
+    "RPO",
+    "outcome",
+    "verdict",
+]
 
 
 def markdown_summary(results: list[DrillResult]) -> str:
@@ -170,6 +192,8 @@ def markdown_summary(results: list[DrillResult]) -> str:
     for r in results:
         if r.failure:
             lines.append(f"\n**{r.scenario}** failed ({r.failure_type}): {r.failure}")
+        if r.observed_failure:
+            lines.append(f"\n{r.scenario} failed loudly, as declared: {r.observed_failure}")
         for note in r.notes:
             lines.append(f"\n{r.scenario}: {note}")
     return "\n".join(lines) + "\n"

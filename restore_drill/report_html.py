@@ -98,11 +98,14 @@ def html_report(results: list[DrillResult], history: list[dict[str, Any]]) -> st
     )
     details = ""
     for r in results:
-        if not (r.failure or r.notes):
+        if not (r.failure or r.observed_failure or r.notes):
             continue
         details += f"<h3>{html.escape(r.scenario)}: {r.verdict}</h3>"
         if r.failure:
             details += f"<pre>{html.escape(f'{r.failure_type}: {r.failure}')}</pre>"
+        if r.observed_failure:
+            declared = f"failed loudly, as declared ({r.outcome_expected}): {r.observed_failure}"
+            details += f"<pre>{html.escape(declared)}</pre>"
         if r.notes:
             details += "<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in r.notes) + "</ul>"
     return (

@@ -31,7 +31,18 @@ WRONG_PASSWORD_CODE = 12
 
 # Checked in this order: an unreachable endpoint also prints "Is there a repository ...".
 _CAUSES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("wrong-password", ("wrong password or no key found",)),
+    ("wrong-password", ("wrong password or no key found", "incorrect password")),
+    # What an S3 store that checks keys and signatures (MinIO, RustFS) answers to wrong ones.
+    (
+        "access-denied",
+        (
+            "access key id you provided does not exist",
+            "signature we calculated does not match",
+            "signaturedoesnotmatch",
+            "invalidaccesskeyid",
+            "access denied",
+        ),
+    ),
     ("locked", ("repository is already locked", "unable to create lock")),
     (
         "unreachable",
@@ -80,8 +91,20 @@ _MUTATING = frozenset(
 )
 
 
+# Each kind in words, for reports.
+CAUSES_IN_WORDS = {
+    "wrong-password": "wrong restic password",
+    "access-denied": "the object store refused the S3 keys",
+    "locked": "the repository is locked",
+    "unreachable": "the object store did not answer",
+    "no-repository": "no repository at that path",
+    "failed": "see the log",
+}
+
+
 def classify(exit_code: int | None, output: str) -> str:
-    """The failure kind: no-repository, wrong-password, locked, unreachable or failed."""
+    """The failure kind: no-repository, wrong-password, access-denied, locked, unreachable
+    or failed."""
     if exit_code in _CODES:
         return _CODES[exit_code]
     text = output.lower()

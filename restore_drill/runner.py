@@ -15,9 +15,9 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from restore_drill import data, fixtures, steps
+from restore_drill import data, fixtures, outcome, steps
 from restore_drill.errors import DrillError, MeasurementError, RestoreTimeout, UsageError
 from restore_drill.report import DrillResult, StepTiming, utc_now, write_result
 from restore_drill.scenario import Scenario
@@ -154,27 +154,27 @@ def run_drill(
     except DrillError as exc:
         failure = exc
     except KeyboardInterrupt:
+        drill.mend()
         _record_interruption(scenario, drill, timings, options, started_at)
         raise
-    result = DrillResult(
-        scenario=scenario.name,
-        backend=cluster.backend,
-        run_id=drill.run_id,
-        started_at=started_at,
+    drill.mend()
+    seen, failure = failure, outcome.verdict_failure(scenario, failure)
+    result = _result(
+        scenario,
+        drill,
+        timings,
+        started_at,
         passed=failure is None,
-        rto_target_seconds=scenario.target_seconds,
-        dataset=f"{scenario.profile} {drill.size}",
         rto_seconds=drill.rto_seconds,
         rto_cluster=clock_record(drill),
         rpo_seconds=drill.rpo_seconds,
         verify_seconds=drill.verify_seconds,
         verify=drill.verify,
-        steps=timings,
         versions=_versions(cluster),
         failure=str(failure) if failure else None,
         failure_type=type(failure).__name__ if failure else None,
-        notes=drill.notes,
-        namespaces=sorted(drill.created_namespaces),
+        outcome_observed=outcome.observed(seen),
+        observed_failure=str(seen) if seen is not None and failure is None else None,
     )
     directory = options.out_dir / f"{scenario.name}-{drill.run_id}"
     if failure is not None and options.keep != "never":
@@ -195,20 +195,16 @@ def _record_interruption(
     drill made without waiting for it (the run's own teardown follows at once)."""
     cluster, object_store = drill.cluster, drill.object_store
     stopped_in = timings[-1].name if timings else "before the first step"
-    result = DrillResult(
-        scenario=scenario.name,
-        backend=cluster.backend,
-        run_id=drill.run_id,
-        started_at=started_at,
+    result = _result(
+        scenario,
+        drill,
+        timings,
+        started_at,
         passed=False,
-        rto_target_seconds=scenario.target_seconds,
-        dataset=f"{scenario.profile} {drill.size}",
-        steps=timings,
         failure=f"interrupted during {stopped_in}",
         failure_type="Interrupted",
-        notes=drill.notes,
-        namespaces=sorted(drill.created_namespaces),
         interrupted=stopped_in,
+        outcome_observed="interrupted",
     )
     write_result(result, options.out_dir / f"{scenario.name}-{drill.run_id}")
     if options.keep == "always":
@@ -225,6 +221,28 @@ def _record_interruption(
         object_store.delete_bucket(drill.bucket)
     except Exception as exc:  # the store may be going away with the run
         log.warning("interrupted: bucket %s left: %s", drill.bucket, type(exc).__name__)
+
+
+def _result(
+    scenario: Scenario,
+    drill: steps.Drill,
+    timings: list[StepTiming],
+    started_at: str,
+    **fields: Any,
+) -> DrillResult:
+    return DrillResult(
+        scenario=scenario.name,
+        backend=drill.cluster.backend,
+        run_id=drill.run_id,
+        started_at=started_at,
+        rto_target_seconds=scenario.target_seconds,
+        dataset=f"{scenario.profile} {drill.size}",
+        steps=timings,
+        notes=drill.notes,
+        namespaces=sorted(drill.created_namespaces),
+        outcome_expected=outcome.expected(scenario),
+        **fields,
+    )
 
 
 def _versions(cluster: Cluster) -> dict[str, str]:

@@ -1,8 +1,9 @@
 """Scenarios: files in ``scenarios/*.yaml`` (data, not code), parsed and checked.
 
-A scenario names apps, a dataset, steps, a recovery-time target and the backends it runs
-on; ``restore_drill.runner`` plays one. Every mistake in a file is one line naming the file
-and the field.
+A scenario names apps, a dataset, steps, a recovery-time target, the backends it runs on
+and its expected outcome: ``recovers`` (the data comes back identical) or ``fails-loudly``
+(a named failure, as for the fault drills in ``scenarios/faults/``). ``restore_drill.runner``
+plays one. Every mistake in a file is one line naming the file and the field.
 """
 
 from __future__ import annotations
@@ -10,31 +11,52 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import yaml
 
-from restore_drill import data, fixtures, steps
+from restore_drill import data, errors, fixtures, restic, steps
 from restore_drill.clusters import BACKENDS
-from restore_drill.errors import (
-    ScenarioError,
-    UsageError,
-)
+from restore_drill.errors import ScenarioError, UsageError
 
 log = logging.getLogger(__name__)
 
-if TYPE_CHECKING:
-    pass
-
 SCENARIOS_DIR = Path(__file__).resolve().parent.parent / "scenarios"
-FIELDS = {"name", "description", "apps", "dataset", "steps", "target_seconds", "backends", "faults"}
+# Groups a run can name instead of one scenario: the directory each one reads.
+GROUPS = {"all": "", "faults": "faults"}
+FIELDS = {
+    "name",
+    "description",
+    "apps",
+    "dataset",
+    "steps",
+    "target_seconds",
+    "backends",
+    "faults",
+    "outcome",
+    "expect_failure",
+}
 REQUIRED = ("name", "apps", "dataset", "steps", "target_seconds", "backends")
+OUTCOMES = ("recovers", "fails-loudly")
 
 
 @dataclass(frozen=True)
 class StepCall:
     name: str
     params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ExpectedFailure:
+    """How a ``fails-loudly`` drill must fail: the exception's name, the cause a failed
+    mover's log gives (``restic`` kinds), and words the failure must say."""
+
+    type: str
+    cause: str = ""
+    says: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        return f"{self.type} ({self.cause})" if self.cause else self.type
 
 
 @dataclass(frozen=True)
@@ -48,6 +70,8 @@ class Scenario:
     target_seconds: float
     backends: tuple[str, ...]
     faults: tuple[str, ...] = ()
+    outcome: str = "recovers"
+    expected_failure: ExpectedFailure | None = None
     path: Path | None = None
 
     def with_faults(self, *names: str) -> Scenario:
@@ -104,6 +128,37 @@ def _check_drill_shape(names: list[str], disaster: str, where: str) -> None:
         )
 
 
+def _expected_failure(raw: Any, where: str) -> ExpectedFailure | None:
+    outcome = raw.get("outcome", "recovers")
+    if outcome not in OUTCOMES:
+        raise _fail(where, "outcome", f"{outcome!r} is not one of {', '.join(OUTCOMES)}")
+    expected = raw.get("expect_failure")
+    if outcome == "recovers":
+        if expected is not None:
+            raise _fail(where, "expect_failure", "only a fails-loudly scenario expects a failure")
+        return None
+    if not isinstance(expected, dict) or not expected.get("type"):
+        raise _fail(where, "expect_failure.type", "a fails-loudly scenario names the failure")
+    unknown = sorted(set(expected) - {"type", "cause", "says"})
+    if unknown:
+        raise _fail(where, f"expect_failure.{unknown[0]}", "unknown field")
+    if not _is_drill_error(str(expected["type"])):
+        raise _fail(where, "expect_failure.type", f"{expected['type']!r} is no DrillError")
+    cause = str(expected.get("cause") or "")
+    if cause and cause not in restic.CAUSES_IN_WORDS:
+        known = ", ".join(restic.CAUSES_IN_WORDS)
+        raise _fail(where, "expect_failure.cause", f"unknown cause {cause!r} (known: {known})")
+    says = expected.get("says") or []
+    if isinstance(says, str):
+        says = [says]
+    return ExpectedFailure(str(expected["type"]), cause, tuple(str(w) for w in says))
+
+
+def _is_drill_error(name: str) -> bool:
+    found = getattr(errors, name, None)
+    return isinstance(found, type) and issubclass(found, errors.DrillError)
+
+
 def parse_scenario(raw: Any, where: str, known_apps: list[str] | None = None) -> Scenario:
     """Validate a scenario document; every error is one line naming ``where`` and the field."""
     if not isinstance(raw, dict):
@@ -146,6 +201,7 @@ def parse_scenario(raw: Any, where: str, known_apps: list[str] | None = None) ->
     for index, name in enumerate(faults):
         if name not in steps.FAULTS:
             raise _fail(where, f"faults[{index}]", f"unknown fault {name!r}")
+    expected = _expected_failure(raw, where)
     return Scenario(
         name=str(raw["name"]),
         description=str(raw.get("description") or ""),
@@ -156,6 +212,8 @@ def parse_scenario(raw: Any, where: str, known_apps: list[str] | None = None) ->
         target_seconds=float(target),
         backends=backends,
         faults=faults,
+        outcome="fails-loudly" if expected else "recovers",
+        expected_failure=expected,
     )
 
 
@@ -174,9 +232,18 @@ def load_scenarios(directory: Path = SCENARIOS_DIR) -> list[Scenario]:
     return [load_scenario_file(p) for p in sorted(directory.glob("*.yaml"))]
 
 
+def load_group(group: str, directory: Path = SCENARIOS_DIR) -> list[Scenario]:
+    """The scenarios a group name stands for: ``all`` (the disasters) or ``faults``."""
+    return load_scenarios(directory / GROUPS[group])
+
+
+def _scenario_files(directory: Path) -> list[Path]:
+    return sorted(p for sub in GROUPS.values() for p in (directory / sub).glob("*.yaml"))
+
+
 def find_scenario(name: str, directory: Path = SCENARIOS_DIR) -> Scenario:
-    path = directory / f"{name}.yaml"
-    if not path.exists():
-        known = ", ".join(p.stem for p in sorted(directory.glob("*.yaml")))
+    files = {p.stem: p for p in _scenario_files(directory)}
+    if name not in files:
+        known = ", ".join([*GROUPS, *files])
         raise UsageError(f"unknown scenario {name!r} (known: {known})")
-    return load_scenario_file(path)
+    return load_scenario_file(files[name])

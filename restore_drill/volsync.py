@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from restore_drill import k8s
+from restore_drill import k8s, restic
 from restore_drill.errors import KubeError, MoverFailed, WaitTimeout
 from restore_drill.k8s import Kube, Obj
 from restore_drill.kinds import dig
@@ -128,11 +128,19 @@ def wait_manual_sync(
         current = kube.find(kind, name, namespace)
         job_failure = failed_mover_job(kube, current) if current else None
         if job_failure:
-            raise MoverFailed(f"{kind.kind} {namespace}/{name}: mover failed; {job_failure}")
+            raise _mover_failed(kind, name, namespace, job_failure)
     if failure:
-        raise MoverFailed(f"{kind.kind} {namespace}/{name}: mover failed; log tail:\n{failure[0]}")
+        raise _mover_failed(kind, name, namespace, f"log tail:\n{failure[0]}")
     assert obj is not None
     return obj
+
+
+def _mover_failed(kind: k8s.Kind, name: str, namespace: str, detail: str) -> MoverFailed:
+    cause = restic.classify(None, detail)
+    words = restic.CAUSES_IN_WORDS[cause]
+    return MoverFailed(
+        f"{kind.kind} {namespace}/{name}: mover failed ({cause}: {words}); {detail}", cause=cause
+    )
 
 
 def syncing(obj: Obj | None) -> bool:

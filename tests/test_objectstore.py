@@ -12,6 +12,7 @@ from restore_drill.errors import (
     BackendUnavailable,
     ObjectStoreError,
     RefusedDestructiveAction,
+    UsageError,
 )
 from restore_drill.objectstore import (
     KIND_NETWORK,
@@ -190,7 +191,20 @@ def test_minio_container_serves_buckets() -> None:
         )
         with pytest.raises(ObjectStoreError, match=r"403|SignatureDoesNotMatch|InvalidAccessKeyId"):
             wrong.bucket_exists("drill")
+        # An outage (fault drills): down, then back with the same data.
+        minio.s3_client().put_object(Bucket="drill", Key="repo/config", Body=b"kept")
+        minio.take_down()
+        assert not minio.is_up()
+        minio.bring_back()
+        kept = minio.s3_client().get_object(Bucket="drill", Key="repo/config")["Body"].read()
+        assert kept == b"kept"
         minio.delete_bucket("drill")
+
+
+def test_a_store_the_run_did_not_start_is_never_taken_down() -> None:
+    external = ExternalS3("http://127.0.0.1:9", S3Credentials("k", "s"))
+    with pytest.raises(UsageError, match="cannot take down"):
+        external.take_down()
 
 
 def test_external_s3_never_starts_stops_or_deletes_others(store: LocalS3) -> None:

@@ -62,8 +62,30 @@ def test_markdown_names_the_failure() -> None:
     text = report.markdown_summary(
         [result(), result(False, None, failure="restore took 200s", failure_type="RestoreTimeout")]
     )
-    assert "| pvc-delete | kind | smoke 1MiB | 12.5s | 120s | 3.2s | PASS |" in text
+    assert "| pvc-delete | kind | smoke 1MiB | 12.5s | 120s | 3.2s | recovers | PASS |" in text
     assert "| - |" in text and "FAIL" in text and "RestoreTimeout" in text
+
+
+def test_a_fault_drill_shows_expected_against_observed(tmp_path: Path) -> None:
+    loud = "fails-loudly: MoverFailed (wrong-password)"
+    right = result(
+        scenario="wrong-restic-password",
+        outcome_expected=loud,
+        outcome_observed=loud,
+        observed_failure="mover failed (wrong-password: wrong restic password)",
+    )
+    wrong = result(
+        False,
+        scenario="wrong-s3-credentials",
+        outcome_expected="fails-loudly: MoverFailed (access-denied)",
+        outcome_observed="recovers",
+        failure="expected to fail loudly, but the drill recovered",
+    )
+    rows = report.table_rows([right, wrong])
+    assert rows[0][-2:] == [loud, "PASS"]
+    assert rows[1][-2:] == ["recovers (expected fails-loudly: MoverFailed (access-denied))", "FAIL"]
+    page = report.write_reports([right, wrong], tmp_path)["html"].read_text()
+    assert "failed loudly, as declared" in page and "wrong restic password" in page
 
 
 def test_history_feeds_the_html_plot(tmp_path: Path) -> None:

@@ -64,6 +64,13 @@ def _data(root: Path, files: dict[str, bytes]) -> Path:
             "Is there a repository at the following location?",
             "unreachable",
         ),
+        (
+            1,
+            "Fatal: unable to open config file: Stat: The Access Key Id you provided does not "
+            "exist in our records.\nIs there a repository at the following location?",
+            "access-denied",
+        ),
+        (1, "ERROR: failure connecting to repository, incorrect password", "wrong-password"),
         (1, "unable to create lock in backend: repository is already locked by PID 7", "locked"),
         (1, "Fatal: repository contains errors", "failed"),
         (10, "", "no-repository"),

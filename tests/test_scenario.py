@@ -10,7 +10,9 @@ import yaml
 from restore_drill.errors import ScenarioError, UsageError
 from restore_drill.scenario import (
     SCENARIOS_DIR,
+    ExpectedFailure,
     find_scenario,
+    load_group,
     load_scenario_file,
     load_scenarios,
     parse_scenario,
@@ -145,6 +147,48 @@ def test_file_name_must_match(tmp_path: Path) -> None:
 def test_unknown_scenario_lists_the_known_ones() -> None:
     with pytest.raises(UsageError, match="pvc-delete"):
         find_scenario("nope")
+
+
+def test_fault_drills_load_from_their_group_and_declare_an_outcome() -> None:
+    faults = {s.name: s for s in load_group("faults")}
+    assert {
+        "s3-outage-backup",
+        "s3-outage-restore",
+        "wrong-s3-credentials",
+        "wrong-restic-password",
+        "mover-killed",
+        "empty-repository",
+        "corrupt-repository",
+    } <= set(faults)
+    assert faults["wrong-s3-credentials"].expected_failure == ExpectedFailure(
+        "MoverFailed", "access-denied"
+    )
+    assert faults["s3-outage-restore"].outcome == "recovers"
+    assert find_scenario("mover-killed").path == SCENARIOS_DIR / "faults" / "mover-killed.yaml"
+    assert not {s.name for s in load_group("all")} & set(faults)
+
+
+@pytest.mark.parametrize(
+    ("extra", "field", "says"),
+    [
+        ({"outcome": "maybe"}, "outcome", "not one of recovers, fails-loudly"),
+        ({"outcome": "fails-loudly"}, "expect_failure.type", "names the failure"),
+        ({"expect_failure": {"type": "MoverFailed"}}, "expect_failure", "only a fails-loudly"),
+        (
+            {"outcome": "fails-loudly", "expect_failure": {"type": "ValueError"}},
+            "expect_failure.type",
+            "no DrillError",
+        ),
+        (
+            {"outcome": "fails-loudly", "expect_failure": {"type": "MoverFailed", "cause": "x"}},
+            "expect_failure.cause",
+            "unknown cause 'x'",
+        ),
+    ],
+)
+def test_an_outcome_is_checked_in_one_line(extra: dict[str, object], field: str, says: str) -> None:
+    message = error_of({**VALID, **extra})
+    assert f": {field}: " in message and says in message
 
 
 def test_faults_are_added_without_touching_the_file() -> None:

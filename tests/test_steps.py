@@ -63,7 +63,6 @@ def test_steps_a_person_would_say() -> None:
 def test_every_fault_strikes_after_a_real_step() -> None:
     assert {
         "corrupt-repository",
-        "rd-empty-repository",
         "restore-previous-snapshot",
         "lose-file-before-backup",
     } <= set(steps.FAULTS)

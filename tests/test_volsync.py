@@ -237,6 +237,14 @@ def test_a_mover_job_whose_pods_keep_failing_ends_the_wait() -> None:
         wait_for_tag(mover_job(2), timeout=5)
 
 
+def test_a_failed_mover_names_its_cause_from_the_log() -> None:
+    kube = mover_job(2)
+    kube.logs = {"volsync-src-rs-x": "Fatal: wrong password or no key found\nERROR: failure"}
+    with pytest.raises(volsync.MoverFailed, match=r"wrong-password: wrong restic password") as e:
+        wait_for_tag(kube, timeout=5)
+    assert e.value.cause == "wrong-password"
+
+
 def test_one_failed_mover_pod_is_retried_until_the_deadline() -> None:
     with pytest.raises(WaitTimeout, match="manual sync 't2'"):
         wait_for_tag(mover_job(1), timeout=0.3)

@@ -1,13 +1,14 @@
-"""``restore-drill list``: every scenario with its recovery-time target and backends."""
+"""``restore-drill list``: every scenario with its recovery-time target, backends and, for
+the fault drills, the outcome each declares."""
 
 from __future__ import annotations
 
 import argparse
 
-from restore_drill.scenario import load_scenarios
+from restore_drill.scenario import GROUPS, load_group
 
 NAME = "list"
-HELP = "list the scenarios with their recovery-time targets and backends"
+HELP = "list the scenarios with their recovery-time targets, backends and expected outcomes"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -15,12 +16,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    scenarios = load_scenarios()
-    width = max(len(s.name) for s in scenarios)
-    print(f"{'scenario':<{width}}  target  backends        apps")
-    for s in scenarios:
-        print(
-            f"{s.name:<{width}}  {s.target_seconds:>5g}s  {','.join(s.backends):<15} "
-            f"{','.join(s.apps)}"
-        )
+    groups = {group: load_group(group) for group in GROUPS}
+    width = max(len(s.name) for scenarios in groups.values() for s in scenarios)
+    for group, scenarios in groups.items():
+        print(f"{group} ('restore-drill run {group}' runs these):")
+        print(f"  {'scenario':<{width}}  target  backends        outcome")
+        for s in scenarios:
+            expected = s.expected_failure.describe() if s.expected_failure else ""
+            print(
+                f"  {s.name:<{width}}  {s.target_seconds:>5g}s  {','.join(s.backends):<15} "
+                f"{s.outcome}{': ' + expected if expected else ''}"
+            )
     return 0

@@ -26,7 +26,7 @@ from restore_drill.report import (
     write_reports,
 )
 from restore_drill.runner import RunOptions, run_drill
-from restore_drill.scenario import Scenario, find_scenario, load_scenarios
+from restore_drill.scenario import GROUPS, Scenario, find_scenario, load_group
 
 NAME = "run"
 HELP = "run one scenario (or all) on a cluster backend and write result.json files"
@@ -57,7 +57,9 @@ def add_drill_arguments(parser: argparse.ArgumentParser, *, kept_when: str) -> N
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("scenario", help="scenario name, or 'all'")
+    parser.add_argument(
+        "scenario", help="scenario name, or 'all' (the disasters) or 'faults' (the fault drills)"
+    )
     add_drill_arguments(parser, kept_when="when a drill failed")
     parser.add_argument(
         "--dry-run",
@@ -67,12 +69,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _scenarios(name: str, backend: str) -> list[Scenario]:
-    if name != "all":
+    if name not in GROUPS:
         scenario = find_scenario(name)
         if backend not in scenario.backends:
             raise UsageError(f"scenario {name} does not run on {backend} ({scenario.backends})")
         return [scenario]
-    return [s for s in load_scenarios() if backend in s.backends]
+    return [s for s in load_group(name) if backend in s.backends]
 
 
 def backend_options(args: argparse.Namespace, backend: str) -> dict[str, object]:
@@ -169,7 +171,7 @@ def start_run(
 
 def run(args: argparse.Namespace) -> int:
     # Mistyped input is named before anything is probed or started.
-    if args.scenario != "all":
+    if args.scenario not in GROUPS:
         find_scenario(args.scenario)
     if args.size:
         from restore_drill.data import parse_size

@@ -12,7 +12,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
-from restore_drill.errors import ObjectStoreError, RefusedDestructiveAction
+from restore_drill.errors import ObjectStoreError, RefusedDestructiveAction, UsageError
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +116,15 @@ class ObjectStore(abc.ABC):
         """Hand what ``start`` started over to the user (a kept run): say what it is, so
         ``restore-drill clean`` can remove it later; ``stop`` no longer touches it."""
         return {}
+
+    # --- outages (fault drills) --------------------------------------------------------
+
+    def take_down(self) -> None:
+        """Stop serving, keeping the data (an outage); only a store this run started."""
+        raise UsageError(f"the drill cannot take down a {self.kind or 'user'} object store")
+
+    def bring_back(self) -> None:  # noqa: B027 - a store that cannot go down has nothing to do
+        """Serve again after ``take_down``, with the same data; return once it answers."""
 
     def is_up(self) -> bool:
         try:

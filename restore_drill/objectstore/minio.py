@@ -104,6 +104,7 @@ class MinioContainer(ObjectStore):
         self._started = False
         self._created_network = False
         self._host_port = 0
+        self._down = False
 
     @property
     def host_endpoint(self) -> str:
@@ -143,6 +144,20 @@ class MinioContainer(ObjectStore):
         log.info(
             "MinIO %s on %s (cluster: %s)", settings.name, self.host_endpoint, self.cluster_endpoint
         )
+
+    def take_down(self) -> None:
+        if not self._started:
+            raise ObjectStoreError("MinIO container is not started")
+        run_command(["docker", "stop", "--time", "2", self.settings.name], timeout=120)
+        self._down = True
+
+    def bring_back(self) -> None:
+        if not self._down:
+            return
+        run_command(["docker", "start", self.settings.name], timeout=120)
+        self._down = False
+        self._host_port = self._mapped_port()  # Docker may map another host port
+        self._wait_ready()
 
     def _mapped_port(self) -> int:
         done = run_command(["docker", "port", self.settings.name, str(self.settings.port)])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from restore_drill.steps import actions, faults, verification
+from restore_drill.steps import actions, backup_path, faults, verification
 from restore_drill.steps.context import AppUnderTest, Drill
 from restore_drill.steps.registry import FAULTS, STEPS, FaultSpec, StepSpec
 
@@ -14,6 +14,7 @@ __all__ = [
     "FaultSpec",
     "StepSpec",
     "actions",
+    "backup_path",
     "faults",
     "verification",
 ]

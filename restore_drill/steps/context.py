@@ -66,6 +66,12 @@ class Drill:
     verify_seconds: float | None = None
     notes: list[str] = field(default_factory=list)
     counter: int = 0
+    # What a fault drill broke, with how to put it back: undone when the drill ends.
+    mends: list[tuple[str, Callable[[], None]]] = field(default_factory=list)
+    outage_started: float | None = None  # wall clock
+    outage_ended: float | None = None
+    # RS name -> (namespace, manual tag, wall time asked) of backups asked for in an outage
+    outage_backups: dict[str, tuple[str, str, float]] = field(default_factory=dict)
 
     def kube(self) -> Kube:
         return self.cluster.kube()
@@ -117,6 +123,15 @@ class Drill:
             return None
         earlier = [t for t in self.backup_times if t <= self.disaster_wall]
         return self.disaster_wall - earlier[-1] if earlier else None
+
+    def mend(self) -> None:
+        """Put back what fault steps broke, newest first; a mend that fails is a note."""
+        while self.mends:
+            what, undo = self.mends.pop()
+            try:
+                undo()
+            except Exception as exc:  # the verdict and the clean-up still come
+                self.notes.append(f"could not mend ({what}): {type(exc).__name__}: {exc}")
 
     def remaining(self) -> float:
         """Deadline for recovery waits: generous past the target, so an over-target restore

@@ -6,7 +6,6 @@ A scenario lists them under ``faults:``; each strikes right after the step it na
 from __future__ import annotations
 
 from restore_drill import k8s
-from restore_drill.gitops import secret_data
 from restore_drill.steps.context import Drill
 from restore_drill.steps.registry import fault
 from restore_drill.steps.workloads import run_agent_job
@@ -23,35 +22,6 @@ def corrupt_repository(drill: Drill) -> None:
     s3 = drill.object_store.s3_client()
     for prefix in _repository_prefixes(drill):
         s3.put_object(Bucket=drill.bucket, Key=f"{prefix}/config", Body=b"corrupted by the drill")
-
-
-@fault("rd-empty-repository", after="backup")
-def rd_empty_repository(drill: Drill) -> None:
-    """Point each RD at an empty repository path: the mover 'succeeds' restoring nothing."""
-    kube = drill.kube()
-    for app, pvc in drill.volumes():
-        rd = app.fixture.destination_for(pvc)
-        secret_name = rd["spec"]["restic"]["repository"]
-        secret = next(
-            m
-            for m in app.fixture.manifests
-            if m["kind"] == "Secret" and m["metadata"]["name"] == secret_name
-        )
-        wrong = {
-            **secret,
-            "metadata": {"name": f"{secret_name}-empty", "namespace": app.namespace},
-            "stringData": {
-                **secret["stringData"],
-                "RESTIC_REPOSITORY": secret["stringData"]["RESTIC_REPOSITORY"] + "-empty",
-            },
-        }
-        kube.apply(secret_data(wrong))
-        kube.patch(
-            k8s.REPLICATION_DESTINATION,
-            rd["metadata"]["name"],
-            {"spec": {"restic": {"repository": f"{secret_name}-empty"}}},
-            app.namespace,
-        )
 
 
 @fault("restore-previous-snapshot", after="backup")

@@ -1,0 +1,231 @@
+"""Steps of the fault drills (``scenarios/faults/``): they break the backup path the way it
+breaks on a real cluster (the object store goes down, a mover is killed, the repository
+Secret is wrong) and watch what VolSync does about it.
+
+Whatever a step breaks is put back before the drill ends, passed or not (``Drill.mends``).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from restore_drill import k8s, restic, volsync
+from restore_drill.errors import KubeError, MoverFailed, UsageError, VerificationFailed
+from restore_drill.gitops import secret_data
+from restore_drill.k8s import Obj
+from restore_drill.kinds import dig
+from restore_drill.steps.context import AppUnderTest, Drill
+from restore_drill.steps.registry import step
+
+# What break_repository_secret changes in the RD's copy of the repository Secret.
+SECRET_CHANGES = {
+    "s3-keys": lambda data: {
+        **data,
+        "AWS_SECRET_ACCESS_KEY": "not-" + data["AWS_SECRET_ACCESS_KEY"],
+    },
+    "restic-password": lambda data: {**data, "RESTIC_PASSWORD": "not-" + data["RESTIC_PASSWORD"]},
+    "repository-path": lambda data: {
+        **data,
+        "RESTIC_REPOSITORY": data["RESTIC_REPOSITORY"] + "-empty",
+    },
+}
+
+
+def mover_job(kind: k8s.Kind, name: str) -> str:
+    """VolSync's name for the mover Job of an RS or RD."""
+    return f"volsync-{'src' if kind is k8s.REPLICATION_SOURCE else 'dst'}-{name}"
+
+
+@step("take_down_object_store")
+def take_down_object_store(drill: Drill) -> None:
+    """Stop the object store (the NAS goes down); bring_back_object_store restarts it, and
+    so does the end of the drill whatever happened."""
+    drill.object_store.take_down()
+    drill.mends.append(("object store brought back", drill.object_store.bring_back))
+    drill.outage_started = time.time()
+
+
+@step("bring_back_object_store")
+def bring_back_object_store(drill: Drill) -> None:
+    """Start the object store again, with its data, and wait until it answers."""
+    drill.object_store.bring_back()
+    down = time.time() - (drill.outage_started or time.time())
+    drill.outage_ended = time.time()
+    drill.notes.append(f"the object store was down for {down:.1f}s")
+
+
+@step("backup_during_outage")
+def backup_during_outage(drill: Drill) -> None:
+    """Ask every RS for a backup while the object store is down: its mover must fail, and
+    its log must say the store did not answer."""
+    kube = drill.kube()
+    for app, pvc in drill.volumes():
+        name = app.fixture.source_for(pvc)["metadata"]["name"]
+        volsync.wait_idle(
+            kube, k8s.REPLICATION_SOURCE, name, app.namespace, timeout=drill.step_timeout
+        )
+        tag = drill.next_tag("backup")
+        asked = time.time()
+        try:
+            volsync.manual_sync(
+                kube, k8s.REPLICATION_SOURCE, name, app.namespace, tag, timeout=drill.step_timeout
+            )
+        except MoverFailed as exc:
+            drill.outage_backups[name] = (app.namespace, tag, asked)
+            drill.notes.append(
+                f"backup of {app.name}/{pvc} during the outage failed loudly ({exc.cause}: "
+                f"{restic.CAUSES_IN_WORDS[exc.cause]})"
+            )
+            continue
+        raise VerificationFailed(
+            f"ReplicationSource {app.namespace}/{name} reported a backup while the object "
+            "store was down"
+        )
+
+
+@step("wait_backup_retried")
+def wait_backup_retried(drill: Drill) -> None:
+    """Wait until the backup asked for during the outage is made by the mover Job's retry
+    once the store is back, and report the RPO the outage cost."""
+    kube = drill.kube()
+    for name, (namespace, tag, asked) in drill.outage_backups.items():
+
+        def made(obj: Obj | None, tag: str = tag) -> bool:
+            return bool(dig(obj, "status", "lastManualSync") == tag)
+
+        done = kube.wait_for(
+            k8s.REPLICATION_SOURCE,
+            name,
+            namespace,
+            made,
+            timeout=drill.step_timeout,
+            what=f"ReplicationSource {namespace}/{name}'s mover Job to retry backup {tag!r}",
+        )
+        at = str(dig(done, "status", "lastSyncTime") or "")
+        back = drill.outage_ended or time.time()
+        drill.notes.append(
+            f"the backup asked for during the outage was made by the Job's retry at {at}, "
+            f"{time.time() - back:.0f}s after the store came back: the outage cost "
+            f"{time.time() - asked:.0f}s of RPO"
+        )
+
+
+@step("break_repository_secret", params=("change",))
+def break_repository_secret(drill: Drill, change: str = "s3-keys") -> None:
+    """Point every RD at a copy of its repository Secret with one thing wrong: ``s3-keys``,
+    ``restic-password`` or ``repository-path`` (an empty path)."""
+    if change not in SECRET_CHANGES:
+        raise UsageError(
+            f"break_repository_secret: change {change!r} is not one of {', '.join(SECRET_CHANGES)}"
+        )
+    kube = drill.kube()
+    for app, pvc in drill.volumes():
+        rd = app.fixture.destination_for(pvc)
+        secret_name = rd["spec"]["restic"]["repository"]
+        secret = _repository_secret(app, secret_name)
+        wrong = {
+            **secret,
+            "metadata": {"name": f"{secret_name}-{change}", "namespace": app.namespace},
+            "stringData": SECRET_CHANGES[change](secret["stringData"]),
+        }
+        kube.apply(secret_data(wrong))
+        kube.patch(
+            k8s.REPLICATION_DESTINATION,
+            rd["metadata"]["name"],
+            {"spec": {"restic": {"repository": wrong["metadata"]["name"]}}},
+            app.namespace,
+        )
+    drill.notes.append(
+        f"every ReplicationDestination reads a repository Secret with {change} wrong"
+    )
+
+
+def _repository_secret(app: AppUnderTest, name: str) -> dict[str, Any]:
+    return next(
+        m for m in app.fixture.manifests if m["kind"] == "Secret" and m["metadata"]["name"] == name
+    )
+
+
+@step("wait_mover_failed")
+def wait_mover_failed(drill: Drill) -> None:
+    """Wait until every RD's restore mover has failed once (the fault was felt), and check
+    that the populator kept the PVC Pending: no empty or partial volume reaches the app."""
+    kube = drill.kube()
+    for app, pvc in drill.volumes():
+        job = mover_job(
+            k8s.REPLICATION_DESTINATION, app.fixture.destination_for(pvc)["metadata"]["name"]
+        )
+        kube.wait_for(
+            k8s.JOB,
+            job,
+            app.namespace,
+            lambda obj: int(dig(obj, "status", "failed") or 0) >= 1,
+            timeout=drill.step_timeout,
+            what=f"Job {app.namespace}/{job}: a failed mover pod",
+        )
+        phase = dig(kube.find(k8s.PVC, pvc, app.namespace), "status", "phase")
+        if phase == "Bound":
+            raise VerificationFailed(
+                f"PVC {app.namespace}/{pvc} is {phase} while its restore mover fails: the "
+                "populator handed the app a volume the restore never filled"
+            )
+        drill.notes.append(
+            f"{job}: a mover pod failed during the fault; PVC {pvc} stayed {phase or 'absent'}"
+        )
+
+
+@step("kill_mover")
+def kill_mover(drill: Drill) -> None:
+    """Kill every RD's restore mover pod once it runs (as an OOM kill or a node drain
+    would); the Job must start another one that restores the same data."""
+    kube = drill.kube()
+    for app, pvc in drill.volumes():
+        job = mover_job(
+            k8s.REPLICATION_DESTINATION, app.fixture.destination_for(pvc)["metadata"]["name"]
+        )
+        pod = _running_pod(drill, job, app.namespace)
+        log = ""
+        try:
+            log = kube.pod_logs(pod, app.namespace)
+        except KubeError:
+            pass
+        kube.delete(k8s.POD, pod, app.namespace, grace_seconds=0)
+        reached = next(
+            (line for line in reversed(log.splitlines()) if line.startswith("===")), "its start"
+        )
+        drill.notes.append(
+            f"mover pod {pod} killed while running (its log had reached {reached!r})"
+        )
+
+
+def _running_pod(drill: Drill, job: str, namespace: str) -> str:
+    """The name of the Job's first pod, once it is Running (found by watching the Job)."""
+    kube = drill.kube()
+    deadline = time.monotonic() + drill.step_timeout
+    kube.wait_for(
+        k8s.JOB,
+        job,
+        namespace,
+        lambda obj: int(dig(obj, "status", "active") or 0) >= 1,
+        timeout=drill.step_timeout,
+        what=f"Job {namespace}/{job} active",
+    )
+    pods = kube.list(k8s.POD, namespace, label_selector=f"job-name={job}")
+    if not pods:
+        raise VerificationFailed(f"Job {namespace}/{job} is active but has no pod")
+    name = str(pods[0]["metadata"]["name"])
+    running = kube.wait_for(
+        k8s.POD,
+        name,
+        namespace,
+        lambda obj: obj is None or dig(obj, "status", "phase") != "Pending",
+        timeout=max(1.0, deadline - time.monotonic()),
+        what=f"mover pod {namespace}/{name} running",
+    )
+    phase = dig(running, "status", "phase")
+    if phase != "Running":
+        raise VerificationFailed(
+            f"mover pod {namespace}/{name} was {phase or 'gone'} before it could be killed"
+        )
+    return name

@@ -1,0 +1,155 @@
+"""The fault drills' steps: what they break, that they mend it, and that they refuse to
+pass when the fault was not felt the way the scenario declares."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from restore_drill import k8s
+from restore_drill.errors import MoverFailed, UsageError, VerificationFailed
+from restore_drill.steps import backup_path
+from tests.drill_stubs import stub_drill
+
+
+class Kube:
+    """Answers a step's reads from ``objects`` (by kind and name) and records its writes."""
+
+    def __init__(self, objects: dict[tuple[str, str], Any] | None = None) -> None:
+        self.objects = objects or {}
+        self.applied: list[dict[str, Any]] = []
+        self.patches: list[tuple[str, Any]] = []
+        self.deleted: list[tuple[str, int | None]] = []
+
+    def find(self, kind: k8s.Kind, name: str, namespace: str | None = None) -> Any:
+        return self.objects.get((kind.kind, name))
+
+    def wait_for(self, kind: k8s.Kind, name: str, namespace: Any, predicate: Any, **_: Any) -> Any:
+        obj = self.find(kind, name)
+        assert predicate(obj), f"{kind.kind} {name} never met the wait"
+        return obj
+
+    def list(self, kind: k8s.Kind, namespace: str | None = None, **_: Any) -> Any:
+        return [o for (k, _n), o in self.objects.items() if k == kind.kind]
+
+    def apply(self, manifest: dict[str, Any], **_: Any) -> Any:
+        self.applied.append(manifest)
+        return manifest
+
+    def patch(self, kind: k8s.Kind, name: str, patch: Any, namespace: Any = None) -> Any:
+        self.patches.append((name, patch))
+        return {}
+
+    def pod_logs(self, name: str, namespace: str) -> str:
+        return "=== Check for dir initialized ===\n=== Starting restore ==="
+
+    def delete(self, kind: k8s.Kind, name: str, namespace: Any = None, **kw: Any) -> bool:
+        self.deleted.append((name, kw.get("grace_seconds")))
+        return True
+
+
+@pytest.mark.parametrize(
+    ("change", "key", "wrong"),
+    [
+        ("s3-keys", "AWS_SECRET_ACCESS_KEY", "not-secret"),
+        ("restic-password", "RESTIC_PASSWORD", "not-"),
+        ("repository-path", "RESTIC_REPOSITORY", "-empty"),
+    ],
+)
+def test_a_broken_secret_is_a_copy_the_rd_reads(
+    tmp_path: Path, change: str, key: str, wrong: str
+) -> None:
+    kube = Kube()
+    d = stub_drill(tmp_path, kube)
+    backup_path.break_repository_secret(d, change)
+    [secret] = kube.applied
+    original = next(m for m in d.apps[0].fixture.manifests if m["kind"] == "Secret")
+    assert secret["metadata"]["name"] == f"{original['metadata']['name']}-{change}"
+    written = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
+    before = original["stringData"]
+    assert {k for k in before if written[k] != before[k]} == {key}
+    assert wrong in written[key]
+    [(_, patch)] = kube.patches
+    assert patch == {"spec": {"restic": {"repository": secret["metadata"]["name"]}}}
+
+
+def test_an_unknown_secret_change_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="not one of s3-keys"):
+        backup_path.break_repository_secret(stub_drill(tmp_path, Kube()), "dns")
+
+
+def restore_job(failed: int, pvc_phase: str) -> Kube:
+    job = backup_path.mover_job(k8s.REPLICATION_DESTINATION, "home-assistant-restore")
+    return Kube(
+        {
+            ("Job", job): {"status": {"failed": failed}},
+            ("PersistentVolumeClaim", "home-assistant"): {"status": {"phase": pvc_phase}},
+        }
+    )
+
+
+def test_a_failing_restore_must_leave_the_pvc_pending(tmp_path: Path) -> None:
+    d = stub_drill(tmp_path, restore_job(1, "Pending"))
+    backup_path.wait_mover_failed(d)
+    assert "stayed Pending" in d.notes[-1]
+    with pytest.raises(VerificationFailed, match="handed the app a volume"):
+        backup_path.wait_mover_failed(stub_drill(tmp_path, restore_job(1, "Bound")))
+
+
+def test_a_backup_that_succeeds_in_an_outage_fails_the_drill(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    d = stub_drill(tmp_path, Kube())
+    monkeypatch.setattr(backup_path.volsync, "wait_idle", lambda *a, **k: None)
+    monkeypatch.setattr(backup_path.volsync, "manual_sync", lambda *a, **k: {})
+    with pytest.raises(VerificationFailed, match="backup while the object store was down"):
+        backup_path.backup_during_outage(d)
+
+    def refused(*_: Any, **__: Any) -> None:
+        raise MoverFailed("no answer", cause="unreachable")
+
+    monkeypatch.setattr(backup_path.volsync, "manual_sync", refused)
+    backup_path.backup_during_outage(d)
+    assert "failed loudly (unreachable: the object store did not answer)" in d.notes[-1]
+    assert list(d.outage_backups) == ["home-assistant"]
+
+
+def test_the_mover_is_killed_at_once_while_it_runs(tmp_path: Path) -> None:
+    job = backup_path.mover_job(k8s.REPLICATION_DESTINATION, "home-assistant-restore")
+    kube = Kube(
+        {
+            ("Job", job): {"status": {"active": 1}},
+            ("Pod", "mover-1"): {"metadata": {"name": "mover-1"}, "status": {"phase": "Running"}},
+        }
+    )
+    d = stub_drill(tmp_path, kube)
+    backup_path.kill_mover(d)
+    assert kube.deleted == [("mover-1", 0)]
+    assert "'=== Starting restore ==='" in d.notes[-1]
+    kube.objects[("Pod", "mover-1")]["status"]["phase"] = "Succeeded"
+    with pytest.raises(VerificationFailed, match="was Succeeded before it could be killed"):
+        backup_path.kill_mover(d)
+
+
+class Store:
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def take_down(self) -> None:
+        self.calls.append("down")
+
+    def bring_back(self) -> None:
+        self.calls.append("back")
+
+
+def test_a_store_taken_down_comes_back_when_the_drill_ends(tmp_path: Path) -> None:
+    d = stub_drill(tmp_path, Kube())
+    d.object_store = Store()  # type: ignore[assignment]
+    backup_path.take_down_object_store(d)
+    d.mend()
+    assert d.object_store.calls == ["down", "back"]  # type: ignore[attr-defined]
+    d.mend()  # mended once only
+    assert d.object_store.calls == ["down", "back"]  # type: ignore[attr-defined]
