@@ -96,13 +96,18 @@ def raw_manifests(app: str, fixtures_dir: Path = FIXTURES_DIR) -> list[tuple[Pat
     return [(path, path.read_text()) for path in sorted(directory.glob("*.yaml"))]
 
 
+def placeholders(text: str) -> list[str]:
+    """The placeholder names a manifest file uses (``${NAME}``)."""
+    return sorted(set(_PLACEHOLDER_RE.findall(text)))
+
+
 def render_text(text: str, values: Mapping[str, str], where: str) -> list[Obj]:
     """Parse a manifest file, then fill placeholders inside its string values only.
 
     Filling after parsing keeps every value a string: a run id like ``60284605`` or a
     password like ``1e10`` would otherwise turn into a YAML number.
     """
-    missing = sorted({m for m in _PLACEHOLDER_RE.findall(text) if m not in values})
+    missing = [name for name in placeholders(text) if name not in values]
     if missing:
         raise ScenarioError(f"{where}: placeholder(s) not filled: {', '.join(missing)}")
     return [_fill(doc, values) for doc in yaml.safe_load_all(text) if doc]

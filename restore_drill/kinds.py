@@ -4,6 +4,7 @@ description of an object's state (for timeout messages and reports)."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -106,3 +107,32 @@ __all__ = [
     "describe",
     "kind_of",
 ]
+
+
+_QUANTITY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGTPE]i?|k|m)?\s*$")
+_FACTORS = {
+    None: 1,
+    "k": 10**3,
+    "K": 10**3,
+    "M": 10**6,
+    "G": 10**9,
+    "T": 10**12,
+    "P": 10**15,
+    "E": 10**18,
+    "Ki": 2**10,
+    "Mi": 2**20,
+    "Gi": 2**30,
+    "Ti": 2**40,
+    "Pi": 2**50,
+    "Ei": 2**60,
+}
+
+
+def quantity_bytes(value: object) -> int | None:
+    """``"10Gi"`` -> bytes; None when absent or not a Kubernetes quantity."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    match = _QUANTITY.match(value if isinstance(value, str) else "")
+    if match is None or match.group(2) == "m":
+        return None
+    return int(float(match.group(1)) * _FACTORS[match.group(2)])

@@ -10,7 +10,7 @@ import os
 import time
 from pathlib import Path
 
-from restore_drill import steps
+from restore_drill import room, steps
 from restore_drill.backend import KEEP_CHOICES, Backend, keep_cluster, start_backend
 from restore_drill.clusters import CHOICES, choose_backend
 from restore_drill.commands.clean import leftovers_notice
@@ -75,6 +75,18 @@ def _scenarios(name: str, backend: str) -> list[Scenario]:
             raise UsageError(f"scenario {name} does not run on {backend} ({scenario.backends})")
         return [scenario]
     return [s for s in load_group(name) if backend in s.backends]
+
+
+def _named(name: str) -> list[Scenario]:
+    return load_group(name) if name in GROUPS else [find_scenario(name)]
+
+
+def _pvc_bytes(scenario: Scenario, size: str | None) -> list[int]:
+    """The data each PVC of the scenario gets, in bytes."""
+    from restore_drill.data import parse_size
+
+    each = parse_size(size or scenario.size)
+    return [each for app in scenario.apps for _ in room.pvc_capacities(app)]
 
 
 def backend_options(args: argparse.Namespace, backend: str) -> dict[str, object]:
@@ -177,11 +189,16 @@ def run(args: argparse.Namespace) -> int:
         from restore_drill.data import parse_size
 
         parse_size(args.size, "--size")
+        room.check_fits_pvcs(
+            {app for s in _named(args.scenario) for app in s.apps}, args.size, "--size"
+        )
     if args.dry_run:
         return _dry_run(args)
     backend, why = choose_backend(args.cluster)
     print(f"restore-drill: backend {backend} ({why})", flush=True)
     scenarios = _scenarios(args.scenario, backend)
+    if backend == "kind":
+        room.check_fits_disk(max((_pvc_bytes(s, args.size) for s in scenarios), key=sum))
     started, run_dir = start_run(backend, args.out, "run", backend_options(args, backend))
     results: list[DrillResult] = []
     interrupted = False

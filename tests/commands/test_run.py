@@ -17,6 +17,8 @@ def test_list_prints_every_scenario_with_its_target(capsys: pytest.CaptureFixtur
     for line in ("pvc-delete", "cluster-rebuild", "point-in-time", "volsync-upgrade"):
         assert line in out
     assert "900s" in out and "120s" in out
+    assert "faults ('restore-drill run faults'" in out
+    assert "fails-loudly: MoverFailed (wrong-password)" in out
 
 
 @pytest.mark.parametrize(
@@ -25,6 +27,8 @@ def test_list_prints_every_scenario_with_its_target(capsys: pytest.CaptureFixtur
         (["run", "nope", "--cluster", "auto"], "unknown scenario 'nope'"),
         (["run", "pvc-delete", "--cluster", "auto", "--size", "huge"], "--size: 'huge'"),
         (["run", "pvc-delete", "--cluster", "auto", "--size", "0"], "--size: '0' must be"),
+        (["run", "pvc-delete", "--cluster", "auto", "--size", "100TiB"], "holds 1Gi"),
+        (["run", "faults", "--cluster", "auto", "--size", "3GiB"], "holds 1Gi"),
     ],
 )
 def test_mistyped_input_is_named_before_a_backend_is_probed(

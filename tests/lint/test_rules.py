@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
+from restore_drill.kinds import quantity_bytes
 from restore_drill.lint import lint_repository
-from restore_drill.lint.rules.common import quantity_bytes
 
 Repo = Callable[[dict[str, str]], Path]
 NS = "n8n"  # an app of the critical tier in the default policy

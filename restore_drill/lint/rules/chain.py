@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from restore_drill.kinds import quantity_bytes
 from restore_drill.lint.catalog import finding
 from restore_drill.lint.findings import Finding
 from restore_drill.lint.model import Deployed, Model, mapping, sequence, text
 from restore_drill.lint.policy import Policy
-from restore_drill.lint.rules.common import gib, pvc_request, quantity_bytes, restic, restored_pvcs
+from restore_drill.lint.rules.common import gib, pvc_request, restic, restored_pvcs
 
 VOLSYNC_GROUP = "volsync.backube"
 

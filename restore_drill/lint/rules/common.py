@@ -2,39 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from restore_drill.kinds import dig
 from restore_drill.lint.model import Deployed, Model, mapping, sequence, text
-
-_QUANTITY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGTPE]i?|k|m)?\s*$")
-_FACTORS = {
-    None: 1,
-    "k": 10**3,
-    "K": 10**3,
-    "M": 10**6,
-    "G": 10**9,
-    "T": 10**12,
-    "P": 10**15,
-    "E": 10**18,
-    "Ki": 2**10,
-    "Mi": 2**20,
-    "Gi": 2**30,
-    "Ti": 2**40,
-    "Pi": 2**50,
-    "Ei": 2**60,
-}
-
-
-def quantity_bytes(value: object) -> int | None:
-    """``"10Gi"`` -> bytes; None when absent or not a Kubernetes quantity."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    match = _QUANTITY.match(text(value))
-    if match is None or match.group(2) == "m":
-        return None
-    return int(float(match.group(1)) * _FACTORS[match.group(2)])
 
 
 def gib(size: int) -> str:

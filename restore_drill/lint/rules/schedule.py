@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 
 from croniter import croniter
 
-from restore_drill.kinds import dig
+from restore_drill.kinds import dig, quantity_bytes
 from restore_drill.lint.catalog import finding
 from restore_drill.lint.findings import Finding
 from restore_drill.lint.model import Deployed, Model, mapping, text
 from restore_drill.lint.policy import Policy
-from restore_drill.lint.rules.common import gib, quantity_bytes, restic
+from restore_drill.lint.rules.common import gib, restic
 
 # A fixed week keeps the verdict the same whatever day the linter runs.
 _WEEK_START = datetime(2026, 1, 5, tzinfo=UTC)
