@@ -101,23 +101,22 @@ def start_backend(backend: str, run_dir: Path, **options: Any) -> Backend:
     # cannot start.
     spec.load().ensure_available()
     store = _object_store(spec.object_store, options)
+    # The cluster's own input (kubeconfig, context) is checked here too: nothing is made yet.
+    cluster = make_cluster(backend, run_dir / "cluster", store, **options)
     run_dir.mkdir(parents=True, exist_ok=True)
     record = run_dir / RUNNING_FILE
     owned: dict[str, object] = {"pid": os.getpid()}
     store.start()
-    cluster = None
     try:
         owned.update(store.started_resources())
-        record.write_text(json.dumps(owned, indent=2) + "\n")
-        cluster = make_cluster(backend, run_dir / "cluster", store, **options)
         if backend == "kind" and "name" not in options:
             # A fresh random name: a cluster by that name is this run's, made or half-made.
             owned.update({"kind_cluster": cluster.name, "kubeconfig": str(cluster.kubeconfig)})
-            record.write_text(json.dumps(owned, indent=2) + "\n")
+        record.write_text(json.dumps(owned, indent=2) + "\n")
         cluster.create()
     except BaseException:
         # A half-made cluster is not left behind (it is ours only if we created it).
-        if cluster is not None and cluster.created_by_this_run:
+        if cluster.created_by_this_run:
             try:
                 cluster.delete()
             except DrillError as exc:

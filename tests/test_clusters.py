@@ -59,7 +59,7 @@ def test_make_cluster_builds_each_backend(tmp_path: Path) -> None:
     assert isinstance(kind, KindCluster) and kind.name.startswith("restore-drill-kind-")
     assert kind.name != other.name, "each run names its own cluster"
     kubeconfig = tmp_path / "kc"
-    kubeconfig.write_text("apiVersion: v1\n")
+    kubeconfig.write_text("apiVersion: v1\ncontexts: [{name: c, context: {}}]\n")
     existing = make_cluster(
         "existing",
         tmp_path,

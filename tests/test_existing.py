@@ -47,7 +47,7 @@ class FakeKube:
 @pytest.fixture
 def kubeconfig(tmp_path: Path) -> Path:
     path = tmp_path / "staging.kubeconfig"
-    path.write_text("apiVersion: v1\nkind: Config\n")
+    path.write_text("apiVersion: v1\nkind: Config\ncontexts: [{name: staging, context: {}}]\n")
     return path
 
 
@@ -77,6 +77,8 @@ def test_needs_explicit_kubeconfig_and_context(tmp_path: Path, kubeconfig: Path)
         make(tmp_path, kubeconfig, kubeconfig=None)
     with pytest.raises(UsageError, match="not found"):
         make(tmp_path, kubeconfig, kubeconfig=tmp_path / "absent")
+    with pytest.raises(UsageError, match=r"context 'prod' is not in .* \(it has: staging\)"):
+        make(tmp_path, kubeconfig, context="prod")
 
 
 def test_uses_the_users_kubeconfig_and_context_without_copying(

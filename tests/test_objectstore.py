@@ -23,6 +23,7 @@ from restore_drill.objectstore import (
     endpoint_answers,
     free_port,
 )
+from restore_drill.objectstore import external as external_module
 from restore_drill.objectstore.minio import pinned_image
 
 
@@ -51,7 +52,7 @@ def test_random_credentials_differ_each_time() -> None:
 
 
 def test_credentials_from_env_name_what_is_missing_but_no_value() -> None:
-    with pytest.raises(ObjectStoreError, match="AWS_SECRET_ACCESS_KEY") as caught:
+    with pytest.raises(UsageError, match="AWS_SECRET_ACCESS_KEY") as caught:
         S3Credentials.from_env({"AWS_ACCESS_KEY_ID": "visible-id"})
     assert "visible-id" not in str(caught.value)
     creds = S3Credentials.from_env(
@@ -191,6 +192,9 @@ def test_minio_container_serves_buckets() -> None:
         )
         with pytest.raises(ObjectStoreError, match=r"403|SignatureDoesNotMatch|InvalidAccessKeyId"):
             wrong.bucket_exists("drill")
+        with pytest.raises(UsageError, match=r"refused the keys .*SignatureDoesNotMatch"):
+            wrong.start()
+        assert minio.refuses_keys() == ""
         # An outage (fault drills): down, then back with the same data.
         minio.s3_client().put_object(Bucket="drill", Key="repo/config", Body=b"kept")
         minio.take_down()
@@ -222,12 +226,13 @@ def test_external_s3_never_starts_stops_or_deletes_others(store: LocalS3) -> Non
     assert external.bucket_exists("users-bucket")
 
 
-def test_external_s3_rejects_bad_or_dead_endpoints() -> None:
-    with pytest.raises(ObjectStoreError, match="http"):
+def test_external_s3_rejects_bad_or_dead_endpoints(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(UsageError, match="http"):
         ExternalS3("127.0.0.1:9000", S3Credentials("a", "b"))
     dead = ExternalS3(f"http://127.0.0.1:{free_port()}", S3Credentials("a", "b"))
     assert not dead.is_up()
-    with pytest.raises(ObjectStoreError, match="does not answer"):
+    monkeypatch.setattr(external_module, "TRY_PAUSE", 0.01)
+    with pytest.raises(UsageError, match=r"does not answer .*tried 3 times"):
         dead.start()
     split = ExternalS3(
         "http://127.0.0.1:1", S3Credentials("a", "b"), cluster_endpoint="http://nas.example:9000"

@@ -11,6 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import yaml
+
 from restore_drill.clusters.base import Cluster
 from restore_drill.errors import KubeError, RefusedDestructiveAction, UsageError
 from restore_drill.k8s import DEPLOYMENT, NAMESPACE
@@ -47,6 +49,12 @@ class ExistingCluster(Cluster):
         self._kubeconfig = Path(kubeconfig).expanduser()
         if not self._kubeconfig.is_file():
             raise UsageError(f"kubeconfig not found: {self._kubeconfig}")
+        contexts = kubeconfig_contexts(self._kubeconfig)
+        if context not in contexts:
+            raise UsageError(
+                f"context {context!r} is not in {self._kubeconfig} "
+                f"(it has: {', '.join(contexts) or 'none'})"
+            )
         self._context = context
         if storage_class:
             self.storage_class = storage_class
@@ -109,3 +117,13 @@ class ExistingCluster(Cluster):
                     found["volsync"] = image.rsplit(":", 1)[-1]
                     return found
         return found
+
+
+def kubeconfig_contexts(path: Path) -> list[str]:
+    """The context names a kubeconfig file holds (read only; one line when unreadable)."""
+    try:
+        config = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise UsageError(f"kubeconfig {path} cannot be read: {exc}".splitlines()[0]) from None
+    entries = config.get("contexts") if isinstance(config, dict) else None
+    return [str(e.get("name")) for e in entries or [] if isinstance(e, dict) and e.get("name")]

@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 
 
 DEFAULT_REGION = "us-east-1"
+WRONG_KEY_CODES = frozenset({"InvalidAccessKeyId", "SignatureDoesNotMatch"})
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class S3Credentials:
             name for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY") if not source.get(name)
         ]
         if missing:
-            raise ObjectStoreError(f"S3 credentials missing: set {', '.join(missing)}")
+            raise UsageError(f"S3 credentials missing: set {', '.join(missing)}")
         region = source.get("AWS_DEFAULT_REGION") or source.get("AWS_REGION") or DEFAULT_REGION
         return cls(source["AWS_ACCESS_KEY_ID"], source["AWS_SECRET_ACCESS_KEY"], region)
 
@@ -160,6 +161,21 @@ class ObjectStore(abc.ABC):
             region_name=self.credentials.region,
             config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 2}),
         )
+
+    def refuses_keys(self) -> str:
+        """The store's error code when it refuses this run's keys, "" when it takes them.
+
+        Listing a bucket nobody has makes the store check key and signature first: right
+        keys get NoSuchBucket, wrong ones InvalidAccessKeyId or SignatureDoesNotMatch.
+        """
+        from botocore.exceptions import ClientError
+
+        try:
+            self.s3_client().list_objects_v2(Bucket=f"rd-nobody-{secrets.token_hex(6)}")
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code"))
+            return code if code in WRONG_KEY_CODES else ""
+        return ""
 
     def bucket_exists(self, name: str) -> bool:
         from botocore.exceptions import ClientError

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 
-from restore_drill.errors import ObjectStoreError, UsageError
+from restore_drill.errors import UsageError
 from restore_drill.objectstore.base import (
     ObjectStore,
     S3Credentials,
@@ -14,6 +15,8 @@ from restore_drill.objectstore.base import (
 log = logging.getLogger(__name__)
 
 ENDPOINT_VARIABLE = "RESTORE_DRILL_S3_ENDPOINT"
+ANSWER_TRIES = 3
+TRY_PAUSE = 1.0
 
 
 class ExternalS3(ObjectStore):
@@ -30,7 +33,7 @@ class ExternalS3(ObjectStore):
     ) -> None:
         super().__init__(credentials)
         if not endpoint.startswith(("http://", "https://")):
-            raise ObjectStoreError(f"endpoint must start with http:// or https://: {endpoint!r}")
+            raise UsageError(f"endpoint must start with http:// or https://: {endpoint!r}")
         self._endpoint = endpoint.rstrip("/")
         self._cluster_endpoint = (cluster_endpoint or endpoint).rstrip("/")
 
@@ -53,8 +56,24 @@ class ExternalS3(ObjectStore):
         return self._cluster_endpoint
 
     def start(self) -> None:
-        if not self.is_up():
-            raise ObjectStoreError(f"S3 endpoint {self._endpoint} does not answer")
+        """Check, before anything is made, that the endpoint answers (a few tries) and
+        takes the keys; either failing is the user's input, said in one line."""
+        for attempt in range(ANSWER_TRIES):
+            if self.is_up():
+                break
+            if attempt + 1 < ANSWER_TRIES:
+                time.sleep(TRY_PAUSE)  # a TCP connect has nothing to watch
+        else:
+            raise UsageError(
+                f"S3 endpoint {self._endpoint} does not answer ({ENDPOINT_VARIABLE}; "
+                f"tried {ANSWER_TRIES} times over {TRY_PAUSE * (ANSWER_TRIES - 1):g}s)"
+            )
+        refused = self.refuses_keys()
+        if refused:
+            raise UsageError(
+                f"S3 endpoint {self._endpoint} refused the keys in AWS_ACCESS_KEY_ID / "
+                f"AWS_SECRET_ACCESS_KEY ({refused})"
+            )
 
     def stop(self) -> None:
         """Nothing to stop: the store belongs to the user."""
