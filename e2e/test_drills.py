@@ -22,6 +22,7 @@ def test_drill(
     drill_scenario: Scenario,
     drill_backend: Backend,
     drill_out: Path,
+    drill_password: str,
     request: pytest.FixtureRequest,
 ) -> None:
     if drill_backend.cluster.backend not in drill_scenario.backends:
@@ -30,6 +31,7 @@ def test_drill(
         out_dir=drill_out,
         size=request.config.getoption("--drill-size"),
         keep=request.config.getoption("--keep"),
+        password=drill_password,
     )
     result = run_drill(drill_scenario, drill_backend.cluster, drill_backend.object_store, options)
     remember(request.node, result)

@@ -6,6 +6,7 @@ scenarios of their own (``scenarios/faults/``), drilled with the others."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,13 +21,21 @@ HERE = Path(__file__).parent / "scenarios"
 pytestmark = [pytest.mark.drill, pytest.mark.timeout(900)]
 
 
-def drill(backend: Backend, scenario: Scenario, out: Path, config: pytest.Config) -> DrillResult:
-    if backend.cluster.backend not in scenario.backends:
-        pytest.skip(f"{scenario.name} does not run on {backend.cluster.backend}")
-    size = config.getoption("--drill-size")
-    return run_drill(
-        scenario, backend.cluster, backend.object_store, RunOptions(out_dir=out, size=size)
-    )
+@pytest.fixture
+def play(
+    drill_backend: Backend, tmp_path: Path, pytestconfig: pytest.Config, drill_password: str
+) -> Callable[[Scenario], DrillResult]:
+    """Play a scenario on the session's cluster, with the session's known password."""
+
+    def run(scenario: Scenario) -> DrillResult:
+        if drill_backend.cluster.backend not in scenario.backends:
+            pytest.skip(f"{scenario.name} does not run on {drill_backend.cluster.backend}")
+        options = RunOptions(
+            out_dir=tmp_path, size=pytestconfig.getoption("--drill-size"), password=drill_password
+        )
+        return run_drill(scenario, drill_backend.cluster, drill_backend.object_store, options)
+
+    return run
 
 
 def failed_with(result: DrillResult, failure_type: str, *words: str) -> None:
@@ -36,19 +45,14 @@ def failed_with(result: DrillResult, failure_type: str, *words: str) -> None:
         assert word in str(result.failure), result.failure
 
 
-def test_wrong_snapshot_restored(
-    drill_backend: Backend, tmp_path: Path, pytestconfig: pytest.Config
-) -> None:
-    scenario = load_scenario_file(HERE / "wrong-snapshot.yaml")
+def test_wrong_snapshot_restored(play: Callable[[Scenario], DrillResult]) -> None:
     failed_with(
-        drill(drill_backend, scenario, tmp_path, pytestconfig),
+        play(load_scenario_file(HERE / "wrong-snapshot.yaml")),
         "VerificationFailed",
         "the 'older' dataset came back, not 'newer'",
     )
 
 
-def test_missing_file(drill_backend: Backend, tmp_path: Path, pytestconfig: pytest.Config) -> None:
+def test_missing_file(play: Callable[[Scenario], DrillResult]) -> None:
     scenario = find_scenario("pvc-delete").with_faults("lose-file-before-backup")
-    failed_with(
-        drill(drill_backend, scenario, tmp_path, pytestconfig), "VerificationFailed", "1 missing"
-    )
+    failed_with(play(scenario), "VerificationFailed", "1 missing")

@@ -7,6 +7,7 @@ Thin on purpose: drills run through :mod:`restore_drill.runner`, exactly as
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Generator, Iterator
 from pathlib import Path
 
@@ -103,6 +104,12 @@ def drill_backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
     yield backend
     failed = request.session.testsfailed > 0
     backend.close(keep_cluster=keep_cluster(request.config.getoption("--keep"), failed=failed))
+
+
+@pytest.fixture(scope="session")
+def drill_password() -> str:
+    """The restic password of the session's drills: known, so a test can look for it."""
+    return secrets.token_urlsafe(24)
 
 
 @pytest.fixture

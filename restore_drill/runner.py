@@ -13,7 +13,7 @@ import secrets
 import time
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +37,7 @@ class RunOptions:
     keep: str = "on-failure"  # never | on-failure | always
     step_timeout: float = 300.0
     progress: Callable[[str], None] = lambda _line: None
+    password: str | None = field(default=None, repr=False)  # the restic password (fresh if None)
 
 
 def placeholder_values(
@@ -144,7 +145,7 @@ def run_drill(
     if cluster.backend not in scenario.backends:
         raise UsageError(f"scenario {scenario.name} does not run on {cluster.backend}")
     started_at = utc_now()
-    drill = prepare_drill(scenario, cluster, object_store, options)
+    drill = prepare_drill(scenario, cluster, object_store, options, password=options.password)
     object_store.create_bucket(drill.bucket)
     timings: list[StepTiming] = []
     failure: DrillError | None = None
