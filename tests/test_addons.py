@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import ast
+import os
 import re
+import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -294,6 +298,36 @@ def test_run_command_timeout_and_missing_tool() -> None:
         run_command([sys.executable, "-c", "import time; time.sleep(5)"], timeout=0.3)
     with pytest.raises(BackendUnavailable, match="not installed"):
         run_command(["restore-drill-no-such-tool"])
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie is gone in all but name: its parent has not reaped it yet.
+    return "State:\tZ" not in Path(f"/proc/{pid}/status").read_text()
+
+
+@pytest.mark.parametrize("stop", ["timeout", "signal"])
+def test_what_a_tool_started_ends_with_it(tmp_path: Path, stop: str) -> None:
+    """A tool's own children (kind's docker calls, a shell's jobs) do not outlive it."""
+    pidfile = tmp_path / "grandchild"
+    script = f"sleep 300 & echo $! > {pidfile}; wait"
+    if stop == "timeout":
+        with pytest.raises(CommandFailed, match="timeout"):
+            run_command(["sh", "-c", script], timeout=1)
+    else:
+        timer = threading.Timer(1.0, lambda: signal.pthread_kill(main_thread, signal.SIGINT))
+        main_thread = threading.main_thread().ident or 0
+        timer.start()
+        with pytest.raises(KeyboardInterrupt):
+            run_command(["sh", "-c", script], timeout=30)
+    grandchild = int(pidfile.read_text())
+    deadline = time.monotonic() + 5
+    while alive(grandchild) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive(grandchild), "the tool's child outlived it"
 
 
 def test_run_command_keeps_the_whole_output_of_a_failure_or_a_timeout(tmp_path: Path) -> None:

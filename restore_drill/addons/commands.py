@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import signal
 import subprocess
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -85,16 +86,7 @@ def run_command(
         log_path.write_text(scrub(f"$ {' '.join(argv)}\n{parts[0]}\n--- stderr ---\n{parts[1]}"))
 
     try:
-        done = subprocess.run(
-            argv,
-            env={**os.environ, **(env or {})},
-            cwd=cwd,
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+        done = _run_in_own_group(argv, {**os.environ, **(env or {})}, cwd, stdin, timeout)
     except subprocess.TimeoutExpired as exc:
         keep(exc.stdout, exc.stderr)
         raise CommandFailed(
@@ -113,6 +105,42 @@ def run_command(
             exit_code=done.returncode,
         )
     return done
+
+
+def _run_in_own_group(
+    argv: list[str], env: dict[str, str], cwd: Path | None, stdin: str | None, timeout: float
+) -> subprocess.CompletedProcess[str]:
+    """Run a tool in a process group of its own, and end the whole group with it when it
+    runs out of time or this process is stopped: what the tool started (kind's docker
+    calls, a shell's children) must not outlive the run."""
+    process = subprocess.Popen(
+        argv,
+        env=env,
+        cwd=cwd,
+        stdin=subprocess.PIPE if stdin is not None else None,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        stdout, stderr = process.communicate(stdin, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(process)
+        stdout, stderr = process.communicate()
+        raise subprocess.TimeoutExpired(argv, timeout, stdout, stderr) from None
+    except BaseException:  # a signal (KeyboardInterrupt, Terminated) or any error
+        _kill_group(process)
+        process.wait()
+        raise
+    return subprocess.CompletedProcess(argv, process.returncode, stdout, stderr)
+
+
+def _kill_group(process: subprocess.Popen[str]) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:  # the group is gone already
+        pass
 
 
 # --- command lines ----------------------------------------------------------------------------
