@@ -275,6 +275,8 @@ def test_the_kind_network_is_matched_by_its_exact_name(
         return subprocess.CompletedProcess(argv, 0, out, "")
 
     monkeypatch.setattr(minio_module, "run_command", docker)
+    store = MinioContainer()
     with pytest.raises(_Started):
-        MinioContainer().start()
-    assert (["docker", "network", "create", "kind"] in ran) is created
+        store.start()
+    label = f"restore-drill.run={store.settings.name}"
+    assert (["docker", "network", "create", "--label", label, "kind"] in ran) is created

@@ -84,6 +84,17 @@ def remove_container(name: str) -> str:
     return "removed"
 
 
+def remove_network(name: str, owner: str) -> str:
+    """A Docker network the run's object store created, once nothing uses it."""
+    label = minio.run_label(name, "network")
+    if label is None:
+        return "already gone"
+    if label != owner:
+        return f"left alone: it does not carry {minio.RUN_LABEL}={owner}"
+    run_command(["docker", "network", "rm", name], timeout=60)
+    return "removed"
+
+
 def remove_kept(kept: dict[str, str]) -> list[str]:
     """Remove what one record names; a line per thing, saying what became of it."""
     done = []
@@ -92,6 +103,9 @@ def remove_kept(kept: dict[str, str]) -> list[str]:
         done.append(f"kind_cluster {name}: {remove_kind_cluster(name, Path(kept['kubeconfig']))}")
     if "container" in kept:
         done.append(f"container {kept['container']}: {remove_container(kept['container'])}")
+    if "network" in kept:  # last: the cluster's nodes and the store were attached to it
+        owner = kept.get("container", "")
+        done.append(f"network {kept['network']}: {remove_network(kept['network'], owner)}")
     return done
 
 

@@ -129,8 +129,12 @@ class MinioContainer(ObjectStore):
             ) from None
         networks = run_command(["docker", "network", "ls", "--format", "{{.Name}}"], timeout=60)
         if settings.network not in networks.stdout.split():
-            # kind adopts an existing "kind" network; we remove it later only if we made it.
-            run_command(["docker", "network", "create", settings.network], timeout=60)
+            # kind adopts an existing "kind" network; we remove it later only if we made it,
+            # and its label says whose it is to `restore-drill clean`.
+            label = f"{RUN_LABEL}={settings.name}"
+            run_command(
+                ["docker", "network", "create", "--label", label, settings.network], timeout=60
+            )
             self._created_network = True
         run_command(
             settings.run_argv(),
@@ -194,14 +198,16 @@ class MinioContainer(ObjectStore):
         return str(json.loads(done.stdout)) if done.returncode == 0 else "gone"
 
     def started_resources(self) -> dict[str, str]:
-        return {"container": self.settings.name} if self._started else {}
-
-    def leave_running(self) -> dict[str, str]:
         if not self._started:
             return {}
+        made = {"container": self.settings.name}
+        return {**made, "network": self.settings.network} if self._created_network else made
+
+    def leave_running(self) -> dict[str, str]:
+        made = self.started_resources()
         self._started = False
         self._created_network = False
-        return {"container": self.settings.name}
+        return made
 
     def stop(self) -> None:
         if self._started:
@@ -216,10 +222,12 @@ class MinioContainer(ObjectStore):
             self._created_network = False
 
 
-def run_label(container: str) -> str | None:
-    """The container's ``restore-drill.run`` label ("" without one), None if it is gone."""
+def run_label(container: str, kind: str = "container") -> str | None:
+    """The ``restore-drill.run`` label of a container (or network: ``kind="network"``), ""
+    without one, None if it is gone."""
+    labels = ".Config.Labels" if kind == "container" else ".Labels"
     done = subprocess.run(
-        ["docker", "inspect", "--format", f'{{{{index .Config.Labels "{RUN_LABEL}"}}}}', container],
+        ["docker", kind, "inspect", "--format", f'{{{{index {labels} "{RUN_LABEL}"}}}}', container],
         capture_output=True,
         text=True,
         check=False,

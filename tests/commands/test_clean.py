@@ -147,6 +147,19 @@ def test_a_container_without_this_runs_label_is_left_alone(monkeypatch: pytest.M
     assert clean.remove_container("m-1") == "removed" and removed == ["m-1"]
 
 
+def test_a_network_is_removed_only_with_its_owners_label(monkeypatch: pytest.MonkeyPatch) -> None:
+    ran: list[list[str]] = []
+    monkeypatch.setattr(clean, "run_command", lambda argv, **_: ran.append(argv))
+    monkeypatch.setattr(minio, "run_label", lambda name, kind="container": "")
+    assert clean.remove_network("kind", "m-1").startswith("left alone") and ran == []
+    monkeypatch.setattr(minio, "run_label", lambda name, kind="container": "m-1")
+    assert clean.remove_network("kind", "m-1") == "removed"
+    assert ran == [["docker", "network", "rm", "kind"]]
+    monkeypatch.setattr(clean, "remove_container", lambda name: "removed")
+    done = clean.remove_kept({"container": "m-1", "network": "kind"})
+    assert done[-1] == "network kind: removed", "the network goes last"
+
+
 def dead_pid() -> int:
     finished = subprocess.Popen(["true"])
     finished.wait()
