@@ -96,4 +96,13 @@ def test_an_existing_backend_without_an_endpoint_is_one_usage_line() -> None:
             "AWS_SECRET_ACCESS_KEY": "s",
         }
     )
-    assert store.host_endpoint == "http://127.0.0.1:9"
+    assert store.host_endpoint == store.cluster_endpoint == "http://127.0.0.1:9"
+    elsewhere = ExternalS3.from_env(
+        {
+            "RESTORE_DRILL_S3_ENDPOINT": "http://127.0.0.1:9",
+            "RESTORE_DRILL_S3_CLUSTER_ENDPOINT": "http://nas.lan:9000",
+            "AWS_ACCESS_KEY_ID": "k",
+            "AWS_SECRET_ACCESS_KEY": "s",
+        }
+    )
+    assert elsewhere.cluster_endpoint == "http://nas.lan:9000"

@@ -15,6 +15,9 @@ from restore_drill.objectstore.base import (
 log = logging.getLogger(__name__)
 
 ENDPOINT_VARIABLE = "RESTORE_DRILL_S3_ENDPOINT"
+# Where the cluster's movers reach the same store, when that differs (a NAS known by
+# another name inside the cluster); the endpoint above otherwise.
+CLUSTER_ENDPOINT_VARIABLE = "RESTORE_DRILL_S3_CLUSTER_ENDPOINT"
 ANSWER_TRIES = 3
 TRY_PAUSE = 1.0
 
@@ -45,7 +48,8 @@ class ExternalS3(ObjectStore):
         endpoint = env.get(ENDPOINT_VARIABLE, "")
         if not endpoint:
             raise UsageError(f"--cluster existing needs an S3 endpoint ({ENDPOINT_VARIABLE})")
-        return cls(endpoint, S3Credentials.from_env(env))
+        cluster_endpoint = env.get(CLUSTER_ENDPOINT_VARIABLE) or None
+        return cls(endpoint, S3Credentials.from_env(env), cluster_endpoint=cluster_endpoint)
 
     @property
     def host_endpoint(self) -> str:
