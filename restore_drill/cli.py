@@ -12,37 +12,43 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Sequence
 from types import FrameType, ModuleType
 
 from restore_drill import __version__
 from restore_drill.errors import DrillError, Terminated, UsageError
 
-COMMAND_MODULES = (
-    "list_scenarios",
-    "run",
-    "selftest",
-    "doctor",
-    "data",
-    "lint",
-    "verify_backups",
-    "images",
-    "cluster",
-    "clean",
-)
+# Each command's NAME and its module under restore_drill.commands, in --help order.
+COMMAND_MODULES = {
+    "list": "list_scenarios",
+    "run": "run",
+    "selftest": "selftest",
+    "doctor": "doctor",
+    "data": "data",
+    "lint": "lint",
+    "verify-backups": "verify_backups",
+    "images": "images",
+    "cluster": "cluster",
+    "clean": "clean",
+}
 
 
-def _commands() -> list[ModuleType]:
-    return [importlib.import_module(f"restore_drill.commands.{name}") for name in COMMAND_MODULES]
+def _commands(argv: Sequence[str] = ()) -> list[ModuleType]:
+    """Only the module of the command ``argv`` names, when it names one: a command does not
+    pay for the others' imports (the Kubernetes client, the scenarios). Otherwise all of
+    them, for --help and for the error that names the choices."""
+    names = [argv[0]] if argv and argv[0] in COMMAND_MODULES else list(COMMAND_MODULES)
+    return [importlib.import_module(f"restore_drill.commands.{COMMAND_MODULES[n]}") for n in names]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="restore-drill",
         description="End-to-end restore drills for VolSync-protected Kubernetes volumes.",
     )
     parser.add_argument("--version", action="version", version=f"restore-drill {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in _commands():
+    for module in _commands(argv):
         sub = subparsers.add_parser(module.NAME, help=module.HELP, description=module.HELP)
         module.add_arguments(sub)
         sub.set_defaults(handler=module.run)
@@ -59,7 +65,9 @@ def _terminate(signum: int, _frame: FrameType | None) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    if argv is None:
+        argv = sys.argv[1:]
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _terminate)

@@ -18,6 +18,7 @@ from typing import Any
 
 from restore_drill.kinds import dig
 from restore_drill.lint.argocd import deployer_of, deploying_app, unresolved_generators
+from restore_drill.lint.batch import plan_batches
 from restore_drill.lint.catalog import finding
 from restore_drill.lint.charts import ChartUse, kustomize_charts
 from restore_drill.lint.findings import Finding
@@ -178,7 +179,9 @@ def _render_units(
             fallback[root.directory] = reason
         else:
             to_render.append(root.directory)
-    outcomes = render_roots(str(repo), to_render)
+    rendering = set(to_render)
+    batches = plan_batches(str(repo), [r for r in roots if r.directory in rendering], loads, reads)
+    outcomes = render_roots(str(repo), to_render, batches)
     units: list[_Unit] = []
     for root in roots:
         outcome = outcomes.get(root.directory)

@@ -73,7 +73,7 @@ def test_remote_bases_are_not_fetched(repo: Repo, monkeypatch: pytest.MonkeyPatc
     def refuse(*_: object, **__: object) -> object:
         raise AssertionError("kustomize must not run for a remote base")
 
-    monkeypatch.setattr(kustomize, "_render", refuse)
+    monkeypatch.setattr(kustomize, "_kustomize", refuse)
     path = repo(
         {"app/kustomization.yaml": "resources: [https://github.com/example/repo//deploy?ref=v1]\n"}
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -479,3 +480,23 @@ def test_unknown_kinds_of_other_apis_are_ignored(repo: Repo) -> None:
         "metadata": meta("m"),
     }
     assert lint(repo, app(other)) == set()
+
+
+def test_each_schedule_is_expanded_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from restore_drill.lint.rules import schedule
+
+    expanded: list[str] = []
+
+    class Counting(schedule.croniter):  # type: ignore[misc]
+        def __init__(self, expression: str, *args: Any, **kwargs: Any) -> None:
+            expanded.append(expression)
+            super().__init__(expression, *args, **kwargs)
+
+    monkeypatch.setattr(schedule, "croniter", Counting)
+    schedule._runs_in_week.cache_clear()
+    first = schedule.runs_in_week("0 */6 * * *")
+    first.clear()  # a caller's list is its own
+    assert len(schedule.runs_in_week("0 */6 * * *")) == 28
+    schedule.runs_in_week("0 */6 * * *", lead=timedelta(days=1))
+    assert expanded == ["0 */6 * * *", "0 */6 * * *"]
+    schedule._runs_in_week.cache_clear()
