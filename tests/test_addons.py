@@ -318,11 +318,16 @@ def test_what_a_tool_started_ends_with_it(tmp_path: Path, stop: str) -> None:
         with pytest.raises(CommandFailed, match="timeout"):
             run_command(["sh", "-c", script], timeout=1)
     else:
+        # As at a terminal: a run started in the background may inherit SIGINT ignored.
+        previous = signal.signal(signal.SIGINT, signal.default_int_handler)
         timer = threading.Timer(1.0, lambda: signal.pthread_kill(main_thread, signal.SIGINT))
         main_thread = threading.main_thread().ident or 0
         timer.start()
-        with pytest.raises(KeyboardInterrupt):
-            run_command(["sh", "-c", script], timeout=30)
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                run_command(["sh", "-c", script], timeout=30)
+        finally:
+            signal.signal(signal.SIGINT, previous)
     grandchild = int(pidfile.read_text())
     deadline = time.monotonic() + 5
     while alive(grandchild) and time.monotonic() < deadline:

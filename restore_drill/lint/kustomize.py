@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
 import shutil
 import subprocess
 import tempfile
@@ -125,6 +126,11 @@ def kustomize_command() -> list[str] | None:
     if shutil.which("kubectl"):
         return ["kubectl", "kustomize"]
     return None
+
+
+# kubectl's log header ("E1202 17:33:46.522693   23974 run.go:72] "): a time and a PID
+# that differ on every run, so the same problem would read as a new one.
+_KLOG_HEADER = re.compile(r"^[IWEF]\d{4} [\d:.]+\s+\d+ [\w.]+:\d+\] ")
 
 
 @dataclass
@@ -267,5 +273,5 @@ def _kustomize(command: list[str], path: str) -> _Run:
         return _Run(None, f"kustomize could not run: {exc.strerror}")
     if completed.returncode != 0:
         lines = completed.stderr.decode("utf-8", "replace").strip().splitlines()
-        return _Run(None, lines[-1][:300] if lines else "kustomize failed")
+        return _Run(None, _KLOG_HEADER.sub("", lines[-1])[:300] if lines else "kustomize failed")
     return _Run(completed.stdout.decode("utf-8", "replace"), size=len(completed.stdout))
