@@ -49,8 +49,8 @@ def mover_failure(obj: Obj | None, started_after: str) -> str | None:
     return tail or "(no mover log)"
 
 
-def failed_mover_job(kube: Kube, owner: Obj) -> str | None:
-    """The owner's mover Job once FAILED_MOVER_PODS of its pods failed: name and log tail."""
+def failed_mover_job(kube: Kube, owner: Obj, at_least: int = FAILED_MOVER_PODS) -> str | None:
+    """The owner's mover Job once ``at_least`` of its pods failed: name and log tail."""
     meta = owner.get("metadata") or {}
     namespace = str(meta.get("namespace") or "")
     for job in kube.list(k8s.JOB, namespace):
@@ -58,7 +58,7 @@ def failed_mover_job(kube: Kube, owner: Obj) -> str | None:
         if not any(ref.get("uid") == meta.get("uid") for ref in owners):
             continue
         failed = int(dig(job, "status", "failed") or 0)
-        if failed < FAILED_MOVER_PODS:
+        if failed < at_least:
             continue
         job_name = job["metadata"]["name"]
         pods = kube.list(k8s.POD, namespace, label_selector=f"job-name={job_name}")

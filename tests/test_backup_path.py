@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from restore_drill import k8s
-from restore_drill.errors import MoverFailed, UsageError, VerificationFailed
+from restore_drill.errors import UsageError, VerificationFailed
 from restore_drill.steps import backup_path
 from tests.drill_stubs import stub_drill
 
@@ -99,19 +99,32 @@ def test_a_failing_restore_must_leave_the_pvc_pending(tmp_path: Path) -> None:
         backup_path.wait_mover_failed(stub_drill(tmp_path, restore_job(1, "Bound")))
 
 
+def outage_backup(tmp_path: Path, job_status: dict[str, int]) -> Any:
+    job = backup_path.mover_job(k8s.REPLICATION_SOURCE, "home-assistant")
+    kube = Kube(
+        {
+            ("Job", job): {
+                "metadata": {"name": job, "ownerReferences": [{"uid": "rs-1"}]},
+                "status": job_status,
+            },
+            ("ReplicationSource", "home-assistant"): {
+                "metadata": {"name": "home-assistant", "namespace": "ns", "uid": "rs-1"}
+            },
+            ("Pod", "mover-1"): {"metadata": {"name": "mover-1"}, "status": {"phase": "Failed"}},
+        }
+    )
+    kube.pod_logs = lambda name, namespace: "Fatal: dial tcp: lookup minio: no such host"  # type: ignore[method-assign]
+    return stub_drill(tmp_path, kube)
+
+
 def test_a_backup_that_succeeds_in_an_outage_fails_the_drill(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    d = stub_drill(tmp_path, Kube())
     monkeypatch.setattr(backup_path.volsync, "wait_idle", lambda *a, **k: None)
-    monkeypatch.setattr(backup_path.volsync, "manual_sync", lambda *a, **k: {})
+    monkeypatch.setattr(backup_path.volsync, "trigger_manual_sync", lambda *a, **k: {})
     with pytest.raises(VerificationFailed, match="backup while the object store was down"):
-        backup_path.backup_during_outage(d)
-
-    def refused(*_: Any, **__: Any) -> None:
-        raise MoverFailed("no answer", cause="unreachable")
-
-    monkeypatch.setattr(backup_path.volsync, "manual_sync", refused)
+        backup_path.backup_during_outage(outage_backup(tmp_path, {"succeeded": 1}))
+    d = outage_backup(tmp_path, {"failed": 1})
     backup_path.backup_during_outage(d)
     assert "failed loudly (unreachable: the object store did not answer)" in d.notes[-1]
     assert list(d.outage_backups) == ["home-assistant"]
