@@ -14,6 +14,7 @@ import sys
 import threading
 from collections.abc import Sequence
 from types import FrameType, ModuleType
+from typing import Any
 
 from restore_drill import __version__
 from restore_drill.errors import DrillError, Terminated, UsageError
@@ -61,7 +62,24 @@ def _force_exit(signum: int, _frame: FrameType | None) -> None:
 
 def _terminate(signum: int, _frame: FrameType | None) -> None:
     signal.signal(signal.SIGTERM, _force_exit)
+    signal.signal(signal.SIGINT, _force_exit)
     raise Terminated()
+
+
+def _interrupt(signum: int, _frame: FrameType | None) -> None:
+    signal.signal(signal.SIGTERM, _force_exit)
+    signal.signal(signal.SIGINT, _force_exit)
+    raise KeyboardInterrupt()
+
+
+def _own_signals() -> dict[int, Any]:
+    """SIGTERM and SIGINT both start the orderly teardown, and a second one forces the exit.
+    SIGINT is set here too: a run started in the background inherits it ignored."""
+    previous: dict[int, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        for number, handler in ((signal.SIGTERM, _terminate), (signal.SIGINT, _interrupt)):
+            previous[number] = signal.signal(number, handler)
+    return previous
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,8 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         argv = sys.argv[1:]
     parser = build_parser(argv)
     args = parser.parse_args(argv)
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _terminate)
+    previous = _own_signals()
     try:
         return int(args.handler(args))
     except UsageError as exc:
@@ -83,6 +100,9 @@ def main(argv: list[str] | None = None) -> int:
         terminated = isinstance(stop, Terminated)
         print(f"restore-drill: {'terminated' if terminated else 'interrupted'}", file=sys.stderr)
         return 143 if terminated else 130
+    finally:
+        for number, handler in previous.items():  # in-process callers (tests) get theirs back
+            signal.signal(number, handler)
 
 
 if __name__ == "__main__":

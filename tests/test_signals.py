@@ -44,6 +44,32 @@ def test_sigterm_unwinds_like_ctrl_c_and_exits_143(
     assert "restore-drill: terminated" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(("number", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_both_signals_unwind_even_when_sigint_came_ignored(
+    monkeypatch: pytest.MonkeyPatch, number: int, code: int
+) -> None:
+    """A run started in the background inherits SIGINT ignored; kill -INT still stops it
+    the orderly way, and the caller's handlers come back afterwards."""
+    unwound: list[str] = []
+
+    def run(args: Any) -> int:
+        try:
+            os.kill(os.getpid(), number)
+            time.sleep(5)
+            return 0
+        finally:
+            unwound.append("teardown ran")
+
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    monkeypatch.setattr(list_scenarios, "run", run)
+    try:
+        assert cli.main(["list"]) == code
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN, "the caller's handler is back"
+    finally:
+        signal.signal(signal.SIGINT, before)
+    assert unwound == ["teardown ran"]
+
+
 class Store:
     cluster_endpoint = "http://store:9000"
 
