@@ -109,9 +109,12 @@ def prepare_drill(
 
 def run_steps(scenario: Scenario, drill: steps.Drill, timings: list[StepTiming]) -> None:
     for call in scenario.steps:
-        drill.progress(call.name)
+        # Named before it is announced: a signal that lands right after the announcement
+        # belongs to this step, not to the one before.
+        drill.current_step = call.name
         started = time.monotonic()
         try:
+            drill.progress(call.name)
             steps.STEPS[call.name].run(drill, **call.params)
         except BaseException:
             timings.append(StepTiming(call.name, time.monotonic() - started, ok=False))
@@ -195,7 +198,7 @@ def _record_interruption(
     """A signal stopped the drill: say where in result.json, and start removing what the
     drill made without waiting for it (the run's own teardown follows at once)."""
     cluster, object_store = drill.cluster, drill.object_store
-    stopped_in = timings[-1].name if timings else "before the first step"
+    stopped_in = drill.current_step or "before the first step"
     result = _result(
         scenario,
         drill,

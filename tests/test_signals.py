@@ -111,3 +111,22 @@ def test_an_interrupted_drill_says_where_and_removes_what_it_made(
     namespace = result["namespaces"][0]
     assert f"delete: Namespace {namespace}" in plan.lines
     assert store.deleted == [f"rd-{result['run_id']}"]
+
+
+def test_a_signal_during_a_steps_announcement_is_that_steps(tmp_path: Path) -> None:
+    """The e2e signal test sends its signal as soon as a step is announced: the drill must
+    say it stopped in that step, not in the one before."""
+
+    def announce(step: str) -> None:
+        if step == "deploy_app":
+            raise KeyboardInterrupt  # lands while the progress line is written
+
+    with pytest.raises(KeyboardInterrupt):
+        run_drill(
+            find_scenario("pvc-delete"),
+            StubCluster(RecordingKube(Plan(tmp_path))),  # type: ignore[arg-type]
+            Store(),  # type: ignore[arg-type]
+            RunOptions(out_dir=tmp_path / "out", progress=announce),
+        )
+    (path,) = (tmp_path / "out").glob("pvc-delete-*/result.json")
+    assert json.loads(path.read_text())["interrupted"] == "deploy_app"

@@ -66,6 +66,7 @@ class Drill:
     verify_seconds: float | None = None
     notes: list[str] = field(default_factory=list)
     counter: int = 0
+    current_step: str = ""  # the step running now (the last one, once the drill has ended)
     # What a fault drill broke, with how to put it back: undone when the drill ends.
     mends: list[tuple[str, Callable[[], None]]] = field(default_factory=list)
     outage_started: float | None = None  # wall clock
