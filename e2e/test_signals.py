@@ -63,6 +63,7 @@ def test_a_drill_signalled_in_each_phase_leaves_nothing(
     argv = [CLI, "run", "pvc-delete", "--cluster", "existing", "--allow-existing"]
     argv += ["--kubeconfig", str(kubeconfig), "--context", kubeconfig_contexts(kubeconfig)[0]]
     argv += ["--out", str(tmp_path), "--size", "256KiB", "--keep", "never"]
+    argv += ["--agent-image", drill_backend.cluster.agent_image]  # the images built here
     temp_before = temp_entries()
     drill = subprocess.Popen(
         argv,

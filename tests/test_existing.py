@@ -125,3 +125,9 @@ def test_versions_read_volsync_from_the_server(tmp_path: Path, kubeconfig: Path)
 def test_storage_class_can_be_the_clusters_own(tmp_path: Path, kubeconfig: Path) -> None:
     cluster = make(tmp_path, kubeconfig, storage_class="longhorn", snapshot_class="longhorn-snap")
     assert (cluster.storage_class, cluster.snapshot_class) == ("longhorn", "longhorn-snap")
+
+
+def test_the_agent_image_can_come_from_a_mirror(tmp_path: Path, kubeconfig: Path) -> None:
+    assert make(tmp_path, kubeconfig).agent_image.startswith("docker.io/library/python")
+    mirrored = make(tmp_path, kubeconfig, agent_image="mirror.example/agent:1")
+    assert mirrored.agent_image == "mirror.example/agent:1"

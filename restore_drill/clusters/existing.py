@@ -37,6 +37,7 @@ class ExistingCluster(Cluster):
         allow_existing: bool = False,
         storage_class: str | None = None,
         snapshot_class: str | None = None,
+        agent_image: str | None = None,
     ) -> None:
         if not allow_existing:
             raise UsageError(
@@ -56,6 +57,7 @@ class ExistingCluster(Cluster):
                 f"(it has: {', '.join(contexts) or 'none'})"
             )
         self._context = context
+        self._agent_image = agent_image
         if storage_class:
             self.storage_class = storage_class
         if snapshot_class:
@@ -70,6 +72,10 @@ class ExistingCluster(Cluster):
     @property
     def context(self) -> str | None:
         return self._context
+
+    @property
+    def agent_image(self) -> str:
+        return self._agent_image or super().agent_image
 
     # --- lifecycle ------------------------------------------------------------------------
 

@@ -53,6 +53,12 @@ def add_drill_arguments(parser: argparse.ArgumentParser, *, kept_when: str) -> N
     parser.add_argument(
         "--allow-existing", action="store_true", help="opt in to --cluster existing"
     )
+    parser.add_argument(
+        "--agent-image",
+        default=None,
+        help="existing backend only: the image of the data agent and the stand-in apps, for "
+        "a cluster that pulls from a mirror (default: the one pinned in clusters/addons.yaml)",
+    )
     add_images_argument(parser)
 
 
@@ -91,8 +97,10 @@ def _pvc_bytes(scenario: Scenario, size: str | None) -> list[int]:
 
 def backend_options(args: argparse.Namespace, backend: str) -> dict[str, object]:
     if backend != "existing":
-        if args.kubeconfig or args.context or args.allow_existing:
-            raise UsageError("--kubeconfig/--context/--allow-existing go with --cluster existing")
+        if args.kubeconfig or args.context or args.allow_existing or args.agent_image:
+            raise UsageError(
+                "--kubeconfig/--context/--allow-existing/--agent-image go with --cluster existing"
+            )
         # The nightly workflow's matrix picks the VolSync version this way (kind only).
         version = os.environ.get("RESTORE_DRILL_VOLSYNC_VERSION", "")
         return {"images": args.images, **({"volsync_version": version} if version else {})}
@@ -104,6 +112,7 @@ def backend_options(args: argparse.Namespace, backend: str) -> dict[str, object]
         "kubeconfig": args.kubeconfig,
         "context": args.context,
         "allow_existing": True,
+        **({"agent_image": args.agent_image} if args.agent_image else {}),
     }
 
 

@@ -55,6 +55,10 @@ def test_mistyped_input_is_named_before_a_backend_is_probed(
             ["run", "pvc-delete", "--cluster", "kind", "--allow-existing"],
             "go with --cluster existing",
         ),
+        (
+            ["run", "pvc-delete", "--cluster", "kind", "--agent-image", "a:1"],
+            "go with --cluster existing",
+        ),
         (["run", "pvc-delete", "--cluster", "existing"], "needs --kubeconfig and --allow-existing"),
     ],
 )
