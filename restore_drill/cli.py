@@ -12,7 +12,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import FrameType, ModuleType
 from typing import Any
 
@@ -60,16 +60,16 @@ def _force_exit(signum: int, _frame: FrameType | None) -> None:
     os._exit(128 + signum)  # a second signal: the teardown is not waited for
 
 
-def _terminate(signum: int, _frame: FrameType | None) -> None:
-    signal.signal(signal.SIGTERM, _force_exit)
-    signal.signal(signal.SIGINT, _force_exit)
-    raise Terminated()
+def _unwinding(stop: type[KeyboardInterrupt]) -> Callable[[int, FrameType | None], None]:
+    """A handler that starts the orderly teardown by raising ``stop``; from then on either
+    signal forces the exit."""
 
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        for number in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(number, _force_exit)
+        raise stop()
 
-def _interrupt(signum: int, _frame: FrameType | None) -> None:
-    signal.signal(signal.SIGTERM, _force_exit)
-    signal.signal(signal.SIGINT, _force_exit)
-    raise KeyboardInterrupt()
+    return handler
 
 
 def _own_signals() -> dict[int, Any]:
@@ -77,8 +77,8 @@ def _own_signals() -> dict[int, Any]:
     SIGINT is set here too: a run started in the background inherits it ignored."""
     previous: dict[int, Any] = {}
     if threading.current_thread() is threading.main_thread():
-        for number, handler in ((signal.SIGTERM, _terminate), (signal.SIGINT, _interrupt)):
-            previous[number] = signal.signal(number, handler)
+        for number, stop in ((signal.SIGTERM, Terminated), (signal.SIGINT, KeyboardInterrupt)):
+            previous[number] = signal.signal(number, _unwinding(stop))
     return previous
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from restore_drill import data, fixtures
 from restore_drill.errors import UsageError
-from restore_drill.kinds import quantity_bytes
+from restore_drill.kinds import dig, quantity_bytes
 
 COPIES_PER_PVC = 8
 # Space the drill needs beyond its data (images, logs, filesystems' own overhead).
@@ -32,11 +32,16 @@ def pvc_capacities(app: str) -> dict[str, int]:
         for manifest in fixtures.render_text(text, placeholders, str(path)):
             if manifest.get("kind") != "PersistentVolumeClaim":
                 continue
-            request = manifest.get("spec", {}).get("resources", {}).get("requests", {})
-            size = quantity_bytes(request.get("storage"))
+            size = quantity_bytes(dig(manifest, "spec", "resources", "requests", "storage"))
             if size:
                 found[str(manifest["metadata"]["name"])] = size
     return found
+
+
+def data_per_pvc(apps: Iterable[str], size: str) -> list[int]:
+    """The bytes each PVC of ``apps`` gets when every one is written ``size`` of data."""
+    each = data.parse_size(size)
+    return [each for app in apps for _ in pvc_capacities(app)]
 
 
 def check_fits_pvcs(apps: Iterable[str], size: str, option: str = "--size") -> None:

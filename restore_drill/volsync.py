@@ -49,6 +49,11 @@ def mover_failure(obj: Obj | None, started_after: str) -> str | None:
     return tail or "(no mover log)"
 
 
+def mover_job(kind: k8s.Kind, name: str) -> str:
+    """VolSync's name for the mover Job of an RS or RD."""
+    return f"volsync-{'src' if kind is k8s.REPLICATION_SOURCE else 'dst'}-{name}"
+
+
 def failed_mover_job(kube: Kube, owner: Obj, at_least: int = FAILED_MOVER_PODS) -> str | None:
     """The owner's mover Job once ``at_least`` of its pods failed: name and log tail."""
     meta = owner.get("metadata") or {}

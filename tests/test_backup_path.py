@@ -82,7 +82,7 @@ def test_an_unknown_secret_change_is_refused(tmp_path: Path) -> None:
 
 
 def restore_job(failed: int, pvc_phase: str) -> Kube:
-    job = backup_path.mover_job(k8s.REPLICATION_DESTINATION, "home-assistant-restore")
+    job = backup_path.volsync.mover_job(k8s.REPLICATION_DESTINATION, "home-assistant-restore")
     return Kube(
         {
             ("Job", job): {"status": {"failed": failed}},
@@ -100,7 +100,7 @@ def test_a_failing_restore_must_leave_the_pvc_pending(tmp_path: Path) -> None:
 
 
 def outage_backup(tmp_path: Path, job_status: dict[str, int]) -> Any:
-    job = backup_path.mover_job(k8s.REPLICATION_SOURCE, "home-assistant")
+    job = backup_path.volsync.mover_job(k8s.REPLICATION_SOURCE, "home-assistant")
     kube = Kube(
         {
             ("Job", job): {
@@ -131,7 +131,7 @@ def test_a_backup_that_succeeds_in_an_outage_fails_the_drill(
 
 
 def test_the_mover_is_killed_at_once_while_it_runs(tmp_path: Path) -> None:
-    job = backup_path.mover_job(k8s.REPLICATION_DESTINATION, "home-assistant-restore")
+    job = backup_path.volsync.mover_job(k8s.REPLICATION_DESTINATION, "home-assistant-restore")
     kube = Kube(
         {
             ("Job", job): {"status": {"active": 1}},

@@ -87,14 +87,6 @@ def _named(name: str) -> list[Scenario]:
     return load_group(name) if name in GROUPS else [find_scenario(name)]
 
 
-def _pvc_bytes(scenario: Scenario, size: str | None) -> list[int]:
-    """The data each PVC of the scenario gets, in bytes."""
-    from restore_drill.data import parse_size
-
-    each = parse_size(size or scenario.size)
-    return [each for app in scenario.apps for _ in room.pvc_capacities(app)]
-
-
 def backend_options(args: argparse.Namespace, backend: str) -> dict[str, object]:
     if backend != "existing":
         if args.kubeconfig or args.context or args.allow_existing or args.agent_image:
@@ -207,7 +199,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"restore-drill: backend {backend} ({why})", flush=True)
     scenarios = _scenarios(args.scenario, backend)
     if backend == "kind":
-        room.check_fits_disk(max((_pvc_bytes(s, args.size) for s in scenarios), key=sum))
+        written = [room.data_per_pvc(s.apps, args.size or s.size) for s in scenarios]
+        room.check_fits_disk(max(written, key=sum))
     started, run_dir = start_run(backend, args.out, "run", backend_options(args, backend))
     results: list[DrillResult] = []
     interrupted = False

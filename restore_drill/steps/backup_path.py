@@ -32,9 +32,10 @@ SECRET_CHANGES = {
 }
 
 
-def mover_job(kind: k8s.Kind, name: str) -> str:
-    """VolSync's name for the mover Job of an RS or RD."""
-    return f"volsync-{'src' if kind is k8s.REPLICATION_SOURCE else 'dst'}-{name}"
+def _restore_job(app: AppUnderTest, pvc: str) -> str:
+    """The mover Job of the RD that restores ``pvc``."""
+    rd = app.fixture.destination_for(pvc)["metadata"]["name"]
+    return volsync.mover_job(k8s.REPLICATION_DESTINATION, rd)
 
 
 @step("take_down_object_store")
@@ -68,7 +69,7 @@ def backup_during_outage(drill: Drill) -> None:
         tag = drill.next_tag("backup")
         asked = time.time()
         volsync.trigger_manual_sync(kube, k8s.REPLICATION_SOURCE, name, app.namespace, tag)
-        job = mover_job(k8s.REPLICATION_SOURCE, name)
+        job = volsync.mover_job(k8s.REPLICATION_SOURCE, name)
         ended = kube.wait_for(
             k8s.JOB,
             job,
@@ -161,9 +162,7 @@ def wait_mover_failed(drill: Drill) -> None:
     that the populator kept the PVC Pending: no empty or partial volume reaches the app."""
     kube = drill.kube()
     for app, pvc in drill.volumes():
-        job = mover_job(
-            k8s.REPLICATION_DESTINATION, app.fixture.destination_for(pvc)["metadata"]["name"]
-        )
+        job = _restore_job(app, pvc)
         kube.wait_for(
             k8s.JOB,
             job,
@@ -189,9 +188,7 @@ def kill_mover(drill: Drill) -> None:
     would); the Job must start another one that restores the same data."""
     kube = drill.kube()
     for app, pvc in drill.volumes():
-        job = mover_job(
-            k8s.REPLICATION_DESTINATION, app.fixture.destination_for(pvc)["metadata"]["name"]
-        )
+        job = _restore_job(app, pvc)
         pod = _running_pod(drill, job, app.namespace)
         log = ""
         try:
