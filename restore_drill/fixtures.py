@@ -71,6 +71,13 @@ class AppFixture:
                 return rs
         raise ScenarioError(f"fixtures/apps/{self.name}: no ReplicationSource for PVC {pvc}")
 
+    def secret(self, name: str) -> Obj:
+        """The Secret named ``name`` (a repository Secret an RS or RD names)."""
+        for secret in self.manifests:
+            if secret["kind"] == "Secret" and secret["metadata"]["name"] == name:
+                return secret
+        raise ScenarioError(f"fixtures/apps/{self.name}: no Secret {name}")
+
     def destination_for(self, pvc: str) -> Obj:
         """The ReplicationDestination the PVC's ``dataSourceRef`` names."""
         claim = next(m for m in self.of_kind(k8s.PVC) if m["metadata"]["name"] == pvc)

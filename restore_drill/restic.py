@@ -221,6 +221,23 @@ class Restic:
             raise self.error(command, done.returncode, done.stderr + done.stdout)
         return done
 
+    def start(self, *args: str) -> subprocess.Popen[bytes]:
+        """Start ``restic -v ARGS`` in its own process group, stdin and output piped (for a
+        caller that acts on what restic says while it runs)."""
+        if self.read_only and args and args[0] in _MUTATING:
+            raise RefusedDestructiveAction(f"restic {args[0]} refused: repository is read-only")
+        try:
+            return subprocess.Popen(
+                [self.binary, "-v", *args],
+                env=self._env(),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        except FileNotFoundError:
+            raise ResticError(f"restic binary not found: {self.binary}", kind="failed") from None
+
     def error(self, command: str, exit_code: int | None, output: str) -> ResticError:
         """A :class:`ResticError` for a failed command, its message masked and short."""
         kind = classify(exit_code, output)
@@ -333,8 +350,9 @@ class Restic:
     def prune(self) -> None:
         self.run("prune")
 
-    def unlock(self) -> None:
-        self.run("unlock")
+    def unlock(self, *, remove_all: bool = False) -> None:
+        """Remove stale locks; ``remove_all`` removes every lock, fresh ones too."""
+        self.run("unlock", *(["--remove-all"] if remove_all else []))
 
     # --- checking and restoring ----------------------------------------------------------
 

@@ -65,18 +65,30 @@ def failed_mover_job(kube: Kube, owner: Obj, at_least: int = FAILED_MOVER_PODS) 
         failed = int(dig(job, "status", "failed") or 0)
         if failed < at_least:
             continue
-        job_name = job["metadata"]["name"]
-        pods = kube.list(k8s.POD, namespace, label_selector=f"job-name={job_name}")
-        dead = [p for p in pods if dig(p, "status", "phase") == "Failed"]
-        logs = ""
-        if dead:
-            try:
-                logs = kube.pod_logs(dead[-1]["metadata"]["name"], namespace)
-            except KubeError:
-                pass
-        tail = "\n".join(logs.strip().splitlines()[-8:]) or "(no mover log)"
-        return f"Job {job_name}: {failed} mover pods failed; log tail:\n{tail}"
+        name = job["metadata"]["name"]
+        return f"Job {name}: {failed} mover pods failed; log tail:\n{failed_pod_log(kube, job)}"
     return None
+
+
+def failed_pod_log(kube: Kube, job: Obj) -> str:
+    """The last lines a failed pod of this very Job (not of an earlier Job of the same
+    name, which VolSync deletes and recreates when the RS changes) wrote."""
+    namespace = str(dig(job, "metadata", "namespace") or "")
+    uid = dig(job, "metadata", "uid")
+    pods = kube.list(k8s.POD, namespace, label_selector=f"job-name={job['metadata']['name']}")
+    dead = [
+        p
+        for p in pods
+        if dig(p, "status", "phase") == "Failed"
+        and (uid is None or dig(p, "metadata", "labels", "controller-uid") in (None, uid))
+    ]
+    logs = ""
+    if dead:
+        try:
+            logs = kube.pod_logs(dead[-1]["metadata"]["name"], namespace)
+        except KubeError:
+            pass
+    return "\n".join(logs.strip().splitlines()[-8:]) or "(no mover log)"
 
 
 def wait_manual_sync(

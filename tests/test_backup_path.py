@@ -122,12 +122,23 @@ def test_a_backup_that_succeeds_in_an_outage_fails_the_drill(
 ) -> None:
     monkeypatch.setattr(backup_path.volsync, "wait_idle", lambda *a, **k: None)
     monkeypatch.setattr(backup_path.volsync, "trigger_manual_sync", lambda *a, **k: {})
-    with pytest.raises(VerificationFailed, match="backup while the object store was down"):
-        backup_path.backup_during_outage(outage_backup(tmp_path, {"succeeded": 1}))
+    with pytest.raises(VerificationFailed, match="backup while the backup path was broken"):
+        backup_path.backup_fails(outage_backup(tmp_path, {"succeeded": 1}))
     d = outage_backup(tmp_path, {"failed": 1})
-    backup_path.backup_during_outage(d)
+    backup_path.backup_fails(d, "unreachable")
     assert "failed loudly (unreachable: the object store did not answer)" in d.notes[-1]
-    assert list(d.outage_backups) == ["home-assistant"]
+    assert list(d.failed_backups) == ["home-assistant"]
+
+
+def test_a_backup_that_fails_for_another_cause_fails_the_drill(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(backup_path.volsync, "wait_idle", lambda *a, **k: None)
+    monkeypatch.setattr(backup_path.volsync, "trigger_manual_sync", lambda *a, **k: {})
+    with pytest.raises(VerificationFailed, match=r"failed for unreachable .*, not locked"):
+        backup_path.backup_fails(outage_backup(tmp_path, {"failed": 1}), "locked")
+    with pytest.raises(UsageError, match="cause 'gone' is not one of"):
+        backup_path.backup_fails(outage_backup(tmp_path, {"failed": 1}), "gone")
 
 
 def test_the_mover_is_killed_at_once_while_it_runs(tmp_path: Path) -> None:

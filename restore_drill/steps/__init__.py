@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from restore_drill.steps import actions, backup_path, faults, verification
+from restore_drill.steps import actions, backup_path, faults, locks, verification
 from restore_drill.steps.context import AppUnderTest, Drill
 from restore_drill.steps.registry import FAULTS, STEPS, FaultSpec, StepSpec
 
@@ -16,5 +16,6 @@ __all__ = [
     "actions",
     "backup_path",
     "faults",
+    "locks",
     "verification",
 ]

@@ -8,7 +8,6 @@ Whatever a step breaks is put back before the drill ends, passed or not (``Drill
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from restore_drill import k8s, restic, volsync
 from restore_drill.errors import KubeError, UsageError, VerificationFailed
@@ -56,10 +55,15 @@ def bring_back_object_store(drill: Drill) -> None:
     drill.notes.append(f"the object store was down for {down:.1f}s")
 
 
-@step("backup_during_outage")
-def backup_during_outage(drill: Drill) -> None:
-    """Ask every RS for a backup while the object store is down: its mover must fail, and
-    its log must say why (the first failed pod is proof enough; the Job goes on retrying)."""
+@step("backup_fails", params=("cause",))
+def backup_fails(drill: Drill, cause: str = "") -> None:
+    """Ask every RS for a backup while the backup path is broken: its mover must fail, for
+    ``cause`` when one is named (a kind of ``restic.classify``), and its log must say why
+    (the first failed pod is proof enough; the Job goes on retrying)."""
+    if cause and cause not in restic.CAUSES_IN_WORDS:
+        raise UsageError(
+            f"backup_fails: cause {cause!r} is not one of {', '.join(restic.CAUSES_IN_WORDS)}"
+        )
     kube = drill.kube()
     for app, pvc in drill.volumes():
         name = app.fixture.source_for(pvc)["metadata"]["name"]
@@ -82,23 +86,27 @@ def backup_during_outage(drill: Drill) -> None:
         failed = volsync.failed_mover_job(kube, source, at_least=1)
         if dig(ended, "status", "succeeded") or failed is None:
             raise VerificationFailed(
-                f"ReplicationSource {app.namespace}/{name} reported a backup while the object "
-                "store was down"
+                f"ReplicationSource {app.namespace}/{name} reported a backup while the backup "
+                "path was broken"
             )
-        cause = restic.classify(None, failed)
-        drill.outage_backups[name] = (app.namespace, tag, asked)
+        seen = restic.classify(None, failed)
+        if cause and seen != cause:
+            raise VerificationFailed(
+                f"the backup of {app.name}/{pvc} failed for {seen} "
+                f"({restic.CAUSES_IN_WORDS[seen]}), not {cause}; {failed}"
+            )
+        drill.failed_backups[name] = (app.namespace, tag, asked)
         drill.notes.append(
-            f"backup of {app.name}/{pvc} during the outage failed loudly ({cause}: "
-            f"{restic.CAUSES_IN_WORDS[cause]})"
+            f"backup of {app.name}/{pvc} failed loudly ({seen}: {restic.CAUSES_IN_WORDS[seen]})"
         )
 
 
 @step("wait_backup_retried")
 def wait_backup_retried(drill: Drill) -> None:
-    """Wait until the backup asked for during the outage is made by the mover Job's retry
-    once the store is back, and report the RPO the outage cost."""
+    """Wait until the backup that failed is made by the mover Job's retry once the fault is
+    cleared, and report the RPO the fault cost."""
     kube = drill.kube()
-    for name, (namespace, tag, asked) in drill.outage_backups.items():
+    for name, (namespace, tag, asked) in drill.failed_backups.items():
 
         def made(obj: Obj | None, tag: str = tag) -> bool:
             return bool(dig(obj, "status", "lastManualSync") == tag)
@@ -112,10 +120,10 @@ def wait_backup_retried(drill: Drill) -> None:
             what=f"ReplicationSource {namespace}/{name}'s mover Job to retry backup {tag!r}",
         )
         at = str(dig(done, "status", "lastSyncTime") or "")
-        back = drill.outage_ended or time.time()
+        cleared = drill.fault_cleared or drill.outage_ended or time.time()
         drill.notes.append(
-            f"the backup asked for during the outage was made by the Job's retry at {at}, "
-            f"{time.time() - back:.0f}s after the store came back: the outage cost "
+            f"the backup that failed was made by the Job's retry at {at}, "
+            f"{time.time() - cleared:.0f}s after the fault was cleared: the fault cost "
             f"{time.time() - asked:.0f}s of RPO"
         )
 
@@ -132,7 +140,7 @@ def break_repository_secret(drill: Drill, change: str = "s3-keys") -> None:
     for app, pvc in drill.volumes():
         rd = app.fixture.destination_for(pvc)
         secret_name = rd["spec"]["restic"]["repository"]
-        secret = _repository_secret(app, secret_name)
+        secret = app.fixture.secret(secret_name)
         wrong = {
             **secret,
             "metadata": {"name": f"{secret_name}-{change}", "namespace": app.namespace},
@@ -147,12 +155,6 @@ def break_repository_secret(drill: Drill, change: str = "s3-keys") -> None:
         )
     drill.notes.append(
         f"every ReplicationDestination reads a repository Secret with {change} wrong"
-    )
-
-
-def _repository_secret(app: AppUnderTest, name: str) -> dict[str, Any]:
-    return next(
-        m for m in app.fixture.manifests if m["kind"] == "Secret" and m["metadata"]["name"] == name
     )
 
 

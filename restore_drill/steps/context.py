@@ -71,8 +71,9 @@ class Drill:
     mends: list[tuple[str, Callable[[], None]]] = field(default_factory=list)
     outage_started: float | None = None  # wall clock
     outage_ended: float | None = None
-    # RS name -> (namespace, manual tag, wall time asked) of backups asked for in an outage
-    outage_backups: dict[str, tuple[str, str, float]] = field(default_factory=dict)
+    fault_cleared: float | None = None  # wall clock: a fault other than an outage was undone
+    # RS name -> (namespace, manual tag, wall time asked) of backups that failed on a fault
+    failed_backups: dict[str, tuple[str, str, float]] = field(default_factory=dict)
 
     def kube(self) -> Kube:
         return self.cluster.kube()

@@ -45,13 +45,8 @@ class Snapshot:
 
 def repository_prefix(app: AppUnderTest, pvc: str, bucket: str) -> str:
     """The repository's path inside ``bucket``, from the Secret the RS names."""
-    source = app.fixture.source_for(pvc)
-    secret_name = source["spec"]["restic"]["repository"]
-    secret = next(
-        m
-        for m in app.fixture.manifests
-        if m["kind"] == "Secret" and m["metadata"]["name"] == secret_name
-    )
+    secret_name = app.fixture.source_for(pvc)["spec"]["restic"]["repository"]
+    secret = app.fixture.secret(secret_name)
     url = str(dig(secret, "stringData", "RESTIC_REPOSITORY") or "")
     _, found, prefix = url.partition(f"/{bucket}/")
     if not found or not prefix:
