@@ -13,12 +13,17 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from restore_drill import k8s
 from restore_drill.backend import Backend
-from restore_drill.clusters.existing import kubeconfig_contexts
+from restore_drill.clusters.kind import kind_cluster_exists
+from restore_drill.commands.clean import marked_processes
+
+if TYPE_CHECKING:
+    from e2e.conftest import Bystander, ExistingRun
 
 pytestmark = [pytest.mark.drill, pytest.mark.timeout(600)]
 
@@ -49,21 +54,15 @@ def group_alive(pgid: int) -> bool:
     ],
 )
 def test_a_drill_signalled_in_each_phase_leaves_nothing(
-    drill_backend: Backend, tmp_path: Path, phase: str, stop: signal.Signals
+    drill_backend: Backend,
+    bystander: Bystander,
+    existing_run: ExistingRun,
+    tmp_path: Path,
+    phase: str,
+    stop: signal.Signals,
 ) -> None:
-    if drill_backend.cluster.backend != "kind":
-        pytest.skip("signals the drill through the existing backend on the session's kind cluster")
-    store, kubeconfig = drill_backend.object_store, drill_backend.cluster.kubeconfig
-    env = {
-        **os.environ,
-        "RESTORE_DRILL_S3_ENDPOINT": store.host_endpoint,
-        "RESTORE_DRILL_S3_CLUSTER_ENDPOINT": store.cluster_endpoint,
-        **store.credentials.env(),
-    }
-    argv = [CLI, "run", "pvc-delete", "--cluster", "existing", "--allow-existing"]
-    argv += ["--kubeconfig", str(kubeconfig), "--context", kubeconfig_contexts(kubeconfig)[0]]
-    argv += ["--out", str(tmp_path), "--size", "256KiB", "--keep", "never"]
-    argv += ["--agent-image", drill_backend.cluster.agent_image]  # the images built here
+    store = drill_backend.object_store
+    argv, env = existing_run("pvc-delete", tmp_path)
     temp_before = temp_entries()
     drill = subprocess.Popen(
         argv,
@@ -102,3 +101,66 @@ def test_a_drill_signalled_in_each_phase_leaves_nothing(
     assert not store.bucket_exists(f"rd-{result['run_id']}")
     assert not group_alive(drill.pid), "a process of the drill outlived it"
     assert temp_entries() <= temp_before
+    bystander.assert_untouched()
+
+
+def docker_names(*argv: str) -> set[str]:
+    listed = subprocess.run(["docker", *argv], capture_output=True, text=True, check=True)
+    return set(listed.stdout.split())
+
+
+def machine() -> dict[str, set[str]]:
+    """What a run can leave on this machine, by name."""
+    return {
+        "containers": docker_names("ps", "-a", "--format", "{{.Names}}"),
+        "networks": docker_names("network", "ls", "--format", "{{.Name}}"),
+        "temp": temp_entries(),
+    }
+
+
+def test_a_killed_kind_run_is_cleaned_away(drill_backend: Backend, tmp_path: Path) -> None:
+    """SIGKILL a kind run while `kind create` makes its cluster: its tools go on alone (they
+    run in their own process groups), and `restore-drill clean` must stop them and remove
+    the cluster, the object store and the network, leaving the machine as it was."""
+    if drill_backend.cluster.backend != "kind":
+        pytest.skip("kills a kind run on the machine that runs the session's kind cluster")
+    before = machine()
+    started = ["docker", "events", "--filter", "type=container", "--filter", "event=start"]
+    events = subprocess.Popen(
+        [*started, "--format", "{{.Actor.Attributes.name}}"], stdout=subprocess.PIPE, text=True
+    )
+    argv = [CLI, "run", "pvc-delete", "--cluster", "kind", "--out", str(tmp_path)]
+    drill = subprocess.Popen(
+        [*argv, "--size", "256KiB", "--keep", "never"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        assert events.stdout is not None
+        for name in events.stdout:  # the node's container started: kind is at work
+            if name.strip().endswith("-control-plane"):
+                break
+        drill.kill()
+        drill.wait()
+    finally:
+        events.kill()
+        events.wait()
+    [record] = tmp_path.glob("run-*/backend/running.json")
+    owned = json.loads(record.read_text())
+    assert marked_processes(owned["processes"]), "no tool of the killed run was still at work"
+    assert kind_cluster_exists(owned["kind_cluster"])
+
+    cleaned = subprocess.run(
+        [CLI, "clean", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert cleaned.returncode == 0, cleaned.stdout + cleaned.stderr
+    assert "stopped" in cleaned.stdout and "removed" in cleaned.stdout, cleaned.stdout
+    assert not marked_processes(owned["processes"])
+    assert not kind_cluster_exists(owned["kind_cluster"])
+    assert machine() == before
+    assert not record.exists()

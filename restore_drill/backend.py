@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,9 @@ KEPT_FILE = "kept.json"
 # What a run has made so far and the process that owns it, while it runs: a run that is
 # killed (SIGKILL, a lost CI runner) leaves it behind for `restore-drill clean`.
 RUNNING_FILE = "running.json"
+# Every process a run starts carries this variable, set to the run's mark, in its
+# environment: `restore-drill clean` finds what a killed run's tools left running by it.
+RUN_MARK = "RESTORE_DRILL_RUN"
 
 
 KEEP_CHOICES = ("never", "on-failure", "always")
@@ -105,7 +109,9 @@ def start_backend(backend: str, run_dir: Path, **options: Any) -> Backend:
     cluster = make_cluster(backend, run_dir / "cluster", store, **options)
     run_dir.mkdir(parents=True, exist_ok=True)
     record = run_dir / RUNNING_FILE
-    owned: dict[str, object] = {"pid": os.getpid()}
+    mark = secrets.token_hex(8)
+    os.environ[RUN_MARK] = mark  # inherited by every tool the run starts from here on
+    owned: dict[str, object] = {"pid": os.getpid(), "processes": mark}
     store.start()
     try:
         owned.update(store.started_resources())

@@ -7,6 +7,7 @@ error messages of the harness never include credentials.
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import time
 from dataclasses import asdict, dataclass, field
@@ -235,8 +236,19 @@ def write_reports(
         "html": out_dir / "report.html",
         "junit": out_dir / "junit.xml",
     }
-    paths["markdown"].write_text(markdown_summary(results))
     history = read_history(history_dir or out_dir)
-    paths["html"].write_text(html_report(results, history))
-    paths["junit"].write_text(junit_xml(results))
+    for kind, text in (
+        ("markdown", markdown_summary(results)),
+        ("html", html_report(results, history)),
+        ("junit", junit_xml(results)),
+    ):
+        replace_file(paths[kind], text)
     return paths
+
+
+def replace_file(path: Path, text: str) -> None:
+    """Write ``path`` whole or not at all: runs that share an --out write the same latest
+    report, and a reader must never see two half files spliced."""
+    partial = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(2)}")
+    partial.write_text(text)
+    os.replace(partial, path)

@@ -164,3 +164,11 @@ def test_only_an_empty_run_directory_is_removed(tmp_path: Path) -> None:
     report.remove_if_empty(empty)
     report.remove_if_empty(kept)
     assert not empty.exists() and (kept / "backend" / "kept.json").exists()
+
+
+def test_a_report_is_replaced_whole_and_leaves_no_partial_file(tmp_path: Path) -> None:
+    target = tmp_path / "report.html"
+    target.write_text("an older run's report, longer than the new one\n" * 50)
+    report.replace_file(target, "<html></html>\n")
+    assert target.read_text() == "<html></html>\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["report.html"]

@@ -1,9 +1,11 @@
 """``restore-drill clean``: remove what kept runs left running (their ``kept.json``) and
 what killed runs left behind (a ``running.json`` whose process is gone).
 
-Only what a run recorded as its own is removed: the kind cluster it created and the
-object-store container it started (which must still carry the run label). Nothing else
-is looked at, so clusters and containers of other tools, or of runs still going, stay.
+Only what a run recorded as its own is removed: the processes that carry its mark in
+their environment (tools a killed run left running, such as a half-way `kind create`),
+the kind cluster it created, the object-store container it started and the Docker network
+that container made (both must still carry the run label). Nothing else is looked at, so
+clusters and containers of other tools, or of runs still going, stay.
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 from pathlib import Path
 
 from restore_drill.addons.commands import run_command
-from restore_drill.backend import KEPT_FILE, RUNNING_FILE
+from restore_drill.backend import KEPT_FILE, RUN_MARK, RUNNING_FILE
 from restore_drill.clusters.kind import kind_cluster_exists, kind_delete_argv
 from restore_drill.errors import DrillError
 from restore_drill.objectstore import minio
@@ -66,6 +69,39 @@ def leftovers_notice(out: Path) -> str | None:
     )
 
 
+def marked_processes(mark: str, proc: Path = Path("/proc")) -> list[int] | None:
+    """The processes whose environment carries the run's mark (None: no /proc here)."""
+    if not proc.is_dir():
+        return None
+    needle = f"{RUN_MARK}={mark}".encode()
+    found = []
+    for entry in proc.iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if needle in (entry / "environ").read_bytes().split(b"\0"):
+                found.append(int(entry.name))
+        except OSError:  # gone meanwhile, or another user's
+            continue
+    return found
+
+
+def stop_processes(mark: str, proc: Path = Path("/proc")) -> str:
+    """SIGKILL the processes that carry the run's mark (first: a tool still at work, such
+    as a half-way `kind create`, would go on making what the rest of clean removes)."""
+    found = marked_processes(mark, proc)
+    if found is None:
+        return "not looked for (no /proc here)"
+    killed = 0
+    for pid in found:
+        try:
+            os.kill(pid, signal.SIGKILL)
+            killed += 1
+        except ProcessLookupError:
+            pass
+    return f"{killed} stopped" if killed else "none left"
+
+
 def remove_kind_cluster(name: str, kubeconfig: Path) -> str:
     if not kind_cluster_exists(name):
         return "already gone"
@@ -98,6 +134,8 @@ def remove_network(name: str, owner: str) -> str:
 def remove_kept(kept: dict[str, str]) -> list[str]:
     """Remove what one record names; a line per thing, saying what became of it."""
     done = []
+    if "processes" in kept:
+        done.append(f"processes marked {kept['processes']}: {stop_processes(kept['processes'])}")
     if "kind_cluster" in kept:
         name = kept["kind_cluster"]
         done.append(f"kind_cluster {name}: {remove_kind_cluster(name, Path(kept['kubeconfig']))}")

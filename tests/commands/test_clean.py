@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from restore_drill.backend import KEPT_FILE, RUNNING_FILE, Backend
+from restore_drill.backend import KEPT_FILE, RUN_MARK, RUNNING_FILE, Backend
 from restore_drill.cli import main
 from restore_drill.clusters import kind as kind_module
 from restore_drill.commands import clean
@@ -227,9 +227,27 @@ def test_a_run_records_what_it_makes_before_it_makes_the_cluster(
     started = backend_module.start_backend("kind", tmp_path)
     assert seen == {
         "pid": os.getpid(),
+        "processes": os.environ[RUN_MARK],  # what the tools started from now on carry
         "container": "restore-drill-minio-abc123",
         "kind_cluster": FakeCluster.name,
         "kubeconfig": str(FakeCluster.kubeconfig),
     }
     started.close(keep_cluster=False)
     assert not (tmp_path / RUNNING_FILE).exists()
+
+
+def test_the_processes_a_killed_run_left_are_stopped_and_no_others(tmp_path: Path) -> None:
+    def sleeper(mark: str) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(["sleep", "300"], env={**os.environ, RUN_MARK: mark})
+
+    left, other = sleeper("killed-run"), sleeper("killed-run-2")
+    try:
+        assert clean.stop_processes("killed-run") == "1 stopped"
+        assert left.wait(timeout=30) == -9
+        assert other.poll() is None
+        assert clean.stop_processes("killed-run") == "none left"
+        assert clean.stop_processes("killed-run", proc=tmp_path / "none").startswith("not looked")
+    finally:
+        for process in (left, other):
+            process.kill()
+            process.wait()
