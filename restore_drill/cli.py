@@ -7,6 +7,7 @@ and ``run(args) -> int``; its options live beside it.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import os
 import signal
@@ -95,6 +96,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except DrillError as exc:
         print(f"restore-drill: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        if exc.errno != errno.ENOSPC:
+            raise
+        print(f"restore-drill: DiskFull: this machine's disk filled up: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt as stop:
         terminated = isinstance(stop, Terminated)

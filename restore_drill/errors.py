@@ -102,6 +102,11 @@ class MoverFailed(DrillError):
         self.cause = cause
 
 
+class DiskFull(DrillError):
+    """A disk filled up (no space left on device): this machine's, or a volume a data agent
+    or mover wrote to; the message says which and during what."""
+
+
 class AgentFailed(DrillError):
     """The data agent's Job failed on a PVC (its log tail is in the message)."""
 

@@ -44,6 +44,7 @@ _CAUSES: tuple[tuple[str, tuple[str, ...]], ...] = (
         ),
     ),
     ("locked", ("repository is already locked", "unable to create lock")),
+    ("disk-full", ("no space left on device",)),
     (
         "unreachable",
         (
@@ -96,6 +97,7 @@ CAUSES_IN_WORDS = {
     "wrong-password": "wrong restic password",
     "access-denied": "the object store refused the S3 keys",
     "locked": "the repository is locked",
+    "disk-full": "the volume filled up (no space left on device)",
     "unreachable": "the object store did not answer",
     "no-repository": "no repository at that path",
     "failed": "see the log",
@@ -103,8 +105,8 @@ CAUSES_IN_WORDS = {
 
 
 def classify(exit_code: int | None, output: str) -> str:
-    """The failure kind: no-repository, wrong-password, access-denied, locked, unreachable
-    or failed."""
+    """The failure kind: no-repository, wrong-password, access-denied, locked, disk-full,
+    unreachable or failed."""
     if exit_code in _CODES:
         return _CODES[exit_code]
     text = output.lower()

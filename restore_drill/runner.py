@@ -8,6 +8,7 @@ made unless ``--keep`` says otherwise.
 
 from __future__ import annotations
 
+import errno
 import logging
 import secrets
 import time
@@ -18,7 +19,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from restore_drill import data, fixtures, outcome, steps
-from restore_drill.errors import DrillError, MeasurementError, RestoreTimeout, UsageError
+from restore_drill.errors import (
+    DiskFull,
+    DrillError,
+    MeasurementError,
+    RestoreTimeout,
+    UsageError,
+)
 from restore_drill.report import DrillResult, StepTiming, utc_now, write_result
 from restore_drill.scenario import Scenario
 from restore_drill.steps.clock import check_readings, clock_record
@@ -157,6 +164,11 @@ def run_drill(
         judge(scenario, drill)
     except DrillError as exc:
         failure = exc
+    except OSError as exc:
+        if exc.errno != errno.ENOSPC:
+            raise
+        # This machine's disk filled (a manifest, a log): the verdict and teardown still come.
+        failure = DiskFull(f"this machine's disk filled up during {drill.current_step}: {exc}")
     except KeyboardInterrupt:
         drill.mend()
         _record_interruption(scenario, drill, timings, options, started_at)

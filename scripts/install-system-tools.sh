@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the host tools `make setup` needs when they are missing, from Debian's packages:
 # debootstrap builds the offline images' root filesystems (needed when IMAGES=built), and
-# restic is what `restore-drill verify-backups` reads repositories with (drills never need
-# it on the host: the movers run VolSync's own restic). Usage: install-system-tools.sh [IMAGES]
+# restic is what `restore-drill verify-backups` reads repositories with, and what the
+# stale-lock drill leaves its lock with (the movers run VolSync's own restic).
+# Usage: install-system-tools.sh [IMAGES]
 set -euo pipefail
 images=${1:-built}
 export PATH="$PATH:/usr/sbin:/sbin"
@@ -25,7 +26,8 @@ if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   exit 0
 fi
 if [ "${#want[@]}" -gt 0 ]; then
-  echo "system tools: restic is missing; only 'restore-drill verify-backups' needs it" \
+  echo "system tools: restic is missing; only 'restore-drill verify-backups' and the" \
+    "stale-lock drill need it" \
     "(Debian/Ubuntu: sudo apt-get install restic; macOS: brew install restic)" >&2
 fi
 if [ "${#need[@]}" -gt 0 ]; then

@@ -26,6 +26,9 @@ class StubCluster:
     def assert_may_delete_namespace(self, namespace: str, created: set[str]) -> None:
         pass
 
+    def versions(self) -> dict[str, str]:
+        return {}
+
 
 class StubStore:
     credentials = S3Credentials("key", "secret")

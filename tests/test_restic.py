@@ -72,6 +72,12 @@ def _data(root: Path, files: dict[str, bytes]) -> Path:
         ),
         (1, "ERROR: failure connecting to repository, incorrect password", "wrong-password"),
         (1, "unable to create lock in backend: repository is already locked by PID 7", "locked"),
+        (
+            1,
+            "ignoring error for /data/db.sqlite: write /data/db.sqlite: no space left on device\n"
+            "Fatal: There were 1 errors",
+            "disk-full",
+        ),
         (1, "Fatal: repository contains errors", "failed"),
         (10, "", "no-repository"),
         (11, "", "locked"),

@@ -612,8 +612,11 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"FAILED {problem}")
             print("ok" if not problems else f"{len(problems)} problem(s)")
             return 1 if problems else 0
-    except (OSError, ValueError, KeyError) as exc:
-        print(f"agent.py {args.command}: {type(exc).__name__}: {exc}", file=sys.stderr)
+    except (OSError, ValueError, KeyError, sqlite3.Error) as exc:
+        # SQLite words ENOSPC its own way: said as the OS says it, so one check finds both.
+        full = isinstance(exc, sqlite3.Error) and "disk is full" in str(exc)
+        why = f"[Errno 28] {os.strerror(28)} ({exc})" if full else str(exc)
+        print(f"agent.py {args.command}: {type(exc).__name__}: {why}", file=sys.stderr)
         return 2
     return 0
 

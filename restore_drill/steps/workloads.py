@@ -13,12 +13,13 @@ from typing import Any
 
 from restore_drill import k8s
 from restore_drill.data import Manifest, agent_files, read_manifest
-from restore_drill.errors import AgentFailed
+from restore_drill.errors import AgentFailed, DiskFull
 from restore_drill.k8s import Kube, Obj
 from restore_drill.kinds import dig
 from restore_drill.steps.context import AppUnderTest, Drill
 
 AGENT_CONFIG_MAP = "restore-drill-agent"
+NO_SPACE = "No space left on device"  # strerror(ENOSPC), as the agent prints it
 APP_LABEL = "app.kubernetes.io/name"
 
 
@@ -98,6 +99,8 @@ def run_agent_job(drill: Drill, app: AppUnderTest, pvc: str, what: str, script: 
     remove_job(kube, name, app.namespace, pods)
     if not dig(job, "status", "succeeded"):
         tail = "\n".join(logs.strip().splitlines()[-10:])
+        if NO_SPACE in logs:
+            raise DiskFull(f"PVC {app.namespace}/{pvc} filled up during {what}: {NO_SPACE}")
         raise AgentFailed(f"agent job {name} ({what}) failed on PVC {pvc}:\n{tail}")
     return logs
 

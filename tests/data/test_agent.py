@@ -288,3 +288,25 @@ def test_a_non_root_writer_skips_owners_and_says_so(
     owned = {"edge/owners/uid-1000", "edge/owners/nobody-dir", "edge/owners/nobody-dir/file"}
     assert {c.path for c in verdict.changed} == owned
     assert {c.field for c in verdict.changed} == {"uid", "gid"}
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounts a small tmpfs, which needs root")
+@pytest.mark.parametrize("profile", ["smoke", "home-assistant"])
+def test_a_volume_that_fills_up_is_one_line_in_the_os_words(tmp_path: Path, profile: str) -> None:
+    """The harness names a full volume by the OS's words in the agent's log (DiskFull);
+    SQLite's own "database or disk is full" must reach it in those words too."""
+    (tmp_path / "profile.json").write_text(data.profile_json(data.load_profile(profile)))
+    volume = tmp_path / "volume"
+    volume.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(volume)], check=True)
+    try:
+        argv = [sys.executable, agent.__file__, "write", "--profile-file"]
+        argv += [str(tmp_path / "profile.json"), "--seed", "1", "--size", "4MiB"]
+        done = subprocess.run(
+            [*argv, "--root", str(volume)], capture_output=True, text=True, check=False
+        )
+    finally:
+        subprocess.run(["umount", str(volume)], check=True)
+    assert done.returncode == 2, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "No space left on device" in done.stderr
