@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from restore_drill.backend import Backend
-from restore_drill.plugin import remember
+from restore_drill.plugin import SideBySide, remember
 from restore_drill.runner import RunOptions, run_drill
 from restore_drill.scenario import Scenario
 
@@ -23,6 +23,7 @@ def test_drill(
     drill_backend: Backend,
     drill_out: Path,
     drill_password: str,
+    side_by_side: SideBySide,
     request: pytest.FixtureRequest,
 ) -> None:
     if drill_backend.cluster.backend not in drill_scenario.backends:
@@ -33,7 +34,9 @@ def test_drill(
         keep=request.config.getoption("--keep"),
         password=drill_password,
     )
-    result = run_drill(drill_scenario, drill_backend.cluster, drill_backend.object_store, options)
+    result = side_by_side.result(drill_scenario) or run_drill(
+        drill_scenario, drill_backend.cluster, drill_backend.object_store, options
+    )
     remember(request.node, result)
     assert result.passed, f"{result.failure_type}: {result.failure}"
     assert result.outcome_observed == result.outcome_expected

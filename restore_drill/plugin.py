@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Generator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
+from restore_drill import kinds
 from restore_drill.backend import KEEP_CHOICES, Backend, keep_cluster
 from restore_drill.clusters import CHOICES, choose_backend
-from restore_drill.errors import UsageError
+from restore_drill.errors import DrillError, UsageError
 from restore_drill.report import DrillResult
+from restore_drill.runner import RunOptions, run_drill
 from restore_drill.scenario import GROUPS, Scenario, load_group
 
 last_result_key = pytest.StashKey[DrillResult]()
@@ -43,6 +46,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="keep the cluster, its MinIO and the drills' namespaces (as for restore-drill run)",
     )
     group.addoption("--drill-size", default=None, help="dataset size per PVC, e.g. 2MiB")
+    group.addoption(
+        "--drill-jobs",
+        type=int,
+        default=1,
+        help="drills run side by side on the session's cluster, each in its own namespaces "
+        "(those that rebuild the cluster, reinstall VolSync or take the store down run alone, "
+        "after them); default 1",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -60,6 +71,8 @@ def pytest_configure(config: pytest.Config) -> None:
             parse_size(size)
         except UsageError as exc:
             raise pytest.UsageError(f"--drill-size: {exc}") from None
+    if config.getoption("--drill-jobs", 1) < 1:
+        raise pytest.UsageError("--drill-jobs: at least 1")
     if cluster:
         selected_scenarios(config)  # unknown names are a usage error before collection
 
@@ -70,7 +83,10 @@ def selected_scenarios(config: pytest.Config) -> list[Scenario]:
     unknown = sorted(set(wanted) - {s.name for s in scenarios})
     if unknown:
         raise pytest.UsageError(f"--scenario: unknown {', '.join(unknown)}")
-    return [s for s in scenarios if not wanted or s.name in wanted]
+    chosen = [s for s in scenarios if not wanted or s.name in wanted]
+    # Those that change what the others share come last: the side-by-side ones are done
+    # before the first of them starts.
+    return sorted(chosen, key=lambda s: s.runs_alone)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -104,6 +120,77 @@ def drill_backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
     yield backend
     failed = request.session.testsfailed > 0
     backend.close(keep_cluster=keep_cluster(request.config.getoption("--keep"), failed=failed))
+
+
+class SideBySide:
+    """The session's drills that share the cluster, started together on first request
+    (``--drill-jobs`` at a time); each drill's test waits for its own result."""
+
+    def __init__(
+        self, backend: Backend, planned: dict[str, tuple[Scenario, RunOptions]], jobs: int
+    ) -> None:
+        if planned:
+            # The client's discovery fills its cache on first use of a kind, which is not
+            # made for threads: every kind is looked up once before they share the client.
+            kube = backend.cluster.kube()
+            for kind in (v for v in vars(kinds).values() if isinstance(v, kinds.Kind)):
+                try:
+                    kube.resource(kind)
+                except DrillError:
+                    pass  # not served here (an optional CRD): no drill of this cluster uses it
+        self.pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="drill")
+        self.futures = {
+            name: self.pool.submit(
+                run_drill, scenario, backend.cluster, backend.object_store, options
+            )
+            for name, (scenario, options) in planned.items()
+        }
+
+    def result(self, scenario: Scenario) -> DrillResult | None:
+        """The drill's result, once it ends; None for a drill that runs alone."""
+        future = self.futures.get(scenario.name)
+        return None if future is None else future.result()
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+@pytest.fixture(scope="session")
+def side_by_side(
+    request: pytest.FixtureRequest,
+    drill_backend: Backend,
+    drill_password: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[SideBySide]:
+    config = request.config
+    jobs = config.getoption("--drill-jobs")
+    # The drills this session runs: a -k or a test id that picks some must not start others.
+    collected = {
+        str(getattr(item.callspec.params["drill_scenario"], "name", ""))
+        for item in request.session.items
+        if isinstance(item, pytest.Function)
+        and hasattr(item, "callspec")
+        and "drill_scenario" in item.callspec.params
+    }
+    planned = {
+        scenario.name: (
+            scenario,
+            RunOptions(
+                out_dir=tmp_path_factory.mktemp(f"drill-{scenario.name}"),
+                size=config.getoption("--drill-size"),
+                keep=config.getoption("--keep"),
+                password=drill_password,
+            ),
+        )
+        for scenario in selected_scenarios(config)
+        if jobs > 1
+        and scenario.name in collected
+        and not scenario.runs_alone
+        and drill_backend.cluster.backend in scenario.backends
+    }
+    together = SideBySide(drill_backend, planned, jobs)
+    yield together
+    together.close()
 
 
 @pytest.fixture(scope="session")

@@ -74,6 +74,11 @@ class Scenario:
     expected_failure: ExpectedFailure | None = None
     path: Path | None = None
 
+    @property
+    def runs_alone(self) -> bool:
+        """A step of it changes what other drills on the cluster share (see StepSpec)."""
+        return any(steps.STEPS[call.name].alone for call in self.steps)
+
     def with_faults(self, *names: str) -> Scenario:
         return replace(self, faults=(*self.faults, *names))
 

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+from pathlib import Path
+from typing import Any
+
 import pytest
+
+from restore_drill import plugin
+from restore_drill.runner import RunOptions
+from restore_drill.scenario import SCENARIOS_DIR, find_scenario
 
 pytest_plugins = ["pytester"]
 
@@ -37,6 +45,7 @@ def test_drill_marker_is_registered(pytester: pytest.Pytester) -> None:
         (["--drill-size", "1MiB"], "--drill-size needs --cluster"),
         (["--cluster", "kind", "--drill-size", "lots"], "--drill-size"),
         (["--cluster", "kind", "--scenario", "nope"], "--scenario: unknown nope"),
+        (["--drill-jobs", "0"], "--drill-jobs: at least 1"),
     ],
 )
 def test_invalid_combinations_are_usage_errors(
@@ -95,3 +104,56 @@ def test_keep_means_the_same_in_the_cli_and_in_pytest() -> None:
 
     assert keep_cluster("always", failed=False) and keep_cluster("on-failure", failed=True)
     assert not keep_cluster("on-failure", failed=False) and not keep_cluster("never", failed=True)
+
+
+def test_drills_that_run_alone_come_after_the_others(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(DRILL_TEST)
+    result = pytester.runpytest("--cluster", "kind", "--collect-only", "-q")
+    names = [line.split("[")[1].rstrip("]") for line in result.stdout.lines if "[" in line]
+    alone = {"cluster-rebuild", "volsync-upgrade", "s3-outage-backup", "s3-outage-restore"}
+    assert set(names[-len(alone) :]) == alone
+    assert "pvc-delete" in names[: -len(alone)]
+
+
+class Kube:
+    def resource(self, kind: Any) -> None:
+        pass
+
+
+class Backend:
+    class cluster:  # the attribute a Backend has
+        @staticmethod
+        def kube() -> Kube:
+            return Kube()
+
+    object_store = None
+
+
+def test_drills_side_by_side_run_at_the_same_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    both_running = threading.Barrier(2, timeout=30)
+
+    def run_drill(scenario: Any, *_: Any) -> str:
+        both_running.wait()  # only passes when the other drill runs too
+        return f"{scenario.name} done"
+
+    monkeypatch.setattr(plugin, "run_drill", run_drill)
+    planned = {
+        name: (find_scenario(name), RunOptions(out_dir=tmp_path))
+        for name in ("pvc-delete", "app-delete")
+    }
+    together = plugin.SideBySide(Backend(), planned, jobs=2)  # type: ignore[arg-type]
+    try:
+        assert together.result(find_scenario("pvc-delete")) == "pvc-delete done"
+        assert together.result(find_scenario("app-delete")) == "app-delete done"
+        assert together.result(find_scenario("cluster-rebuild")) is None  # it runs alone
+    finally:
+        together.close()
+
+
+def test_what_runs_alone_is_what_changes_what_others_share() -> None:
+    assert find_scenario("cluster-rebuild").runs_alone
+    assert find_scenario("s3-outage-restore", SCENARIOS_DIR / "faults").runs_alone
+    assert not find_scenario("pvc-delete").runs_alone
+    assert not find_scenario("stale-lock", SCENARIOS_DIR / "faults").runs_alone

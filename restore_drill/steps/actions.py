@@ -233,7 +233,7 @@ def delete_namespace(drill: Drill) -> None:
         _wait_gone(drill, k8s.NAMESPACE, app.namespace, None)
 
 
-@step("rebuild_cluster", disaster=True)
+@step("rebuild_cluster", disaster=True, alone=True)
 def rebuild_cluster(drill: Drill) -> None:
     """Lose the cluster; build a new one with the same addons (the object store stays)."""
     drill.mark_disaster()
@@ -241,14 +241,14 @@ def rebuild_cluster(drill: Drill) -> None:
     drill.cluster.rebuild()
 
 
-@step("install_volsync", params=("version",))
+@step("install_volsync", params=("version",), alone=True)
 def install_volsync(drill: Drill, version: str = "default") -> None:
     """Install VolSync at a pinned version: ``default``, ``upgrade_from`` or a number."""
     chosen = drill.cluster.volsync_version_named(version)
     drill.cluster.install_volsync(chosen)
 
 
-@step("upgrade_volsync")
+@step("upgrade_volsync", alone=True)
 def upgrade_volsync(drill: Drill) -> None:
     """Upgrade VolSync to the default (newest) pinned version."""
     install_volsync(drill, "default")

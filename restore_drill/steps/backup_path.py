@@ -37,7 +37,7 @@ def _restore_job(app: AppUnderTest, pvc: str) -> str:
     return volsync.mover_job(k8s.REPLICATION_DESTINATION, rd)
 
 
-@step("take_down_object_store")
+@step("take_down_object_store", alone=True)
 def take_down_object_store(drill: Drill) -> None:
     """Stop the object store (the NAS goes down); bring_back_object_store restarts it, and
     so does the end of the drill whatever happened."""

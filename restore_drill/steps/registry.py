@@ -20,6 +20,9 @@ class StepSpec:
     disaster: bool = False
     params: frozenset[str] = frozenset()
     help: str = ""
+    # It rebuilds, reinstalls or takes down what every drill on the cluster shares (the
+    # cluster, VolSync, the object store): its drill cannot run beside others.
+    alone: bool = False
 
 
 @dataclass(frozen=True)
@@ -41,10 +44,12 @@ def _summary(function: StepFunction) -> str:
 
 
 def step(
-    name: str, *, disaster: bool = False, params: tuple[str, ...] = ()
+    name: str, *, disaster: bool = False, params: tuple[str, ...] = (), alone: bool = False
 ) -> Callable[[StepFunction], StepFunction]:
     def register(function: StepFunction) -> StepFunction:
-        STEPS[name] = StepSpec(name, function, disaster, frozenset(params), _summary(function))
+        STEPS[name] = StepSpec(
+            name, function, disaster, frozenset(params), _summary(function), alone
+        )
         return function
 
     return register
