@@ -115,7 +115,7 @@ def _check_drill_shape(names: list[str], disaster: str, where: str) -> None:
     for name in names[:at]:
         if name == "write_dataset":
             fresh = True
-        elif name == "backup" and fresh:
+        elif steps.STEPS[name].backs_up and fresh:
             backups, fresh = backups + 1, False
     if backups < 2:
         raise _fail(

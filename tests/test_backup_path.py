@@ -177,3 +177,25 @@ def test_a_store_taken_down_comes_back_when_the_drill_ends(tmp_path: Path) -> No
     assert d.object_store.calls == ["down", "back"]  # type: ignore[attr-defined]
     d.mend()  # mended once only
     assert d.object_store.calls == ["down", "back"]  # type: ignore[attr-defined]
+
+
+def test_a_started_backup_holds_its_mover_and_lets_it_go_when_the_drill_ends(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job = backup_path.volsync.mover_job(k8s.REPLICATION_SOURCE, "home-assistant")
+    kube = Kube(
+        {
+            ("Job", job): {"status": {"active": 1}},
+            ("Pod", "mover-1"): {"metadata": {"name": "mover-1"}, "status": {"phase": "Running"}},
+        }
+    )
+    monkeypatch.setattr(backup_path.volsync, "wait_idle", lambda *a, **k: None)
+    monkeypatch.setattr(backup_path.volsync, "trigger_manual_sync", lambda *a, **k: {})
+    monkeypatch.setattr(backup_path.snapshots, "RepositoryListing", lambda *a: "listing")
+    d = stub_drill(tmp_path, kube)
+    backup_path.backup_starts(d, "20m")
+    [(name, held)] = kube.patches
+    assert held == {"spec": {"restic": {"moverResources": {"limits": {"cpu": "20m"}}}}}
+    assert list(d.running_backups) == ["home-assistant"]
+    d.mend()
+    assert kube.patches[-1] == (name, {"spec": {"restic": {"moverResources": None}}})

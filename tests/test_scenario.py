@@ -128,6 +128,10 @@ WAIT_THEN_VERIFY = "must be followed by wait_restored, then verify"
             ["write_dataset", "backup"] * 2 + ["delete_pvc", "verify", "wait_restored"],
             WAIT_THEN_VERIFY,
         ),
+        (  # a backup only started has made nothing yet
+            ["write_dataset", "backup", "write_dataset", "backup_starts", "delete_pvc"],
+            TWO_BACKUPS,
+        ),
     ],
 )
 def test_a_drill_that_proves_nothing_is_rejected_in_one_line(
@@ -135,6 +139,14 @@ def test_a_drill_that_proves_nothing_is_rejected_in_one_line(
 ) -> None:
     error = error_of({**VALID, "steps": steps})
     assert message in error and len(error.splitlines()) == 1
+
+
+def test_a_backup_that_finishes_in_the_background_counts_as_one() -> None:
+    finished = ["write_dataset", "backup", "write_dataset", "backup_starts"]
+    finished += ["wait_backup_finished", "delete_pvc", "wait_restored", "verify"]
+    assert parse_scenario({**VALID, "steps": finished}, "x.yaml").steps[4].name == (
+        "wait_backup_finished"
+    )
 
 
 def test_file_name_must_match(tmp_path: Path) -> None:

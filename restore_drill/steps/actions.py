@@ -97,7 +97,7 @@ def write_dataset(drill: Drill, name: str = "dataset") -> None:
     drill.last_dataset = name
 
 
-@step("backup")
+@step("backup", backs_up=True)
 def backup(drill: Drill) -> None:
     """Back every PVC up now (manual trigger), then hand the RS back to its schedule."""
     kube = drill.kube()

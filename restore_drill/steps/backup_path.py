@@ -7,6 +7,7 @@ Whatever a step breaks is put back before the drill ends, passed or not (``Drill
 
 from __future__ import annotations
 
+import functools
 import time
 
 from restore_drill import k8s, restic, volsync
@@ -14,6 +15,7 @@ from restore_drill.errors import KubeError, UsageError, VerificationFailed
 from restore_drill.gitops import secret_data
 from restore_drill.k8s import Obj
 from restore_drill.kinds import dig
+from restore_drill.steps import clock, snapshots
 from restore_drill.steps.context import AppUnderTest, Drill
 from restore_drill.steps.registry import step
 
@@ -191,7 +193,7 @@ def kill_mover(drill: Drill) -> None:
     kube = drill.kube()
     for app, pvc in drill.volumes():
         job = _restore_job(app, pvc)
-        pod = _running_pod(drill, job, app.namespace)
+        pod = running_pod(drill, job, app.namespace)
         log = ""
         try:
             log = kube.pod_logs(pod, app.namespace)
@@ -206,7 +208,7 @@ def kill_mover(drill: Drill) -> None:
         )
 
 
-def _running_pod(drill: Drill, job: str, namespace: str) -> str:
+def running_pod(drill: Drill, job: str, namespace: str) -> str:
     """The name of the Job's first pod, once it is Running (found by watching the Job)."""
     kube = drill.kube()
     deadline = time.monotonic() + drill.step_timeout
@@ -236,3 +238,70 @@ def _running_pod(drill: Drill, job: str, namespace: str) -> str:
             f"mover pod {namespace}/{name} was {phase or 'gone'} before it could be killed"
         )
     return name
+
+
+@step("backup_starts", params=("mover_cpu",))
+def backup_starts(drill: Drill, mover_cpu: str = "20m") -> None:
+    """Ask every RS for a backup with its mover held to ``mover_cpu`` (VolSync's
+    ``spec.restic.moverResources``), and go on once the mover runs: the backup is under way
+    and, like a large volume's, far from its snapshot. wait_backup_finished waits for it."""
+    kube = drill.kube()
+    for app, pvc in drill.volumes():
+        name = app.fixture.source_for(pvc)["metadata"]["name"]
+        volsync.wait_idle(
+            kube, k8s.REPLICATION_SOURCE, name, app.namespace, timeout=drill.step_timeout
+        )
+        resources = {"spec": {"restic": {"moverResources": {"limits": {"cpu": mover_cpu}}}}}
+        kube.patch(k8s.REPLICATION_SOURCE, name, resources, app.namespace)
+        unheld = {"spec": {"restic": {"moverResources": None}}}
+        drill.mends.append(
+            (
+                f"{name}'s mover CPU limit removed",
+                functools.partial(kube.patch, k8s.REPLICATION_SOURCE, name, unheld, app.namespace),
+            )
+        )
+        prefix = snapshots.repository_prefix(app, pvc, drill.bucket)
+        before = snapshots.RepositoryListing(drill.object_store, drill.bucket, prefix)
+        tag, asked = drill.next_tag("backup"), time.time()
+        volsync.trigger_manual_sync(kube, k8s.REPLICATION_SOURCE, name, app.namespace, tag)
+        running_pod(drill, volsync.mover_job(k8s.REPLICATION_SOURCE, name), app.namespace)
+        drill.running_backups[name] = (app, pvc, tag, asked, before)
+    drill.notes.append(f"a backup was started with its mover held to {mover_cpu} of CPU")
+
+
+@step("wait_backup_finished", backs_up=True)
+def wait_backup_finished(drill: Drill) -> None:
+    """Wait for the backups backup_starts began; each one's snapshot is the last dataset's,
+    and the note says which snapshot the RD's restore point, taken meanwhile, holds."""
+    kube = drill.kube()
+    for name, (app, pvc, tag, asked, before) in drill.running_backups.items():
+        synced = volsync.wait_manual_sync(
+            kube, k8s.REPLICATION_SOURCE, name, app.namespace, tag, timeout=drill.remaining()
+        )
+        took = time.time() - asked
+        key = f"{app.name}/{pvc}"
+        prefix = snapshots.repository_prefix(app, pvc, drill.bucket)
+        after = snapshots.RepositoryListing(drill.object_store, drill.bucket, prefix)
+        snapshot = after.new_snapshot(before, key)
+        snapshots.check_saved(snapshot, synced, key)
+        drill.snapshots.setdefault(drill.last_dataset, {})[key] = snapshot
+        schedule = dig(app.fixture.source_for(pvc), "spec", "trigger", "schedule")
+        if schedule:
+            volsync.restore_schedule(kube, k8s.REPLICATION_SOURCE, name, app.namespace, schedule)
+        rd = app.fixture.destination_for(pvc)["metadata"]["name"]
+        image = volsync.latest_image(kube.find(k8s.REPLICATION_DESTINATION, rd, app.namespace))
+        held = drill.images.get(image or "")
+        label = next(
+            (
+                label
+                for label, made in drill.snapshots.items()
+                if key in made and held and made[key].id.startswith(held)
+            ),
+            "no backup of this drill",
+        )
+        drill.notes.append(
+            f"the backup of {key} asked for at {clock.wall(asked):%H:%M:%S} finished "
+            f"{took:.0f}s later as snapshot {snapshot.short_id}; the restore point taken "
+            f"meanwhile holds {held[:8] if held else 'nothing'} ({label}): a restore from it "
+            "loses what that backup was saving, and the RPO counts from the backup before it"
+        )

@@ -12,7 +12,7 @@ from restore_drill.data import Manifest
 from restore_drill.fixtures import AppFixture
 from restore_drill.k8s import Kube, Obj
 from restore_drill.steps import clock
-from restore_drill.steps.snapshots import Snapshot
+from restore_drill.steps.snapshots import RepositoryListing, Snapshot
 
 if TYPE_CHECKING:
     from restore_drill.clusters.base import Cluster
@@ -68,12 +68,17 @@ class Drill:
     counter: int = 0
     current_step: str = ""  # the step running now (the last one, once the drill has ended)
     # What a fault drill broke, with how to put it back: undone when the drill ends.
-    mends: list[tuple[str, Callable[[], None]]] = field(default_factory=list)
+    mends: list[tuple[str, Callable[[], object]]] = field(default_factory=list)
     outage_started: float | None = None  # wall clock
     outage_ended: float | None = None
     fault_cleared: float | None = None  # wall clock: a fault other than an outage was undone
     # RS name -> (namespace, manual tag, wall time asked) of backups that failed on a fault
     failed_backups: dict[str, tuple[str, str, float]] = field(default_factory=dict)
+    # RS name -> (app, PVC, manual tag, wall time asked, the bucket before) of backups that
+    # backup_starts left running
+    running_backups: dict[str, tuple[AppUnderTest, str, str, float, RepositoryListing]] = field(
+        default_factory=dict
+    )
 
     def kube(self) -> Kube:
         return self.cluster.kube()

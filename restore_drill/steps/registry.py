@@ -23,6 +23,7 @@ class StepSpec:
     # It rebuilds, reinstalls or takes down what every drill on the cluster shares (the
     # cluster, VolSync, the object store): its drill cannot run beside others.
     alone: bool = False
+    backs_up: bool = False  # a backup is made when it ends (drill shapes count these)
 
 
 @dataclass(frozen=True)
@@ -44,11 +45,16 @@ def _summary(function: StepFunction) -> str:
 
 
 def step(
-    name: str, *, disaster: bool = False, params: tuple[str, ...] = (), alone: bool = False
+    name: str,
+    *,
+    disaster: bool = False,
+    params: tuple[str, ...] = (),
+    alone: bool = False,
+    backs_up: bool = False,
 ) -> Callable[[StepFunction], StepFunction]:
     def register(function: StepFunction) -> StepFunction:
         STEPS[name] = StepSpec(
-            name, function, disaster, frozenset(params), _summary(function), alone
+            name, function, disaster, frozenset(params), _summary(function), alone, backs_up
         )
         return function
 
