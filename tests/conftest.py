@@ -3,11 +3,13 @@ none answers they are skipped, each with the reason, instead of failing."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import cache
 
 import pytest
 
 from restore_drill.clusters.kind import kind_unavailable_reason
+from restore_drill.objectstore import LocalS3
 
 
 @cache
@@ -23,3 +25,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if reason:
         for item in kind_items:
             item.add_marker(pytest.mark.skip(reason=f"needs kind: {reason}"))
+
+
+@pytest.fixture(scope="session")
+def local_s3() -> Iterator[LocalS3]:
+    """One local S3 server for the session; each module makes a bucket of its own."""
+    with LocalS3() as running:
+        assert isinstance(running, LocalS3)
+        yield running

@@ -3,7 +3,6 @@ the drill concludes from the mover Job VolSync runs after ``spec.restic.unlock``
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +24,9 @@ LOCKED = (
 
 
 @pytest.fixture(scope="module")
-def store() -> Iterator[LocalS3]:
-    with LocalS3() as running:
-        assert isinstance(running, LocalS3)
-        running.create_bucket(BUCKET)
-        yield running
+def store(local_s3: LocalS3) -> LocalS3:
+    local_s3.create_bucket(BUCKET)
+    return local_s3
 
 
 def repository(store: LocalS3, tmp_path: Path) -> Restic:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 import subprocess
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,11 +17,9 @@ BUCKET = "restic-tests"
 
 
 @pytest.fixture(scope="module")
-def store() -> Iterator[LocalS3]:
-    with LocalS3() as running:
-        assert isinstance(running, LocalS3)
-        running.create_bucket(BUCKET)
-        yield running
+def store(local_s3: LocalS3) -> LocalS3:
+    local_s3.create_bucket(BUCKET)
+    return local_s3
 
 
 def _restic(store: LocalS3, tmp_path: Path, password: str = "pw-correct", **kw: bool) -> Restic:

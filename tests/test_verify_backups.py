@@ -92,11 +92,9 @@ def _objects(store: LocalS3) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def store() -> Iterator[LocalS3]:
-    with LocalS3() as running:
-        assert isinstance(running, LocalS3)
-        running.create_bucket(BUCKET)
-        yield running
+def store(local_s3: LocalS3) -> LocalS3:
+    local_s3.create_bucket(BUCKET)
+    return local_s3
 
 
 @pytest.fixture(scope="module")
