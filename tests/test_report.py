@@ -58,10 +58,10 @@ def test_a_result_written_before_steps_named_the_disaster_still_reads(tmp_path: 
         del timing["disaster"]
     path.write_text(json.dumps({**older, "schema": "restore-drill/result/v1"}))
     document = report.load_result(path)
-    assert [StepTiming(**t) for t in document["steps"]] == [
-        StepTiming("backup", 1.5),
-        StepTiming("verify", 0.5),
-    ], "a step without the field is not the disaster"
+    steps = [StepTiming(**t) for t in document["steps"]]
+    assert [(s.name, s.disaster) for s in steps] == [("backup", False), ("verify", False)], (
+        "a step without the field is not the disaster"
+    )
 
 
 def test_unknown_schema_is_refused(tmp_path: Path) -> None:
