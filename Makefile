@@ -12,7 +12,7 @@ OUT ?= runs
 IMAGES ?= built
 
 
-.PHONY: setup system-tools docker images test test-all test-kind lint drill list doctor bench-data clean
+.PHONY: setup system-tools docker images test test-all test-kind lint drill list doctor bench-data report-screenshot clean
 
 setup: $(BIN)/restore-drill system-tools docker images
 
@@ -73,6 +73,11 @@ doctor: setup
 # Data agent throughput beside openssl/sha256sum on the same trees (prints ratios).
 bench-data: setup
 	$(BIN)/python benchmarks/bench_data.py $(if $(SIZE),--large-size $(SIZE),)
+
+# A headless chromium's picture of the latest report: $(OUT)/report.png from
+# $(OUT)/report.html, or from a sample report when no run wrote one.
+report-screenshot: $(BIN)/restore-drill
+	$(BIN)/python -m restore_drill.screenshot --out $(OUT)
 
 clean:
 	rm -rf $(VENV) runs .mypy_cache .ruff_cache .pytest_cache

@@ -31,6 +31,9 @@ class StepTiming:
     name: str
     seconds: float
     ok: bool = True
+    # The step that makes the disaster: the RTO runs from its start. result.json files
+    # written before the field existed lack it, and read as False.
+    disaster: bool = False
 
 
 @dataclass

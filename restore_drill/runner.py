@@ -119,14 +119,17 @@ def run_steps(scenario: Scenario, drill: steps.Drill, timings: list[StepTiming])
         # Named before it is announced: a signal that lands right after the announcement
         # belongs to this step, not to the one before.
         drill.current_step = call.name
+        disaster = steps.STEPS[call.name].disaster
         started = time.monotonic()
         try:
             drill.progress(call.name)
             steps.STEPS[call.name].run(drill, **call.params)
         except BaseException:
-            timings.append(StepTiming(call.name, time.monotonic() - started, ok=False))
+            timings.append(
+                StepTiming(call.name, time.monotonic() - started, ok=False, disaster=disaster)
+            )
             raise
-        timings.append(StepTiming(call.name, time.monotonic() - started))
+        timings.append(StepTiming(call.name, time.monotonic() - started, disaster=disaster))
         for name in scenario.faults:
             if steps.FAULTS[name].after == call.name:
                 drill.progress(f"fault {name}")

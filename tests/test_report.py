@@ -47,8 +47,21 @@ def test_result_json_is_versioned_and_complete(tmp_path: Path) -> None:
         "failure",
     ):
         assert key in document
-    assert document["steps"][0] == {"name": "backup", "seconds": 1.5, "ok": True}
+    assert document["steps"][0] == {"name": "backup", "seconds": 1.5, "ok": True, "disaster": False}
     assert document["verdict"] == "PASS"
+
+
+def test_a_result_written_before_steps_named_the_disaster_still_reads(tmp_path: Path) -> None:
+    path = report.write_result(result(), tmp_path)
+    older = json.loads(path.read_text())
+    for timing in older["steps"]:
+        del timing["disaster"]
+    path.write_text(json.dumps({**older, "schema": "restore-drill/result/v1"}))
+    document = report.load_result(path)
+    steps = [StepTiming(**t) for t in document["steps"]]
+    assert [(s.name, s.disaster) for s in steps] == [("backup", False), ("verify", False)], (
+        "a step without the field is not the disaster"
+    )
 
 
 def test_unknown_schema_is_refused(tmp_path: Path) -> None:
@@ -140,7 +153,8 @@ def test_the_run_page_plots_the_history_of_every_run(tmp_path: Path) -> None:
 
 def test_a_page_without_history_says_so_instead_of_an_empty_chart(tmp_path: Path) -> None:
     page = report.write_reports([result(rto=None)], tmp_path)["html"].read_text()
-    assert "<svg" not in page and "No drill with a measured RTO yet" in page
+    assert "across runs" in page and "<circle" not in page
+    assert "No drill with a measured RTO yet" in page
 
 
 def test_runs_started_in_the_same_second_get_directories_of_their_own(tmp_path: Path) -> None:

@@ -120,6 +120,7 @@ def test_runner_times_steps_and_runs_faults_after_their_step(
     run_steps(scenario, d, timings)
     assert calls[calls.index("backup") + 1] == "FAULT"
     assert [t.name for t in timings] == [c.name for c in scenario.steps]
+    assert [t.name for t in timings if t.disaster] == ["delete_pvc"], "the report marks it"
     assert "fault injected after backup: corrupt-repository" in d.notes
 
 
@@ -182,6 +183,10 @@ def test_verify_names_the_backup_that_came_back(
     restored["manifest"] = next(iter(d.datasets["newer"].values()))
     steps.STEPS["verify"].run(d)
     assert {v["came_back"] for v in d.verify["pvcs"].values()} == {"newer"}
+    newer = next(iter(d.datasets["newer"].values()))
+    assert {(v["entries"], v["bytes"]) for v in d.verify["pvcs"].values()} == {
+        (len(newer.entries), newer.total_bytes)
+    }, "the report says how much was checked"
 
 
 def test_a_restore_the_gitops_resync_started_is_waited_for_and_noted(tmp_path: Any) -> None:

@@ -37,6 +37,7 @@ def verify(drill: Drill, expect: str = "") -> None:
         summary[key] = {
             **diff.as_dict(limit=20),
             "entries": len(actual.entries),
+            "bytes": actual.total_bytes,
             "came_back": came_back,
             "snapshot_backed_up": backed_up.as_dict() if backed_up else None,
             "populated_from": source,
