@@ -1,7 +1,7 @@
 """The ``restore-drill`` command: a thin dispatcher over ``restore_drill.commands``.
 
-Each subcommand is a small module there with ``NAME``, ``HELP``, ``add_arguments(parser)``
-and ``run(args) -> int``; its options live beside it.
+Each subcommand is a small module there with ``add_arguments(parser)`` and
+``run(args) -> int``; its options live beside it, its name and help in ``COMMANDS``.
 """
 
 from __future__ import annotations
@@ -20,27 +20,56 @@ from typing import Any
 from restore_drill import __version__
 from restore_drill.errors import DrillError, Terminated, UsageError
 
-# Each command's NAME and its module under restore_drill.commands, in --help order.
-COMMAND_MODULES = {
-    "list": "list_scenarios",
-    "run": "run",
-    "selftest": "selftest",
-    "doctor": "doctor",
-    "data": "data",
-    "lint": "lint",
-    "verify-backups": "verify_backups",
-    "images": "images",
-    "cluster": "cluster",
-    "clean": "clean",
+# Each command: its module under restore_drill.commands and its help, in --help order.
+# The help lives here, not in the module: --help lists every command without importing
+# any (their imports are the Kubernetes client, the scenarios, the linter).
+COMMANDS = {
+    "list": (
+        "list_scenarios",
+        "list the scenarios with their recovery-time targets, backends and expected outcomes",
+    ),
+    "run": (
+        "run",
+        "run one scenario (or all) on a cluster backend and write result.json files",
+    ),
+    "selftest": (
+        "selftest",
+        "show that the drill's checks catch each kind of broken restore, on this cluster",
+    ),
+    "doctor": (
+        "doctor",
+        "explain which cluster backends (kind, existing) can run here and why not",
+    ),
+    "data": (
+        "data",
+        "write checksummed datasets, list them as manifests, compare manifests exactly",
+    ),
+    "lint": (
+        "lint",
+        "audit a GitOps repository's VolSync backup and restore configuration (no cluster needed)",
+    ),
+    "verify-backups": (
+        "verify_backups",
+        "verify restic backups in S3: freshness vs schedule, retention, restic check, "
+        "test restore (read-only)",
+    ),
+    "images": (
+        "images",
+        "build (or list) the offline image set: kind node, addons, VolSync, MinIO, agent",
+    ),
+    "cluster": (
+        "cluster",
+        "bring a kind cluster with every addon and MinIO up (or down again)",
+    ),
+    "clean": (
+        "clean",
+        "remove the clusters and object stores that kept or killed runs left behind",
+    ),
 }
 
 
-def _commands(argv: Sequence[str] = ()) -> list[ModuleType]:
-    """Only the module of the command ``argv`` names, when it names one: a command does not
-    pay for the others' imports (the Kubernetes client, the scenarios). Otherwise all of
-    them, for --help and for the error that names the choices."""
-    names = [argv[0]] if argv and argv[0] in COMMAND_MODULES else list(COMMAND_MODULES)
-    return [importlib.import_module(f"restore_drill.commands.{COMMAND_MODULES[n]}") for n in names]
+def _module(name: str) -> ModuleType:
+    return importlib.import_module(f"restore_drill.commands.{COMMANDS[name][0]}")
 
 
 def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
@@ -50,10 +79,15 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"restore-drill {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in _commands(argv):
-        sub = subparsers.add_parser(module.NAME, help=module.HELP, description=module.HELP)
-        module.add_arguments(sub)
-        sub.set_defaults(handler=module.run)
+    chosen = argv[0] if argv and argv[0] in COMMANDS else None
+    for name, (_, help_text) in COMMANDS.items():
+        sub = subparsers.add_parser(name, help=help_text, description=help_text)
+        if name == chosen:
+            # Only the chosen command's module is imported: a command does not pay for the
+            # others' imports, and --help or a mistyped name pays for none.
+            module = _module(name)
+            module.add_arguments(sub)
+            sub.set_defaults(handler=module.run)
     return parser
 
 

@@ -22,9 +22,6 @@ from restore_drill.clusters.kind import kind_cluster_exists, kind_delete_argv
 from restore_drill.errors import DrillError
 from restore_drill.objectstore import minio
 
-NAME = "clean"
-HELP = "remove the clusters and object stores that kept or killed runs left behind"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(

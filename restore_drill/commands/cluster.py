@@ -10,8 +10,6 @@ from pathlib import Path
 
 from restore_drill.errors import RefusedDestructiveAction, UsageError
 
-NAME = "cluster"
-HELP = "bring a kind cluster with every addon and MinIO up (or down again)"
 STATE_FILE = "cluster-up.json"
 
 

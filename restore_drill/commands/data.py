@@ -16,9 +16,6 @@ import sys
 from restore_drill import data
 from restore_drill.data.manifest import write_manifest
 
-NAME = "data"
-HELP = "write checksummed datasets, list them as manifests, compare manifests exactly"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="data_command", metavar="ACTION", required=True)

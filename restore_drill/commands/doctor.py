@@ -15,9 +15,6 @@ from restore_drill.clusters import BACKENDS
 from restore_drill.clusters.kind import docker_engine_answers
 from restore_drill.images.tools import TOOLS, tool
 
-NAME = "doctor"
-HELP = "explain which cluster backends (kind, existing) can run here and why not"
-
 MIN_RESTIC = (0, 14)
 MIN_PYTHON = (3, 11)
 PROBE_TIMEOUT = 10.0

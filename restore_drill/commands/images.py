@@ -12,9 +12,6 @@ from restore_drill.images.pins import Offline
 from restore_drill.images.plan import make_plan
 from restore_drill.images.steps import HOW_LABEL, GoBinaries, PauseBinary, run_steps
 
-NAME = "images"
-HELP = "build (or list) the offline image set: kind node, addons, VolSync, MinIO, agent"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("action", choices=("build", "list"), help="build what is missing, or list")

@@ -11,9 +11,6 @@ from restore_drill.lint import lint_repository
 from restore_drill.lint.output import FORMATTERS
 from restore_drill.lint.policy import load_policy
 
-NAME = "lint"
-HELP = "audit a GitOps repository's VolSync backup and restore configuration (no cluster needed)"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("path", type=Path, help="repository (or directory) to lint")

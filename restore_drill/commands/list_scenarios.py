@@ -7,9 +7,6 @@ import argparse
 
 from restore_drill.scenario import GROUPS, load_group
 
-NAME = "list"
-HELP = "list the scenarios with their recovery-time targets, backends and expected outcomes"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults()

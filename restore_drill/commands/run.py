@@ -28,9 +28,6 @@ from restore_drill.report import (
 from restore_drill.runner import RunOptions, run_drill
 from restore_drill.scenario import GROUPS, Scenario, find_scenario, load_group
 
-NAME = "run"
-HELP = "run one scenario (or all) on a cluster backend and write result.json files"
-
 
 def add_drill_arguments(parser: argparse.ArgumentParser, *, kept_when: str) -> None:
     """Where a drill runs and what it keeps: shared by ``run`` and ``selftest``."""

@@ -9,9 +9,6 @@ from restore_drill.backend import keep_cluster
 from restore_drill.clusters import choose_backend
 from restore_drill.commands.run import add_drill_arguments, backend_options, start_run
 
-NAME = "selftest"
-HELP = "show that the drill's checks catch each kind of broken restore, on this cluster"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_drill_arguments(parser, kept_when="when a damage went unseen")

@@ -22,12 +22,6 @@ from restore_drill.verify_backups import (
     render_table,
 )
 
-NAME = "verify-backups"
-HELP = (
-    "verify restic backups in S3: freshness vs schedule, retention, restic check, "
-    "test restore (read-only)"
-)
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     source = parser.add_mutually_exclusive_group(required=True)
