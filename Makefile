@@ -36,11 +36,12 @@ images: $(BIN)/restore-drill docker
 	@if [ "$(IMAGES)" = built ]; then $(BIN)/restore-drill images build; fi
 
 # The default suite: the harness's own tests (csi-sanity among them), then every scenario
-# and every negative drill once on a real kind cluster, at a small size. Heavier tests
-# (large datasets) are marked slow: `make test-all` runs them.
+# and every negative drill once on a real kind cluster, at a small size, three drills side
+# by side (those that rebuild the cluster, reinstall VolSync or stop the store run alone).
+# Heavier tests (large datasets) are marked slow: `make test-all` runs them.
 test: setup
 	$(BIN)/pytest -q -m "not slow" --durations=5 tests
-	$(BIN)/pytest -q e2e --cluster kind --drill-size 256KiB --durations=0 --junitxml=runs/e2e-kind.xml
+	$(BIN)/pytest -q e2e --cluster kind --drill-size 256KiB --drill-jobs 3 --durations=0 --junitxml=runs/e2e-kind.xml
 
 test-all: setup
 	$(BIN)/pytest -q

@@ -75,7 +75,8 @@ class Backend:
             (self.run_dir / KEPT_FILE).write_text(json.dumps(kept, indent=2) + "\n")
         print(
             f"restore-drill: kept {', '.join(f'{k} {v}' for k, v in kept.items())}; "
-            "'restore-drill clean' removes them",
+            f"'restore-drill clean {self.run_dir.parent.name if self.run_dir else '--kept'}' "
+            "removes them",
             flush=True,
         )
 

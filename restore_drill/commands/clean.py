@@ -19,7 +19,7 @@ from pathlib import Path
 from restore_drill.addons.commands import run_command
 from restore_drill.backend import KEPT_FILE, RUN_MARK, RUNNING_FILE
 from restore_drill.clusters.kind import kind_cluster_exists, kind_delete_argv
-from restore_drill.errors import DrillError
+from restore_drill.errors import DrillError, UsageError
 from restore_drill.objectstore import minio
 
 
@@ -28,6 +28,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--out", type=Path, default=Path("runs"), help="the runs directory to look in"
     )
     parser.add_argument("--list", action="store_true", help="only list what would be removed")
+    parser.add_argument(
+        "--kept", action="store_true", help="remove what every kept run left running, too"
+    )
+    parser.add_argument(
+        "runs",
+        nargs="*",
+        metavar="RUN",
+        help="a kept run to remove, by its directory name under --out (run-..., pytest-...)",
+    )
 
 
 def process_alive(pid: int) -> bool:
@@ -144,16 +153,27 @@ def remove_kept(kept: dict[str, str]) -> list[str]:
     return done
 
 
+def run_name(out: Path, record: Path) -> str:
+    """The run a record belongs to: its directory right under ``out``."""
+    return record.relative_to(out).parts[0]
+
+
 def run(args: argparse.Namespace) -> int:
     records = kept_records(args.out)
     if not records:
         print(f"clean: nothing kept or left behind under {args.out}")
         return 0
+    unknown = sorted(set(args.runs) - {run_name(args.out, r) for r in records})
+    if unknown:
+        raise UsageError(f"clean: no kept or killed run {', '.join(unknown)} under {args.out}")
     failed = 0
     for record in records:
         kept = {k: str(v) for k, v in json.loads(record.read_text()).items() if k != "pid"}
-        print(f"clean: {record}")
-        if args.list:
+        name = run_name(args.out, record)
+        # A killed run's leftovers are nobody's; a kept run was kept on purpose.
+        chosen = record.name == RUNNING_FILE or args.kept or name in args.runs
+        print(f"clean: {record}{'' if chosen else ' (kept: named, or --kept, to remove)'}")
+        if args.list or not chosen:
             print("".join(f"  {what} {name}\n" for what, name in kept.items()), end="")
             continue
         try:

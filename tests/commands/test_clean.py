@@ -64,7 +64,7 @@ def test_a_kept_cluster_keeps_its_object_store_and_records_both(
         "kubeconfig": str(cluster.kubeconfig),
         "container": "restore-drill-minio-abc123",
     }
-    assert "'restore-drill clean' removes them" in capsys.readouterr().out
+    assert f"'restore-drill clean {tmp_path.parent.name}' removes them" in capsys.readouterr().out
 
 
 def test_a_run_not_kept_removes_both_and_records_nothing(tmp_path: Path) -> None:
@@ -94,9 +94,12 @@ def test_clean_removes_what_was_recorded_then_forgets_it(
         clean, "remove_container", lambda name: removed.append(f"container {name}") or "removed"
     )
     path = record(tmp_path, kind_cluster="restore-drill-kind-1", kubeconfig="/k", container="m-1")
-    assert main(["clean", "--out", str(tmp_path), "--list"]) == 0
+    assert main(["clean", "--out", str(tmp_path), "--list", "--kept"]) == 0
     assert removed == [] and path.exists()
-    assert main(["clean", "--out", str(tmp_path)]) == 0
+    assert main(["clean", "--out", str(tmp_path)]) == 0  # kept on purpose: left alone
+    assert removed == [] and path.exists()
+    assert "kept: named, or --kept, to remove" in capsys.readouterr().out
+    assert main(["clean", "--out", str(tmp_path), "run-1"]) == 0
     assert removed == ["kind_cluster restore-drill-kind-1 /k", "container m-1"]
     assert not path.exists()
     assert main(["clean", "--out", str(tmp_path)]) == 0
@@ -117,8 +120,9 @@ def test_a_record_that_fails_stays_and_does_not_hold_back_the_others(
     for path, name in ((bad, "m-bad"), (good, "m-good")):
         path.parent.mkdir(parents=True)
         path.write_text(json.dumps({"container": name}))
-    assert main(["clean", "--out", str(tmp_path)]) == 1
+    assert main(["clean", "--out", str(tmp_path), "--kept"]) == 1
     assert bad.exists() and not good.exists()
+    assert main(["clean", "--out", str(tmp_path), "run-9"]) == 2  # not a run of this --out
 
 
 def test_a_kept_cluster_is_deleted_through_its_own_kubeconfig(
