@@ -119,9 +119,10 @@ def machine() -> dict[str, set[str]]:
 
 
 def test_a_killed_kind_run_is_cleaned_away(drill_backend: Backend, tmp_path: Path) -> None:
-    """SIGKILL a kind run while `kind create` makes its cluster: its tools go on alone (they
-    run in their own process groups), and `restore-drill clean` must stop them and remove
-    the cluster, the object store and the network, leaving the machine as it was."""
+    """SIGKILL a kind run while `kind create` makes its cluster: `restore-drill clean` must
+    stop any tool of the run still at work (each runs in its own process group, so none
+    dies with the run; `kind create` mostly ends on its broken pipe) and remove the
+    half-made cluster and the object store, leaving the machine as it was."""
     if drill_backend.cluster.backend != "kind":
         pytest.skip("kills a kind run on the machine that runs the session's kind cluster")
     before = machine()
@@ -148,7 +149,6 @@ def test_a_killed_kind_run_is_cleaned_away(drill_backend: Backend, tmp_path: Pat
         events.wait()
     [record] = tmp_path.glob("run-*/backend/running.json")
     owned = json.loads(record.read_text())
-    assert marked_processes(owned["processes"]), "no tool of the killed run was still at work"
     assert kind_cluster_exists(owned["kind_cluster"])
 
     cleaned = subprocess.run(
@@ -159,7 +159,8 @@ def test_a_killed_kind_run_is_cleaned_away(drill_backend: Backend, tmp_path: Pat
         check=False,
     )
     assert cleaned.returncode == 0, cleaned.stdout + cleaned.stderr
-    assert "stopped" in cleaned.stdout and "removed" in cleaned.stdout, cleaned.stdout
+    assert f"processes marked {owned['processes']}" in cleaned.stdout, cleaned.stdout
+    assert "removed" in cleaned.stdout, cleaned.stdout
     assert not marked_processes(owned["processes"])
     assert not kind_cluster_exists(owned["kind_cluster"])
     assert machine() == before
