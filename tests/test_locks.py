@@ -102,7 +102,9 @@ def test_unlock_that_clears_the_lock_fails_a_drill_that_expects_it_kept(tmp_path
 
 
 def test_a_failure_after_unlock_that_is_not_the_lock_fails_the_drill(tmp_path: Path) -> None:
-    kube = unlock_job({"failed": 1}, log="Fatal: dial tcp 10.96.0.1:9000: connect refused")
+    kube = unlock_job(
+        {"failed": 1}, log="Fatal: dial tcp 127.0.0.1:9000: connect: connection refused"
+    )
     with pytest.raises(VerificationFailed, match="failed, but not on its lock"):
         locks.unlock_repository(stub_drill(tmp_path, kube))
 
