@@ -57,6 +57,11 @@ def dig(obj: object, *path: str) -> Any:
     return value
 
 
+def job_ended(job: Obj | None) -> bool:
+    """A Job one of whose pods ended: it succeeded, or it failed (and may retry)."""
+    return bool(dig(job, "status", "succeeded") or dig(job, "status", "failed"))
+
+
 def kind_of(manifest: Mapping[str, Any]) -> Kind:
     """The :class:`Kind` of a manifest dict (namespaced-ness from its metadata)."""
     return Kind(

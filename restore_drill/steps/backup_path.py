@@ -14,7 +14,7 @@ from restore_drill import k8s, restic, volsync
 from restore_drill.errors import KubeError, UsageError, VerificationFailed
 from restore_drill.gitops import secret_data
 from restore_drill.k8s import Obj
-from restore_drill.kinds import dig
+from restore_drill.kinds import dig, job_ended
 from restore_drill.steps import clock, snapshots
 from restore_drill.steps.context import AppUnderTest, Drill
 from restore_drill.steps.registry import step
@@ -80,7 +80,7 @@ def backup_fails(drill: Drill, cause: str = "") -> None:
             k8s.JOB,
             job,
             app.namespace,
-            lambda obj: bool(dig(obj, "status", "failed") or dig(obj, "status", "succeeded")),
+            job_ended,
             timeout=drill.step_timeout,
             what=f"Job {app.namespace}/{job}: a mover pod ended",
         )

@@ -18,7 +18,7 @@ import time
 from restore_drill import k8s, restic, volsync
 from restore_drill.errors import ResticError, UsageError, VerificationFailed
 from restore_drill.k8s import Obj
-from restore_drill.kinds import dig
+from restore_drill.kinds import dig, job_ended
 from restore_drill.steps.context import AppUnderTest, Drill
 from restore_drill.steps.registry import step
 from restore_drill.steps.snapshots import repository_prefix
@@ -105,7 +105,7 @@ def unlock_repository(drill: Drill, expect: str = "still-locked") -> None:
             k8s.JOB,
             job,
             app.namespace,
-            lambda obj: _unlocks(obj) and _ended(obj),
+            lambda obj: _unlocks(obj) and job_ended(obj),
             timeout=drill.step_timeout,
             what=f"Job {app.namespace}/{job}: a mover pod that ran restic unlock ended",
         )
@@ -134,10 +134,6 @@ def unlock_repository(drill: Drill, expect: str = "still-locked") -> None:
 def _unlocks(job: Obj | None) -> bool:
     containers = dig(job, "spec", "template", "spec", "containers") or []
     return any("unlock" in (c.get("args") or []) for c in containers)
-
-
-def _ended(job: Obj | None) -> bool:
-    return bool(dig(job, "status", "failed") or dig(job, "status", "succeeded"))
 
 
 @step("remove_locks")

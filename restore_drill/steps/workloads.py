@@ -15,7 +15,7 @@ from restore_drill import k8s
 from restore_drill.data import Manifest, agent_files, read_manifest
 from restore_drill.errors import AgentFailed, DiskFull
 from restore_drill.k8s import Kube, Obj
-from restore_drill.kinds import dig
+from restore_drill.kinds import dig, job_ended
 from restore_drill.steps.context import AppUnderTest, Drill
 
 AGENT_CONFIG_MAP = "restore-drill-agent"
@@ -75,11 +75,6 @@ def agent_job(name: str, namespace: str, pvc: str, script: str, image: str) -> O
     }
 
 
-def _job_finished(job: Obj | None) -> bool:
-    status = dig(job, "status") or {}
-    return bool(status.get("succeeded") or status.get("failed"))
-
-
 def run_agent_job(drill: Drill, app: AppUnderTest, pvc: str, what: str, script: str) -> str:
     """Run ``script`` in a Job next to ``pvc``; its pod's log. The Job is removed after."""
     kube = drill.kube()
@@ -90,7 +85,7 @@ def run_agent_job(drill: Drill, app: AppUnderTest, pvc: str, what: str, script: 
         k8s.JOB,
         name,
         app.namespace,
-        _job_finished,
+        job_ended,
         timeout=drill.step_timeout,
         what=f"agent job {app.namespace}/{name} ({what})",
     )
