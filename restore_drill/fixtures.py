@@ -78,6 +78,10 @@ class AppFixture:
                 return secret
         raise ScenarioError(f"fixtures/apps/{self.name}: no Secret {name}")
 
+    def repository_secret(self, pvc: str) -> Obj:
+        """The repository Secret of the ReplicationSource that backs ``pvc`` up."""
+        return self.secret(self.source_for(pvc)["spec"]["restic"]["repository"])
+
     def destination_for(self, pvc: str) -> Obj:
         """The ReplicationDestination the PVC's ``dataSourceRef`` names."""
         claim = next(m for m in self.of_kind(k8s.PVC) if m["metadata"]["name"] == pvc)

@@ -32,8 +32,7 @@ def host_restic(drill: Drill, app: AppUnderTest, pvc: str) -> restic.Restic:
     """The PVC's repository, reached from this machine with the run's keys."""
     prefix = repository_prefix(app, pvc, drill.bucket)
     url = drill.object_store.repository_url(drill.bucket, prefix, in_cluster=False)
-    secret = app.fixture.secret(app.fixture.source_for(pvc)["spec"]["restic"]["repository"])
-    password = str(dig(secret, "stringData", "RESTIC_PASSWORD"))
+    password = str(dig(app.fixture.repository_secret(pvc), "stringData", "RESTIC_PASSWORD"))
     return restic.Restic(url, password, env=drill.object_store.credentials.env())
 
 

@@ -45,12 +45,12 @@ class Snapshot:
 
 def repository_prefix(app: AppUnderTest, pvc: str, bucket: str) -> str:
     """The repository's path inside ``bucket``, from the Secret the RS names."""
-    secret_name = app.fixture.source_for(pvc)["spec"]["restic"]["repository"]
-    secret = app.fixture.secret(secret_name)
+    secret = app.fixture.repository_secret(pvc)
     url = str(dig(secret, "stringData", "RESTIC_REPOSITORY") or "")
     _, found, prefix = url.partition(f"/{bucket}/")
     if not found or not prefix:
-        raise MeasurementError(f"{secret_name}: RESTIC_REPOSITORY {url!r} is not in {bucket}")
+        name = secret["metadata"]["name"]
+        raise MeasurementError(f"{name}: RESTIC_REPOSITORY {url!r} is not in {bucket}")
     return prefix.strip("/")
 
 
