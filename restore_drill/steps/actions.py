@@ -7,7 +7,7 @@ from datetime import datetime
 
 from restore_drill import gitops, k8s, volsync
 from restore_drill.errors import RefusedDestructiveAction
-from restore_drill.kinds import dig
+from restore_drill.kinds import Obj, dig
 from restore_drill.steps import clock, snapshots
 from restore_drill.steps.context import AppUnderTest, Drill
 from restore_drill.steps.registry import step
@@ -118,16 +118,30 @@ def backup(drill: Drill) -> None:
             drill.next_tag("backup"),
             timeout=drill.step_timeout,
         )
-        # The bucket itself must hold the new snapshot, and it must be the mover's.
-        key = f"{app.name}/{pvc}"
-        after = snapshots.RepositoryListing(drill.object_store, drill.bucket, prefix)
-        snapshot = after.new_snapshot(before, key)
-        snapshots.check_saved(snapshot, synced, key)
-        drill.snapshots.setdefault(drill.last_dataset, {})[key] = snapshot
-        schedule = dig(source, "spec", "trigger", "schedule")
-        if schedule:
-            volsync.restore_schedule(kube, k8s.REPLICATION_SOURCE, name, app.namespace, schedule)
+        record_backup(drill, app, pvc, before, synced)
     drill.backup_times.append(started)
+
+
+def record_backup(
+    drill: Drill, app: AppUnderTest, pvc: str, before: snapshots.RepositoryListing, synced: Obj
+) -> snapshots.Snapshot:
+    """Keep the snapshot a finished backup made as the last dataset's, then hand the RS
+    back to its schedule. The bucket itself must hold the new snapshot (against ``before``,
+    listed when the backup was asked for), and it must be the mover's."""
+    source = app.fixture.source_for(pvc)
+    key = f"{app.name}/{pvc}"
+    prefix = snapshots.repository_prefix(app, pvc, drill.bucket)
+    after = snapshots.RepositoryListing(drill.object_store, drill.bucket, prefix)
+    snapshot = after.new_snapshot(before, key)
+    snapshots.check_saved(snapshot, synced, key)
+    drill.snapshots.setdefault(drill.last_dataset, {})[key] = snapshot
+    schedule = dig(source, "spec", "trigger", "schedule")
+    if schedule:
+        name = source["metadata"]["name"]
+        volsync.restore_schedule(
+            drill.kube(), k8s.REPLICATION_SOURCE, name, app.namespace, schedule
+        )
+    return snapshot
 
 
 @step("keep_backups", params=("last",))

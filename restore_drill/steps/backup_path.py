@@ -16,6 +16,7 @@ from restore_drill.gitops import secret_data
 from restore_drill.k8s import Obj
 from restore_drill.kinds import dig, job_ended
 from restore_drill.steps import clock, snapshots
+from restore_drill.steps.actions import record_backup
 from restore_drill.steps.context import AppUnderTest, Drill
 from restore_drill.steps.registry import step
 
@@ -280,14 +281,7 @@ def wait_backup_finished(drill: Drill) -> None:
         )
         took = time.time() - asked
         key = f"{app.name}/{pvc}"
-        prefix = snapshots.repository_prefix(app, pvc, drill.bucket)
-        after = snapshots.RepositoryListing(drill.object_store, drill.bucket, prefix)
-        snapshot = after.new_snapshot(before, key)
-        snapshots.check_saved(snapshot, synced, key)
-        drill.snapshots.setdefault(drill.last_dataset, {})[key] = snapshot
-        schedule = dig(app.fixture.source_for(pvc), "spec", "trigger", "schedule")
-        if schedule:
-            volsync.restore_schedule(kube, k8s.REPLICATION_SOURCE, name, app.namespace, schedule)
+        snapshot = record_backup(drill, app, pvc, before, synced)
         rd = app.fixture.destination_for(pvc)["metadata"]["name"]
         image = volsync.latest_image(kube.find(k8s.REPLICATION_DESTINATION, rd, app.namespace))
         held = drill.images.get(image or "")
