@@ -8,26 +8,11 @@ from typing import Any
 
 from restore_drill import report_html
 from restore_drill.report import DrillResult, StepTiming
-from restore_drill.report_sample import sample_history, sample_results
+from restore_drill.report_sample import sample_found, sample_history, sample_results
 
 
 def found(**changes: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {
-        "ok": True,
-        "counts": {"missing": 0, "extra": 0, "changed": 0},
-        "missing": [],
-        "extra": [],
-        "changed": [],
-        "marker_present": False,
-        "not_compared": {},
-        "entries": 212,
-        "bytes": 1 << 20,
-        "came_back": "newer",
-        "snapshot_backed_up": {"id": "3f9c21ab" * 8, "time": "", "size": 1},
-        "snapshot_restored": "3f9c21ab",
-        "populated_from": "snap-0",
-    }
-    return {**base, **changes}
+    return {**sample_found(212, 1 << 20, "3f9c21ab"), **changes}
 
 
 def rows(page: str) -> list[str]:
