@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from restore_drill.backend import Backend
-from restore_drill.plugin import SideBySide, remember
-from restore_drill.runner import RunOptions, run_drill
+from restore_drill.plugin import SideBySide, drill_options, remember
+from restore_drill.runner import run_drill
 from restore_drill.scenario import Scenario
 
 
@@ -28,14 +28,11 @@ def test_drill(
 ) -> None:
     if drill_backend.cluster.backend not in drill_scenario.backends:
         pytest.skip(f"{drill_scenario.name} does not run on {drill_backend.cluster.backend}")
-    options = RunOptions(
-        out_dir=drill_out,
-        size=request.config.getoption("--drill-size"),
-        keep=request.config.getoption("--keep"),
-        password=drill_password,
-    )
     result = side_by_side.result(drill_scenario) or run_drill(
-        drill_scenario, drill_backend.cluster, drill_backend.object_store, options
+        drill_scenario,
+        drill_backend.cluster,
+        drill_backend.object_store,
+        drill_options(request.config, drill_out, drill_password),
     )
     remember(request.node, result)
     assert result.passed, f"{result.failure_type}: {result.failure}"

@@ -122,6 +122,16 @@ def drill_backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
     backend.close(keep_cluster=keep_cluster(request.config.getoption("--keep"), failed=failed))
 
 
+def drill_options(config: pytest.Config, out_dir: Path, password: str) -> RunOptions:
+    """A drill's options from the session's: its size, --keep and the known password."""
+    return RunOptions(
+        out_dir=out_dir,
+        size=config.getoption("--drill-size"),
+        keep=config.getoption("--keep"),
+        password=password,
+    )
+
+
 class SideBySide:
     """The session's drills that share the cluster, started together on first request
     (``--drill-jobs`` at a time); each drill's test waits for its own result."""
@@ -175,11 +185,8 @@ def side_by_side(
     planned = {
         scenario.name: (
             scenario,
-            RunOptions(
-                out_dir=tmp_path_factory.mktemp(f"drill-{scenario.name}"),
-                size=config.getoption("--drill-size"),
-                keep=config.getoption("--keep"),
-                password=drill_password,
+            drill_options(
+                config, tmp_path_factory.mktemp(f"drill-{scenario.name}"), drill_password
             ),
         )
         for scenario in selected_scenarios(config)
