@@ -292,8 +292,8 @@ def wait_restored(drill: Drill) -> None:
         stamps.append(clock.ready_at(pod))
     drill.pvc_bound, drill.app_ready = bound, ready
     drill.restored_server = clock.latest(stamps)
-    if drill.outage_ended is not None:
-        after = time.time() - drill.outage_ended
+    if drill.outage_started is not None and drill.fault_cleared is not None:
+        after = time.time() - drill.fault_cleared
         drill.notes.append(f"restored {after:.1f}s after the object store came back")
     for app, pvc in drill.volumes():  # the clock has stopped: what follows is not RTO
         settle_destination(drill, app, pvc)

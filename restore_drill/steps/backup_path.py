@@ -54,7 +54,7 @@ def bring_back_object_store(drill: Drill) -> None:
     """Start the object store again, with its data, and wait until it answers."""
     drill.object_store.bring_back()
     down = time.time() - (drill.outage_started or time.time())
-    drill.outage_ended = time.time()
+    drill.fault_cleared = time.time()
     drill.notes.append(f"the object store was down for {down:.1f}s")
 
 
@@ -123,7 +123,7 @@ def wait_backup_retried(drill: Drill) -> None:
             what=f"ReplicationSource {namespace}/{name}'s mover Job to retry backup {tag!r}",
         )
         at = str(dig(done, "status", "lastSyncTime") or "")
-        cleared = drill.fault_cleared or drill.outage_ended or time.time()
+        cleared = drill.fault_cleared or time.time()
         drill.notes.append(
             f"the backup that failed was made by the Job's retry at {at}, "
             f"{time.time() - cleared:.0f}s after the fault was cleared: the fault cost "

@@ -70,8 +70,8 @@ class Drill:
     # What a fault drill broke, with how to put it back: undone when the drill ends.
     mends: list[tuple[str, Callable[[], object]]] = field(default_factory=list)
     outage_started: float | None = None  # wall clock
-    outage_ended: float | None = None
-    fault_cleared: float | None = None  # wall clock: a fault other than an outage was undone
+    # wall clock: the fault was undone (the object store back, the locks removed)
+    fault_cleared: float | None = None
     # RS name -> (namespace, manual tag, wall time asked) of backups that failed on a fault
     failed_backups: dict[str, tuple[str, str, float]] = field(default_factory=dict)
     # RS name -> (app, PVC, manual tag, wall time asked, the bucket before) of backups that
