@@ -144,3 +144,24 @@ def test_verify_judges_the_restore_that_filled_the_volume_not_the_latest(
     with pytest.raises(VerificationFailed, match="restored snapshot 0ff74383, but the backup"):
         STEPS["verify"].run(d)
     assert d.verify["pvcs"][key]["populated_from"] == "snap-0"
+
+
+def test_an_image_keeps_the_restore_that_made_it_when_the_next_log_comes_first() -> None:
+    """VolSync writes the next restore's mover log before that restore's latestImage: a
+    status read in between must not pair the old image with the new log."""
+    image = {"name": "volsync-restore-dest-1"}
+    made_empty = {"status": {"latestImage": image, "latestMoverStatus": {"logs": "No eligible"}}}
+    images: dict[str, str | None] = {}
+    snapshots.remember_image(images, made_empty)
+    assert images == {"volsync-restore-dest-1": None}
+    in_between = {
+        "status": {
+            "latestImage": image,
+            "latestMoverStatus": {"logs": "restoring snapshot 919fc6a6 of [/data]"},
+        }
+    }
+    snapshots.remember_image(images, in_between)
+    assert images == {"volsync-restore-dest-1": None}
+    next_image = {**in_between["status"], "latestImage": {"name": "volsync-restore-dest-2"}}
+    snapshots.remember_image(images, {"status": next_image})
+    assert images["volsync-restore-dest-2"] == "919fc6a6"

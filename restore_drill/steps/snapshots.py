@@ -118,9 +118,13 @@ def image_of(destination: Obj | None) -> str | None:
 def remember_image(images: dict[str, str | None], destination: Obj | None) -> None:
     """Note which restic snapshot the restore that made the RD's latestImage restored (None:
     it restored nothing). A later restore replaces the latestImage, but a PVC populated
-    before it still names the earlier one: verify must look that one up."""
+    before it still names the earlier one: verify must look that one up.
+
+    An image is noted once, when it is new: VolSync writes the next restore's mover log
+    into the status before that restore's latestImage, so a status read in between pairs
+    the old image with the new log (a GitOps re-sync's restore did exactly that)."""
     image = image_of(destination)
-    if image is not None:
+    if image is not None and image not in images:
         images[image] = mover_snapshot(destination, RESTORED)
 
 
