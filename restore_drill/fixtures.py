@@ -140,3 +140,14 @@ def load_app(app: str, values: Mapping[str, str], fixtures_dir: Path = FIXTURES_
     for path, text in raw_manifests(app, fixtures_dir):
         manifests += render_text(text, values, f"fixtures/apps/{app}/{path.name}")
     return AppFixture(app, manifests)
+
+
+def apply_tier(app: AppFixture, tier: str, schedule: str, retain: Mapping[str, int]) -> None:
+    """Put every ReplicationSource of ``app`` on a backup tier, as the user's GitOps
+    repository does per tier: its schedule, its retention and its tier label."""
+    for manifest in app.manifests:
+        if manifest["kind"] in ("ReplicationSource", "ReplicationDestination"):
+            manifest["metadata"].setdefault("labels", {})["restore-drill/tier"] = tier
+        if manifest["kind"] == "ReplicationSource":
+            manifest["spec"].setdefault("trigger", {})["schedule"] = schedule
+            manifest["spec"]["restic"]["retain"] = dict(retain)

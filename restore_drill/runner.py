@@ -26,6 +26,7 @@ from restore_drill.errors import (
     RestoreTimeout,
     UsageError,
 )
+from restore_drill.lint.policy import default_policy
 from restore_drill.report import DrillResult, StepTiming, utc_now, write_result
 from restore_drill.scenario import Scenario
 from restore_drill.steps.clock import check_readings, clock_record
@@ -86,9 +87,10 @@ def prepare_drill(
     run_id = run_id or secrets.token_hex(4)
     bucket = f"rd-{run_id}"
     password = password or secrets.token_urlsafe(24)
+    policy = default_policy()
     apps = []
-    for app in scenario.apps:
-        namespace = f"rd-{run_id}-{app}"
+    for instance in scenario.instances:
+        namespace = f"rd-{run_id}-{instance.name}"
         values = placeholder_values(
             object_store=object_store,
             cluster=cluster,
@@ -97,7 +99,12 @@ def prepare_drill(
             run_id=run_id,
             password=password,
         )
-        apps.append(steps.AppUnderTest(fixtures.load_app(app, values), namespace, values))
+        fixture = fixtures.load_app(instance.fixture, values)
+        if instance.tier:
+            tier = policy.tier_named(instance.tier)
+            fixtures.apply_tier(fixture, tier.name, tier.backup_schedule, tier.retain)
+        profile = data.load_profile(instance.profile) if instance.profile else None
+        apps.append(steps.AppUnderTest(fixture, namespace, values, instance.name, profile))
     return steps.Drill(
         scenario=scenario.name,
         run_id=run_id,
@@ -255,13 +262,18 @@ def _result(
         run_id=drill.run_id,
         started_at=started_at,
         rto_target_seconds=scenario.target_seconds,
-        dataset=f"{scenario.profile} {drill.size}",
+        dataset=f"{_profiles(scenario, drill)} {drill.size}",
         steps=timings,
         notes=drill.notes,
         namespaces=sorted(drill.created_namespaces),
         outcome_expected=outcome.expected(scenario),
         **fields,
     )
+
+
+def _profiles(scenario: Scenario, drill: steps.Drill) -> str:
+    names = {str(drill.profile_of(app).get("name") or scenario.profile) for app in drill.apps}
+    return "/".join(sorted(names)) or scenario.profile
 
 
 def _versions(cluster: Cluster) -> dict[str, str]:

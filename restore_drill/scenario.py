@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 SCENARIOS_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 # Groups a run can name instead of one scenario: the directory each one reads.
-GROUPS = {"all": "", "faults": "faults"}
+GROUPS = {"all": "", "faults": "faults", "fleet": "fleet"}
 FIELDS = {
     "name",
     "description",
@@ -36,6 +36,7 @@ FIELDS = {
     "outcome",
     "expect_failure",
 }
+APP_FIELDS = {"app", "copies", "tier", "profile"}
 REQUIRED = ("name", "apps", "dataset", "steps", "target_seconds", "backends")
 OUTCOMES = ("recovers", "fails-loudly")
 
@@ -60,10 +61,22 @@ class ExpectedFailure:
 
 
 @dataclass(frozen=True)
+class AppInstance:
+    """One app of a scenario: the fixture it is rendered from, its own name (the fixture's,
+    numbered when the scenario runs several copies), and optionally the backup tier whose
+    schedule and retention its ReplicationSource gets and its own dataset profile."""
+
+    fixture: str
+    name: str
+    tier: str = ""
+    profile: str = ""
+
+
+@dataclass(frozen=True)
 class Scenario:
     name: str
     description: str
-    apps: tuple[str, ...]
+    instances: tuple[AppInstance, ...]
     profile: str
     size: str
     steps: tuple[StepCall, ...]
@@ -73,6 +86,11 @@ class Scenario:
     outcome: str = "recovers"
     expected_failure: ExpectedFailure | None = None
     path: Path | None = None
+
+    @property
+    def apps(self) -> tuple[str, ...]:
+        """The fixture of each app instance, in order (a fixture run twice is named twice)."""
+        return tuple(instance.fixture for instance in self.instances)
 
     @property
     def runs_alone(self) -> bool:
@@ -133,6 +151,51 @@ def _check_drill_shape(names: list[str], disaster: str, where: str) -> None:
         )
 
 
+def _app_instances(raw: Any, where: str, known_apps: list[str] | None) -> tuple[AppInstance, ...]:
+    """``apps``: fixture names, or ``{app, copies, tier, profile}`` for a fleet of copies.
+    Copies of one fixture are numbered across the whole list: ``jellyfin-1``, ``jellyfin-2``."""
+    if not isinstance(raw, list):
+        raise _fail(where, "apps", "a list of app names or {app: NAME, copies: N, ...}")
+    known = known_apps if known_apps is not None else fixtures.available_apps()
+    entries: list[tuple[str, int, str, str]] = []
+    for index, item in enumerate(raw):
+        field_name = f"apps[{index}]"
+        entry = item if isinstance(item, dict) else {"app": item}
+        unknown = sorted(set(entry) - APP_FIELDS)
+        if unknown:
+            raise _fail(where, f"{field_name}.{unknown[0]}", "unknown field")
+        app, copies = entry.get("app"), entry.get("copies", 1)
+        if app not in known:
+            raise _fail(where, field_name, f"unknown app {app!r} (known: {', '.join(known)})")
+        if isinstance(copies, bool) or not isinstance(copies, int) or copies < 1:
+            raise _fail(where, f"{field_name}.copies", f"a whole number >= 1, got {copies!r}")
+        tier, profile = str(entry.get("tier") or ""), str(entry.get("profile") or "")
+        tiers = tier_names()
+        if tier and tier not in tiers:
+            raise _fail(where, f"{field_name}.tier", f"unknown tier {tier!r} ({', '.join(tiers)})")
+        if profile and profile not in data.list_profiles():
+            raise _fail(where, f"{field_name}.profile", f"unknown profile {profile!r}")
+        entries.append((str(app), copies, tier, profile))
+    total = {app: 0 for app, *_ in entries}
+    for app, copies, *_ in entries:
+        total[app] += copies
+    seen = dict.fromkeys(total, 0)
+    instances = []
+    for app, copies, tier, profile in entries:
+        for _ in range(copies):
+            seen[app] += 1
+            name = app if total[app] == 1 else f"{app}-{seen[app]}"
+            instances.append(AppInstance(app, name, tier, profile))
+    return tuple(instances)
+
+
+def tier_names() -> tuple[str, ...]:
+    """The backup tiers of the user's design (the lint policy owns them)."""
+    from restore_drill.lint.policy import default_policy
+
+    return tuple(tier.name for tier in default_policy().tiers)
+
+
 def _expected_failure(raw: Any, where: str) -> ExpectedFailure | None:
     outcome = raw.get("outcome", "recovers")
     if outcome not in OUTCOMES:
@@ -179,10 +242,7 @@ def parse_scenario(raw: Any, where: str, known_apps: list[str] | None = None) ->
         raise _fail(
             where, "target_seconds", f"must be a positive number of seconds, got {target!r}"
         )
-    apps = known_apps if known_apps is not None else fixtures.available_apps()
-    for index, app in enumerate(raw["apps"]):
-        if app not in apps:
-            raise _fail(where, f"apps[{index}]", f"unknown app {app!r} (known: {', '.join(apps)})")
+    instances = _app_instances(raw["apps"], where, known_apps)
     dataset = raw["dataset"]
     if not isinstance(dataset, dict) or not dataset.get("profile"):
         raise _fail(where, "dataset.profile", "missing")
@@ -210,7 +270,7 @@ def parse_scenario(raw: Any, where: str, known_apps: list[str] | None = None) ->
     return Scenario(
         name=str(raw["name"]),
         description=str(raw.get("description") or ""),
-        apps=tuple(raw["apps"]),
+        instances=instances,
         profile=str(dataset["profile"]),
         size=size,
         steps=calls,
@@ -238,7 +298,8 @@ def load_scenarios(directory: Path = SCENARIOS_DIR) -> list[Scenario]:
 
 
 def load_group(group: str, directory: Path = SCENARIOS_DIR) -> list[Scenario]:
-    """The scenarios a group name stands for: ``all`` (the disasters) or ``faults``."""
+    """The scenarios a group name stands for: ``all`` (the disasters), ``faults`` or
+    ``fleet``."""
     return load_scenarios(directory / GROUPS[group])
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from restore_drill import k8s, restic
 from restore_drill.errors import KubeError, MoverFailed, WaitTimeout
@@ -181,15 +182,41 @@ def wait_idle(kube: Kube, kind: k8s.Kind, name: str, namespace: str, *, timeout:
     )
 
 
+@dataclass(frozen=True)
+class AskedSync:
+    """A manual sync asked for and not yet waited for."""
+
+    kind: k8s.Kind
+    name: str
+    namespace: str
+    tag: str
+    started_after: str  # a mover failure older than this is not this sync's
+
+
+def ask_manual_sync(kube: Kube, kind: k8s.Kind, name: str, namespace: str, tag: str) -> AskedSync:
+    started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 1))
+    trigger_manual_sync(kube, kind, name, namespace, tag)
+    return AskedSync(kind, name, namespace, tag, started)
+
+
+def wait_asked_sync(kube: Kube, asked: AskedSync, *, timeout: float) -> Obj:
+    return wait_manual_sync(
+        kube,
+        asked.kind,
+        asked.name,
+        asked.namespace,
+        asked.tag,
+        timeout=timeout,
+        started_after=asked.started_after,
+    )
+
+
 def manual_sync(
     kube: Kube, kind: k8s.Kind, name: str, namespace: str, tag: str, *, timeout: float
 ) -> Obj:
     """Trigger and wait: one backup (RS) or one restore point (RD), done."""
-    started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 1))
-    trigger_manual_sync(kube, kind, name, namespace, tag)
-    return wait_manual_sync(
-        kube, kind, name, namespace, tag, timeout=timeout, started_after=started
-    )
+    asked = ask_manual_sync(kube, kind, name, namespace, tag)
+    return wait_asked_sync(kube, asked, timeout=timeout)
 
 
 def latest_image(obj: Obj | None) -> str | None:

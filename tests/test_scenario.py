@@ -208,3 +208,48 @@ def test_faults_are_added_without_touching_the_file() -> None:
     assert scenario.with_faults("corrupt-repository").faults == ("corrupt-repository",)
     assert scenario.faults == ()
     assert scenario.path == SCENARIOS_DIR / "pvc-delete.yaml"
+
+
+def test_copies_of_an_app_are_numbered_across_the_list_with_their_tier_and_profile() -> None:
+    fleet = [
+        {"app": "home-assistant", "copies": 2, "tier": "critical"},
+        "jellyfin",
+        {"app": "home-assistant", "tier": "non-critical", "profile": "media"},
+    ]
+    scenario = parse_scenario({**VALID, "apps": fleet}, "f.yaml")
+    assert [(i.name, i.tier, i.profile) for i in scenario.instances] == [
+        ("home-assistant-1", "critical", ""),
+        ("home-assistant-2", "critical", ""),
+        ("jellyfin", "", ""),
+        ("home-assistant-3", "non-critical", "media"),
+    ]
+    assert scenario.apps == ("home-assistant", "home-assistant", "jellyfin", "home-assistant")
+
+
+@pytest.mark.parametrize(
+    ("entry", "says"),
+    [
+        ({"app": "home-assistant", "copies": 0}, "apps[0].copies: a whole number >= 1, got 0"),
+        ({"app": "home-assistant", "copies": True}, "apps[0].copies"),
+        ({"app": "home-assistant", "tier": "hourly"}, "apps[0].tier: unknown tier 'hourly'"),
+        ({"app": "home-assistant", "profile": "nope"}, "apps[0].profile: unknown profile"),
+        ({"app": "home-assistant", "count": 2}, "apps[0].count: unknown field"),
+        ({"app": "nextcloud"}, "apps[0]: unknown app 'nextcloud'"),
+    ],
+)
+def test_a_wrong_app_entry_is_one_line_naming_it(entry: dict[str, object], says: str) -> None:
+    message = error_of({**VALID, "apps": [entry]})
+    assert says in message and "\n" not in message
+
+
+def test_the_fleet_drill_is_the_users_fleet_of_18_apps_on_two_tiers() -> None:
+    fleet = find_scenario("fleet-cluster-rebuild")
+    tiers = [i.tier for i in fleet.instances]
+    assert (len(fleet.instances), tiers.count("critical"), tiers.count("non-critical")) == (
+        18,
+        8,
+        10,
+    )
+    assert len({i.name for i in fleet.instances}) == 18, "each app has a namespace of its own"
+    assert [s.name for s in load_group("fleet")] == ["fleet-cluster-rebuild"]
+    assert fleet.runs_alone

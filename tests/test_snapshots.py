@@ -97,7 +97,7 @@ def newer_backed_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kube: Any) 
     key = f"{d.apps[0].name}/{d.apps[0].fixture.pvcs[0]}"
     d.datasets, d.last_dataset = {"newer": {key: written}}, "newer"
     d.snapshots = {"newer": {key: snapshots.Snapshot(NEW_ID, "t", 1)}}
-    monkeypatch.setattr(verification, "list_data", lambda drill, app, pvc: written)
+    monkeypatch.setattr(verification, "list_all_data", lambda drill: {key: written})
     return d, key
 
 

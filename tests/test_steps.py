@@ -177,7 +177,11 @@ def test_verify_names_the_backup_that_came_back(
         }
     d.last_dataset = "newer"
     restored = {"manifest": next(iter(d.datasets["older"].values()))}
-    monkeypatch.setattr(verification, "list_data", lambda drill, app, pvc: restored["manifest"])
+    monkeypatch.setattr(
+        verification,
+        "list_all_data",
+        lambda drill: {f"{a.name}/{p}": restored["manifest"] for a, p in drill.volumes()},
+    )
     with pytest.raises(VerificationFailed, match="the 'older' dataset came back, not 'newer'"):
         steps.STEPS["verify"].run(d)
     restored["manifest"] = next(iter(d.datasets["newer"].values()))
@@ -237,3 +241,63 @@ def test_a_drill_refuses_a_namespace_it_did_not_create(tmp_path: Any) -> None:
     with pytest.raises(RefusedDestructiveAction, match="rd-r1-home-assistant exists"):
         steps.STEPS["deploy_app"].run(d)
     assert not d.created_namespaces
+
+
+def test_a_fleet_drill_renders_each_app_on_its_tier_in_its_own_namespace(tmp_path: Any) -> None:
+    from restore_drill import k8s
+    from restore_drill.dryrun import Plan, RecordingKube
+    from tests.drill_stubs import stub_drill
+
+    d = stub_drill(tmp_path, RecordingKube(Plan(tmp_path)), "fleet-cluster-rebuild")
+    assert len({a.namespace for a in d.apps}) == 18
+    by_name = {a.name: a for a in d.apps}
+    critical = by_name["paperless-ngx-1"].fixture.of_kind(k8s.REPLICATION_SOURCE)
+    # home-assistant's fixture backs up hourly; its copies on the non-critical tier do not.
+    daily = by_name["home-assistant-9"].fixture.of_kind(k8s.REPLICATION_SOURCE)
+    assert {rs["spec"]["trigger"]["schedule"] for rs in critical} == {"0 * * * *"}
+    assert {rs["spec"]["trigger"]["schedule"] for rs in daily} == {"0 2 * * *"}
+    assert daily[0]["spec"]["restic"]["retain"] == {"daily": 14}
+    assert daily[0]["metadata"]["labels"]["restore-drill/tier"] == "non-critical"
+    assert d.profile_of(by_name["jellyfin-1"])["name"] == "media"
+    assert d.profile_of(by_name["home-assistant-9"])["name"] == "smoke"
+    assert by_name["home-assistant-1"].namespace == "rd-r1-home-assistant-1"
+
+
+def test_agent_jobs_of_every_volume_start_before_the_first_is_waited_for(tmp_path: Any) -> None:
+    from restore_drill.dryrun import Plan, RecordingKube
+    from tests.drill_stubs import stub_drill
+
+    class JobsSucceed(RecordingKube):
+        def wait_for(self, kind: Any, name: str, namespace: Any, predicate: Any, **kw: Any) -> Any:
+            super().wait_for(kind, name, namespace, predicate, **kw)
+            return {"metadata": {"name": name}, "status": {"succeeded": 1}}
+
+        def pod_logs(self, name: str, namespace: str, container: Any = None) -> str:
+            return ""
+
+    plan = Plan(tmp_path)
+    d = stub_drill(tmp_path, JobsSucceed(plan), "fleet-cluster-rebuild")
+    steps.STEPS["write_marker"].run(d)
+    created = [
+        i for i, line in enumerate(plan.lines) if line.startswith("apply (server-side): Job")
+    ]
+    waits = [i for i, line in enumerate(plan.lines) if line.startswith("wait ")]
+    assert len(created) == len(list(d.volumes())) == 22
+    assert max(created) < min(waits), "all volumes are marked at once"
+
+
+def test_each_app_has_its_own_rto_on_the_clusters_clock(tmp_path: Any) -> None:
+    from datetime import timedelta
+
+    from restore_drill.dryrun import Plan, RecordingKube
+    from restore_drill.steps import clock
+    from tests.drill_stubs import stub_drill
+
+    d = stub_drill(tmp_path, RecordingKube(Plan(tmp_path)), "fleet-cluster-rebuild")
+    d.disaster_wall = 1_000_000.0
+    start = clock.wall(d.disaster_wall)
+    d.app_restored = {"a": start + timedelta(seconds=40), "b": start + timedelta(seconds=95)}
+    d.restored_server = clock.latest(d.app_restored.values())
+    assert d.app_rto_seconds == {"a": 40.0, "b": 95.0}
+    assert clock.clock_record(d)["apps"] == {"a": 40.0, "b": 95.0}
+    assert d.cluster_rto_seconds == 95.0, "the fleet's RTO is its slowest app's"

@@ -36,6 +36,12 @@ class Policy:
     def tier_of(self, app: str) -> Tier | None:
         return next((t for t in self.tiers if app in t.apps), None)
 
+    def tier_named(self, name: str) -> Tier:
+        for tier in self.tiers:
+            if tier.name == name:
+                return tier
+        raise UsageError(f"unknown tier {name!r} (known: {', '.join(t.name for t in self.tiers)})")
+
 
 DEFAULT_POLICY: dict[str, Any] = {
     "min_restore_gap_minutes": 15,

@@ -12,12 +12,13 @@ from restore_drill.steps import clock, snapshots
 from restore_drill.steps.context import AppUnderTest, Drill
 from restore_drill.steps.registry import step
 from restore_drill.steps.workloads import (
+    AgentTask,
     app_pods,
     ensure_agent_config_map,
     restored_volume,
-    run_agent_job,
+    run_agent_jobs,
     wait_app_ready,
-    write_and_list,
+    write_and_list_all,
 )
 
 
@@ -88,36 +89,34 @@ def _wait_bound(kube: k8s.Kube, app: AppUnderTest, pvc: str, timeout: float) -> 
 @step("write_dataset", params=("name",))
 def write_dataset(drill: Drill, name: str = "dataset") -> None:
     """Write a fresh checksummed dataset into every PVC and keep its manifest."""
-    written = {}
-    for app in drill.apps:
-        for index, pvc in enumerate(app.fixture.pvcs):
-            seed = drill.seed + 1000 * len(drill.datasets) + index
-            written[f"{app.name}/{pvc}"] = write_and_list(drill, app, pvc, seed)
-    drill.datasets[name] = written
+    seeds = {
+        f"{app.name}/{pvc}": drill.seed + 1000 * len(drill.datasets) + index
+        for app in drill.apps
+        for index, pvc in enumerate(app.fixture.pvcs)
+    }
+    drill.datasets[name] = write_and_list_all(drill, seeds)
     drill.last_dataset = name
 
 
 @step("backup", backs_up=True)
 def backup(drill: Drill) -> None:
-    """Back every PVC up now (manual trigger), then hand the RS back to its schedule."""
+    """Back every PVC up now (manual triggers, asked all at once, then waited for in turn),
+    then hand each RS back to its schedule."""
     kube = drill.kube()
     started = time.time()
+    asked = []
     for app, pvc in drill.volumes():
-        source = app.fixture.source_for(pvc)
-        name = source["metadata"]["name"]
+        name = app.fixture.source_for(pvc)["metadata"]["name"]
         prefix = snapshots.repository_prefix(app, pvc, drill.bucket)
         volsync.wait_idle(
             kube, k8s.REPLICATION_SOURCE, name, app.namespace, timeout=drill.step_timeout
         )
         before = snapshots.RepositoryListing(drill.object_store, drill.bucket, prefix)
-        synced = volsync.manual_sync(
-            kube,
-            k8s.REPLICATION_SOURCE,
-            name,
-            app.namespace,
-            drill.next_tag("backup"),
-            timeout=drill.step_timeout,
-        )
+        tag = drill.next_tag("backup")
+        sync = volsync.ask_manual_sync(kube, k8s.REPLICATION_SOURCE, name, app.namespace, tag)
+        asked.append((app, pvc, before, sync))
+    for app, pvc, before, sync in asked:
+        synced = volsync.wait_asked_sync(kube, sync, timeout=drill.step_timeout)
         record_backup(drill, app, pvc, before, synced)
     drill.backup_times.append(started)
 
@@ -162,31 +161,30 @@ def keep_backups(drill: Drill, last: int = 2) -> None:
 
 @step("restore_point")
 def restore_point(drill: Drill) -> None:
-    """Have every ReplicationDestination restore the newest backup into a new latestImage."""
+    """Have every ReplicationDestination restore the newest backup into a new latestImage
+    (all asked at once, then waited for in turn)."""
     kube = drill.kube()
+    asked = []
     for app, pvc in drill.volumes():
         name = app.fixture.destination_for(pvc)["metadata"]["name"]
         before = volsync.latest_image(kube.find(k8s.REPLICATION_DESTINATION, name, app.namespace))
-        volsync.manual_sync(
-            kube,
-            k8s.REPLICATION_DESTINATION,
-            name,
-            app.namespace,
-            drill.next_tag("restore"),
-            timeout=drill.step_timeout,
-        )
+        tag = drill.next_tag("restore")
+        sync = volsync.ask_manual_sync(kube, k8s.REPLICATION_DESTINATION, name, app.namespace, tag)
+        asked.append((before, sync))
+    for before, sync in asked:
+        volsync.wait_asked_sync(kube, sync, timeout=drill.step_timeout)
         volsync.wait_latest_image(
-            kube, name, app.namespace, timeout=drill.step_timeout, not_named=before
+            kube, sync.name, sync.namespace, timeout=drill.step_timeout, not_named=before
         )
-        destination = kube.find(k8s.REPLICATION_DESTINATION, name, app.namespace)
+        destination = kube.find(k8s.REPLICATION_DESTINATION, sync.name, sync.namespace)
         snapshots.remember_image(drill.images, destination)
 
 
 @step("write_marker")
 def write_marker(drill: Drill) -> None:
     """Write the post-backup marker: a correct restore must not contain it."""
-    for app, pvc in drill.volumes():
-        run_agent_job(drill, app, pvc, "mark", "python3 /agent/agent.py mark --root /data")
+    mark = "python3 /agent/agent.py mark --root /data"
+    run_agent_jobs(drill, [AgentTask(app, pvc, "mark", mark) for app, pvc in drill.volumes()])
 
 
 def _delete_pods(drill: Drill, app: AppUnderTest) -> None:
@@ -281,8 +279,8 @@ def wait_restored(drill: Drill) -> None:
     """Wait for every PVC Bound and the app pod Ready; the RTO clock stops here."""
     kube = drill.kube()
     bound = ready = 0.0
-    stamps: list[datetime | None] = []
     for app in drill.apps:
+        stamps: list[datetime | None] = []
         for pvc in app.fixture.pvcs:
             _wait_bound(kube, app, pvc, drill.remaining())
             bound = max(bound, time.monotonic())
@@ -290,8 +288,11 @@ def wait_restored(drill: Drill) -> None:
         seen, pod = wait_app_ready(drill, app, timeout=drill.remaining())
         ready = max(ready, seen)
         stamps.append(clock.ready_at(pod))
+        # The cluster's stamps: an app restored while the drill waited for another is not
+        # counted late, as the time this process saw it would be.
+        drill.app_restored[app.name] = clock.latest(stamps)
     drill.pvc_bound, drill.app_ready = bound, ready
-    drill.restored_server = clock.latest(stamps)
+    drill.restored_server = clock.latest(drill.app_restored.values())
     if drill.outage_started is not None and drill.fault_cleared is not None:
         after = time.time() - drill.fault_cleared
         drill.notes.append(f"restored {after:.1f}s after the object store came back")

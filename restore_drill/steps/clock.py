@@ -92,4 +92,6 @@ def clock_record(drill: Drill) -> dict[str, Any]:
         "disaster_at": start.isoformat(),
         "restored_at": drill.restored_server.isoformat() if drill.restored_server else None,
         "start_from": drill.cluster_clock_start,
+        # A many-app drill's RTO is its slowest app's; each app's own, on the same clock.
+        **({"apps": drill.app_rto_seconds} if len(drill.apps) > 1 else {}),
     }

@@ -26,10 +26,12 @@ class AppUnderTest:
     fixture: AppFixture
     namespace: str
     values: dict[str, str] = field(repr=False)  # holds the restic password and S3 keys
+    instance: str = ""  # its own name when the scenario runs copies of one fixture
+    profile: dict[str, Any] | None = None  # its own dataset profile (else the scenario's)
 
     @property
     def name(self) -> str:
-        return self.fixture.name
+        return self.instance or self.fixture.name
 
 
 @dataclass
@@ -61,6 +63,7 @@ class Drill:
     app_ready: float | None = None
     disaster_server: datetime | None = None  # the cluster's record of the disaster
     restored_server: datetime | None = None  # ... and of the restore's end
+    app_restored: dict[str, datetime | None] = field(default_factory=dict)  # ... per app
     disaster_record_lost: bool = False  # the cluster that recorded it is gone (a rebuild)
     verify: dict[str, Any] = field(default_factory=dict)
     verify_seconds: float | None = None
@@ -89,6 +92,9 @@ class Drill:
             for pvc in app.fixture.pvcs:
                 yield app, pvc
 
+    def profile_of(self, app: AppUnderTest) -> dict[str, Any]:
+        return app.profile if app.profile is not None else self.profile
+
     def next_tag(self, what: str) -> str:
         self.counter += 1
         return f"drill-{self.run_id}-{what}-{self.counter}"
@@ -111,12 +117,22 @@ class Drill:
     def cluster_rto_seconds(self) -> float | None:
         """RTO from the cluster's timestamps (the start from this machine's wall clock when
         the disaster left no record, as a torn-down cluster does)."""
+        return self._cluster_seconds_to(self.restored_server)
+
+    @property
+    def app_rto_seconds(self) -> dict[str, float]:
+        """Each app's RTO from the cluster's timestamps: its PVCs Bound and its pod Ready.
+        The drill's RTO is the slowest app's."""
+        seconds = {app: self._cluster_seconds_to(at) for app, at in self.app_restored.items()}
+        return {app: value for app, value in seconds.items() if value is not None}
+
+    def _cluster_seconds_to(self, end: datetime | None) -> float | None:
         start = self.disaster_server
         if start is None and self.disaster_wall is not None:
             start = clock.wall(self.disaster_wall)
-        if start is None or self.restored_server is None:
+        if start is None or end is None:
             return None
-        return (self.restored_server - start).total_seconds()
+        return (end - start).total_seconds()
 
     @property
     def rto_seconds(self) -> float | None:

@@ -10,7 +10,7 @@ from restore_drill.errors import MeasurementError, VerificationFailed
 from restore_drill.steps.context import Drill
 from restore_drill.steps.diagnosis import empty_volume_cause, restore_behind
 from restore_drill.steps.registry import step
-from restore_drill.steps.workloads import list_data
+from restore_drill.steps.workloads import list_all_data
 
 
 @step("verify", params=("expect",))
@@ -25,10 +25,11 @@ def verify(drill: Drill, expect: str = "") -> None:
     check_dataset_written(drill, expected)
     problems: list[str] = []
     summary: dict[str, object] = {}
-    policy = Policy.from_profile(drill.profile)
+    listed = list_all_data(drill)
     for app, pvc in drill.volumes():
         key = f"{app.name}/{pvc}"
-        actual = list_data(drill, app, pvc)
+        policy = Policy.from_profile(drill.profile_of(app))
+        actual = listed[key]
         diff = diff_manifests(expected[key], actual, policy)
         came_back = which_dataset(drill, key, actual, policy)
         backed_up = drill.snapshots.get(label, {}).get(key)
@@ -83,11 +84,13 @@ def check_dataset_written(drill: Drill, written: dict[str, Manifest]) -> None:
     """A dataset smaller than the profile and size ask for proves nothing when restored."""
     from restore_drill.data import dataset_floor, parse_size
 
-    files, size = dataset_floor(drill.profile, parse_size(drill.size))
+    profiles = {f"{app.name}/{pvc}": drill.profile_of(app) for app, pvc in drill.volumes()}
     for key, manifest in written.items():
+        profile = profiles.get(key, drill.profile)
+        files, size = dataset_floor(profile, parse_size(drill.size))
         if manifest.files < files or manifest.total_bytes < size:
             raise MeasurementError(
                 f"{key}: the dataset written holds {manifest.files} files, "
-                f"{manifest.total_bytes} bytes; profile {drill.profile.get('name')} at "
+                f"{manifest.total_bytes} bytes; profile {profile.get('name')} at "
                 f"{drill.size} writes at least {files} files, {size} bytes"
             )

@@ -9,6 +9,7 @@ app would keep writing while backups run.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from restore_drill import k8s
@@ -34,7 +35,7 @@ def ensure_agent_config_map(drill: Drill, app: AppUnderTest) -> None:
                 "namespace": app.namespace,
                 "labels": {"app.kubernetes.io/managed-by": "restore-drill"},
             },
-            "data": agent_files(drill.profile),
+            "data": agent_files(drill.profile_of(app)),
         }
     )
 
@@ -75,12 +76,38 @@ def agent_job(name: str, namespace: str, pvc: str, script: str, image: str) -> O
     }
 
 
+@dataclass(frozen=True)
+class AgentTask:
+    """A script to run next to one PVC: ``what`` names it in Job names and errors."""
+
+    app: AppUnderTest
+    pvc: str
+    what: str
+    script: str
+
+
 def run_agent_job(drill: Drill, app: AppUnderTest, pvc: str, what: str, script: str) -> str:
     """Run ``script`` in a Job next to ``pvc``; its pod's log. The Job is removed after."""
-    kube = drill.kube()
-    name = f"rd-{what}-{drill.counter}-{pvc}"[:63].rstrip("-")
+    return run_agent_jobs(drill, [AgentTask(app, pvc, what, script)])[0]
+
+
+def run_agent_jobs(drill: Drill, tasks: list[AgentTask]) -> list[str]:
+    """Start every task's Job, then wait for each in turn: the volumes of a many-app drill
+    are written or listed at once, not one after another. Each pod's log, in order."""
+    names = [_start_agent_job(drill, task) for task in tasks]
+    return [_finish_agent_job(drill, task, name) for task, name in zip(tasks, names, strict=True)]
+
+
+def _start_agent_job(drill: Drill, task: AgentTask) -> str:
+    name = f"rd-{task.what}-{drill.counter}-{task.pvc}"[:63].rstrip("-")
     drill.counter += 1
-    kube.create(agent_job(name, app.namespace, pvc, script, drill.cluster.agent_image))
+    image = drill.cluster.agent_image
+    drill.kube().create(agent_job(name, task.app.namespace, task.pvc, task.script, image))
+    return name
+
+
+def _finish_agent_job(drill: Drill, task: AgentTask, name: str) -> str:
+    kube, app, pvc, what = drill.kube(), task.app, task.pvc, task.what
     job = kube.wait_for(
         k8s.JOB,
         name,
@@ -111,20 +138,36 @@ CLEAR = "find /data -mindepth 1 -maxdepth 1 ! -name lost+found -exec rm -rf {} +
 MANIFEST = "python3 /agent/agent.py manifest --root /data"
 
 
-def write_and_list(drill: Drill, app: AppUnderTest, pvc: str, seed: int) -> Manifest:
-    script = (
+def write_and_list_all(drill: Drill, seeds: dict[str, int]) -> dict[str, Manifest]:
+    """Write a fresh dataset into every PVC (``app/pvc`` -> seed), all at once; each
+    one's manifest."""
+    tasks = [
+        AgentTask(app, pvc, "write", _write_script(drill, seeds[f"{app.name}/{pvc}"]))
+        for app, pvc in drill.volumes()
+    ]
+    return _manifests(tasks, run_agent_jobs(drill, tasks))
+
+
+def _write_script(drill: Drill, seed: int) -> str:
+    return (
         CLEAR + "python3 /agent/agent.py write --profile-file /agent/profile.json "
         f"--seed {seed} --size {drill.size} --root /data >/dev/null && " + MANIFEST
     )
-    logs = run_agent_job(drill, app, pvc, "write", script)
-    source = f"{app.namespace}/{pvc} manifest"
-    return read_manifest(logs.splitlines(), source, from_agent=True)
 
 
-def list_data(drill: Drill, app: AppUnderTest, pvc: str) -> Manifest:
-    logs = run_agent_job(drill, app, pvc, "manifest", MANIFEST)
-    source = f"{app.namespace}/{pvc} manifest"
-    return read_manifest(logs.splitlines(), source, from_agent=True)
+def list_all_data(drill: Drill) -> dict[str, Manifest]:
+    """Every PVC's manifest (``app/pvc`` -> manifest), listed at once."""
+    tasks = [AgentTask(app, pvc, "manifest", MANIFEST) for app, pvc in drill.volumes()]
+    return _manifests(tasks, run_agent_jobs(drill, tasks))
+
+
+def _manifests(tasks: list[AgentTask], logs: list[str]) -> dict[str, Manifest]:
+    return {
+        f"{task.app.name}/{task.pvc}": read_manifest(
+            log.splitlines(), f"{task.app.namespace}/{task.pvc} manifest", from_agent=True
+        )
+        for task, log in zip(tasks, logs, strict=True)
+    }
 
 
 def restored_volume(kube: Kube, app: AppUnderTest, pvc: str) -> Obj | None:
