@@ -111,6 +111,7 @@ def test_drills_that_run_alone_come_after_the_others(pytester: pytest.Pytester) 
     result = pytester.runpytest("--cluster", "kind", "--collect-only", "-q")
     names = [line.split("[")[1].rstrip("]") for line in result.stdout.lines if "[" in line]
     alone = {"cluster-rebuild", "volsync-upgrade", "s3-outage-backup", "s3-outage-restore"}
+    alone |= {"fleet-cluster-rebuild"}
     assert set(names[-len(alone) :]) == alone
     assert "pvc-delete" in names[: -len(alone)]
 
