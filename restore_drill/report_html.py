@@ -125,6 +125,7 @@ def drill_section(r: DrillResult) -> str:
         declared = f"failed loudly, as declared ({r.outcome_expected}): {r.observed_failure}"
         parts.append(f'<pre class="declared">{html.escape(declared)}</pre>')
     parts.append(step_timeline(r))
+    parts.append(app_rtos(r))
     lines = verify_lines(r.verify)
     took = f" (took {duration(r.verify_seconds)})" if r.verify_seconds is not None else ""
     parts.append(f"<p><b>What verify found{took}</b></p>")
@@ -133,6 +134,16 @@ def drill_section(r: DrillResult) -> str:
         parts.append("<p><b>Notes</b></p>")
         parts.append("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in r.notes) + "</ul>")
     return "".join(parts)
+
+
+def app_rtos(r: DrillResult) -> str:
+    """A many-app drill's RTO per app, fastest first (the drill's RTO is the last one)."""
+    apps = r.rto_cluster.get("apps") or {}
+    if not apps:
+        return ""
+    ordered = sorted(apps.items(), key=lambda item: float(item[1]))
+    listed = ", ".join(f"{html.escape(name)} {duration(float(s))}" for name, s in ordered)
+    return f"<p><b>RTO per app</b> ({len(apps)} apps, fastest first): {listed}</p>"
 
 
 def size(count: int) -> str:

@@ -100,3 +100,14 @@ def test_the_page_is_whole_in_itself() -> None:
     addresses = set(re.findall(r"https?://[^\"' )]+", page))
     assert addresses == {"http://www.w3.org/2000/svg"}, "an SVG namespace, never a fetch"
     assert "@import" not in page and "url(" not in page
+
+
+def test_a_many_app_drill_lists_each_apps_rto_fastest_first() -> None:
+    fleet = sample_results()[0]
+    fleet.rto_cluster = {"seconds": 95.0, "apps": {"jellyfin-1": 95.0, "home-assistant-1": 40.0}}
+    section = report_html.drill_section(fleet)
+    assert (
+        "RTO per app</b> (2 apps, fastest first): home-assistant-1 40.0 s, jellyfin-1 95.0 s"
+        in (section)
+    )
+    assert "RTO per app" not in report_html.drill_section(sample_results()[1])
