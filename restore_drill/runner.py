@@ -262,18 +262,13 @@ def _result(
         run_id=drill.run_id,
         started_at=started_at,
         rto_target_seconds=scenario.target_seconds,
-        dataset=f"{_profiles(scenario, drill)} {drill.size}",
+        dataset=f"{scenario.profiles} {drill.size}",
         steps=timings,
         notes=drill.notes,
         namespaces=sorted(drill.created_namespaces),
         outcome_expected=outcome.expected(scenario),
         **fields,
     )
-
-
-def _profiles(scenario: Scenario, drill: steps.Drill) -> str:
-    names = {str(drill.profile_of(app).get("name") or scenario.profile) for app in drill.apps}
-    return "/".join(sorted(names)) or scenario.profile
 
 
 def _versions(cluster: Cluster) -> dict[str, str]:

@@ -93,6 +93,12 @@ class Scenario:
         return tuple(instance.fixture for instance in self.instances)
 
     @property
+    def profiles(self) -> str:
+        """The dataset profile(s) its apps are written with, e.g. ``smoke`` or
+        ``home-assistant/media/paperless``."""
+        return "/".join(sorted({i.profile or self.profile for i in self.instances}))
+
+    @property
     def runs_alone(self) -> bool:
         """A step of it changes what other drills on the cluster share (see StepSpec)."""
         return any(steps.STEPS[call.name].alone for call in self.steps)

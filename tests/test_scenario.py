@@ -253,3 +253,8 @@ def test_the_fleet_drill_is_the_users_fleet_of_18_apps_on_two_tiers() -> None:
     assert len({i.name for i in fleet.instances}) == 18, "each app has a namespace of its own"
     assert [s.name for s in load_group("fleet")] == ["fleet-cluster-rebuild"]
     assert fleet.runs_alone
+
+
+def test_a_scenario_names_every_dataset_profile_its_apps_are_written_with() -> None:
+    assert find_scenario("pvc-delete").profiles == "smoke"
+    assert find_scenario("fleet-cluster-rebuild").profiles == "home-assistant/media/paperless/smoke"

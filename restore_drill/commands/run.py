@@ -203,7 +203,7 @@ def run(args: argparse.Namespace) -> int:
     interrupted = False
     try:
         for scenario in scenarios:
-            data = f"{scenario.profile} {args.size or scenario.size} per PVC"
+            data = f"{scenario.profiles} {args.size or scenario.size} per PVC"
             print(
                 f"drill {scenario.name} ({data}, RTO target {scenario.target_seconds:g}s): "
                 f"{scenario.description.strip().splitlines()[0]}",
