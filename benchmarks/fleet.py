@@ -33,6 +33,7 @@ from restore_drill.addons import load_addons
 from restore_drill.backend import Backend, start_backend
 from restore_drill.images.cache import cache_dir
 from restore_drill.images.pins import Offline
+from restore_drill.progress import Event, StepStarted
 from restore_drill.report import DrillResult
 from restore_drill.restic import Restic
 from restore_drill.runner import RunOptions, run_drill
@@ -130,12 +131,14 @@ def run_fleet(backend: Backend, scenario: Scenario, size: str, out: Path) -> dic
     sampler = Sampler(backend.cluster.kube)
     sampler.start()
 
-    def progress(step: str) -> None:
-        print(f"  [{len(scenario.instances)} apps] {step}", flush=True)
+    def progress(event: Event) -> None:
+        if not isinstance(event, StepStarted):
+            return
+        print(f"  [{len(scenario.instances)} apps] {event.step}", flush=True)
         # From the rebuild to the end of wait_restored: the restore the RTO measures.
-        if step == "rebuild_cluster":
+        if event.step == "rebuild_cluster":
             sampler.active.set()
-        elif step == "verify":
+        elif event.step == "verify":
             sampler.active.clear()
 
     options = RunOptions(

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from restore_drill import progress
 from restore_drill.errors import (
     HTTP_ERRORS,
     Gone,
@@ -26,7 +27,7 @@ from restore_drill.errors import (
     WaitTimeout,
 )
 from restore_drill.kinds import *  # noqa: F403  (re-exported: callers say k8s.PVC)
-from restore_drill.kinds import EVENT, Kind, Obj, describe, dig, kind_of
+from restore_drill.kinds import EVENT, Kind, Obj, brief, describe, dig, kind_of
 
 if TYPE_CHECKING:
     from kubernetes.dynamic import DynamicClient
@@ -354,45 +355,50 @@ class Kube:
 
         List-then-watch from the list's resourceVersion, re-listing when the watch expires
         or answers 410 Gone. On the deadline raises :class:`WaitTimeout` naming what it saw
-        last. ``on_event`` is called with each state seen (for progress display).
+        last. Each state seen goes to ``on_event`` and to the drill's progress display.
         """
         what = what or f"{kind.kind} {namespace + '/' if namespace else ''}{name}"
-        start = time.monotonic()
-        deadline = start + timeout
-        selector = f"metadata.name={name}"
-        last: Obj | None = None
-        while True:
-            listed = self._list(kind, namespace, None, selector)
-            items = listed.get("items") or []
-            last = dict(items[0]) if items else None
-            if on_event:
-                on_event(last)
-            if predicate(last):
-                return last
-            version = dig(listed, "metadata", "resourceVersion")
-            try:
-                while (remaining := deadline - time.monotonic()) > 0:
-                    for event_type, obj in self.watch(
-                        kind,
-                        namespace,
-                        resource_version=version,
-                        field_selector=selector,
-                        timeout_seconds=int(min(remaining, 60)) or 1,
-                    ):
-                        if event_type == "BOOKMARK":
+        with progress.waiting(what, timeout) as shown:
+
+            def seen(obj: Obj | None) -> None:
+                shown.seen(brief(obj))
+                if on_event:
+                    on_event(obj)
+
+            start = time.monotonic()
+            deadline = start + timeout
+            selector = f"metadata.name={name}"
+            last: Obj | None = None
+            while True:
+                listed = self._list(kind, namespace, None, selector)
+                items = listed.get("items") or []
+                last = dict(items[0]) if items else None
+                seen(last)
+                if predicate(last):
+                    return last
+                version = dig(listed, "metadata", "resourceVersion")
+                try:
+                    while (remaining := deadline - time.monotonic()) > 0:
+                        for event_type, obj in self.watch(
+                            kind,
+                            namespace,
+                            resource_version=version,
+                            field_selector=selector,
+                            timeout_seconds=int(min(remaining, 60)) or 1,
+                        ):
+                            if event_type == "BOOKMARK":
+                                version = obj.get("metadata", {}).get("resourceVersion", version)
+                                continue
+                            last = None if event_type == "DELETED" else obj
                             version = obj.get("metadata", {}).get("resourceVersion", version)
+                            seen(last)
+                            if predicate(last):
+                                return last
+                            if time.monotonic() >= deadline:
+                                break
+                        else:
                             continue
-                        last = None if event_type == "DELETED" else obj
-                        version = obj.get("metadata", {}).get("resourceVersion", version)
-                        if on_event:
-                            on_event(last)
-                        if predicate(last):
-                            return last
-                        if time.monotonic() >= deadline:
-                            break
-                    else:
-                        continue
-                    break
-            except Gone:
-                continue  # history compacted: re-list and resume
-            raise WaitTimeout(what, time.monotonic() - start, describe(last))
+                        break
+                except Gone:
+                    continue  # history compacted: re-list and resume
+                raise WaitTimeout(what, time.monotonic() - start, describe(last))

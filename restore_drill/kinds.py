@@ -86,6 +86,26 @@ def describe(obj: Obj | None, limit: int = 400) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def brief(obj: Obj | None) -> str:
+    """A few words on an object's state, for a live progress line (``describe`` is for
+    errors): absent, terminating, its phase, a Job's pods, its conditions that hold."""
+    if obj is None:
+        return "absent"
+    if dig(obj, "metadata", "deletionTimestamp"):
+        return "terminating"
+    status = obj.get("status") or {}
+    words = [f"phase {status['phase']}"] if status.get("phase") else []
+    if obj.get("kind") == "Job":
+        counts = ("active", "succeeded", "failed")
+        words += [f"{count} {status[count]}" for count in counts if status.get(count)]
+    words += [
+        str(condition.get("type"))
+        for condition in status.get("conditions") or []
+        if condition.get("status") == "True"
+    ]
+    return ", ".join(words) or "present, no status yet"
+
+
 __all__ = [
     "CONFIG_MAP",
     "CRD",

@@ -13,12 +13,11 @@ import logging
 import secrets
 import time
 import zlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from restore_drill import data, fixtures, outcome, steps
+from restore_drill import data, fixtures, outcome, progress, steps
 from restore_drill.errors import (
     DiskFull,
     DrillError,
@@ -27,6 +26,7 @@ from restore_drill.errors import (
     UsageError,
 )
 from restore_drill.lint.policy import default_policy
+from restore_drill.progress import Sink, ignore
 from restore_drill.report import DrillResult, StepTiming, utc_now, write_result
 from restore_drill.scenario import Scenario
 from restore_drill.steps.clock import check_readings, clock_record
@@ -44,7 +44,7 @@ class RunOptions:
     size: str | None = None
     keep: str = "on-failure"  # never | on-failure | always
     step_timeout: float = 300.0
-    progress: Callable[[str], None] = lambda _line: None
+    progress: Sink = ignore  # the drill's display
     password: str | None = field(default=None, repr=False)  # the restic password (fresh if None)
 
 
@@ -122,26 +122,40 @@ def prepare_drill(
 
 
 def run_steps(scenario: Scenario, drill: steps.Drill, timings: list[StepTiming]) -> None:
-    for call in scenario.steps:
-        # Named before it is announced: a signal that lands right after the announcement
-        # belongs to this step, not to the one before.
-        drill.current_step = call.name
-        disaster = steps.STEPS[call.name].disaster
-        started = time.monotonic()
-        try:
-            drill.progress(call.name)
-            steps.STEPS[call.name].run(drill, **call.params)
-        except BaseException:
-            timings.append(
-                StepTiming(call.name, time.monotonic() - started, ok=False, disaster=disaster)
-            )
-            raise
-        timings.append(StepTiming(call.name, time.monotonic() - started, disaster=disaster))
-        for name in scenario.faults:
-            if steps.FAULTS[name].after == call.name:
-                drill.progress(f"fault {name}")
-                steps.FAULTS[name].run(drill)
-                drill.notes.append(f"fault injected after {call.name}: {name}")
+    with progress.reporting(drill.progress):  # the steps' waits report to it too
+        for call in scenario.steps:
+            _run_step(call.name, call.params, drill, timings)
+            for name in scenario.faults:
+                if steps.FAULTS[name].after == call.name:
+                    drill.progress(progress.StepStarted(f"fault {name}"))
+                    started = time.monotonic()
+                    steps.FAULTS[name].run(drill)
+                    drill.progress(progress.StepEnded(f"fault {name}", time.monotonic() - started))
+                    drill.notes.append(f"fault injected after {call.name}: {name}")
+
+
+def _run_step(
+    name: str, params: dict[str, Any], drill: steps.Drill, timings: list[StepTiming]
+) -> None:
+    # Named before it is announced: a signal that lands right after the announcement
+    # belongs to this step, not to the one before.
+    drill.current_step = name
+    disaster = steps.STEPS[name].disaster
+    started = time.monotonic()
+    try:
+        drill.progress(progress.StepStarted(name, disaster=disaster))
+        steps.STEPS[name].run(drill, **params)
+    except BaseException as exc:
+        seconds = time.monotonic() - started
+        timings.append(StepTiming(name, seconds, ok=False, disaster=disaster))
+        interrupted = isinstance(exc, KeyboardInterrupt)
+        drill.progress(
+            progress.StepEnded(name, seconds, "interrupted" if interrupted else "failed")
+        )
+        raise
+    seconds = time.monotonic() - started
+    timings.append(StepTiming(name, seconds, disaster=disaster))
+    drill.progress(progress.StepEnded(name, seconds))
 
 
 def judge(scenario: Scenario, drill: steps.Drill) -> None:

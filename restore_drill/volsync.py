@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from restore_drill import k8s, restic
+from restore_drill import k8s, progress, restic
 from restore_drill.errors import KubeError, MoverFailed, WaitTimeout
 from restore_drill.k8s import Kube, Obj
 from restore_drill.kinds import dig
@@ -126,27 +126,29 @@ def wait_manual_sync(
         f"{kind.kind} {namespace}/{name} to finish manual sync {tag!r} (within {timeout:g}s,"
         f" its mover Job checked every {MOVER_CHECK_SECONDS:g}s)"
     )
-    start = time.monotonic()
-    deadline = start + timeout
-    while True:
-        try:
-            obj = kube.wait_for(
-                kind,
-                name,
-                namespace,
-                done,
-                timeout=max(0.1, min(MOVER_CHECK_SECONDS, deadline - time.monotonic())),
-                what=what,
-                on_event=on_event,
-            )
-            break
-        except WaitTimeout as exc:
-            if time.monotonic() >= deadline:
-                raise WaitTimeout(what, time.monotonic() - start, exc.last_seen) from None
-        current = kube.find(kind, name, namespace)
-        job_failure = failed_mover_job(kube, current) if current else None
-        if job_failure:
-            raise _mover_failed(kind, name, namespace, job_failure)
+    # One wait on the progress display, not one per slice between mover checks.
+    with progress.waiting(f"{kind.kind} {namespace}/{name} manual sync {tag!r}", timeout):
+        start = time.monotonic()
+        deadline = start + timeout
+        while True:
+            try:
+                obj = kube.wait_for(
+                    kind,
+                    name,
+                    namespace,
+                    done,
+                    timeout=max(0.1, min(MOVER_CHECK_SECONDS, deadline - time.monotonic())),
+                    what=what,
+                    on_event=on_event,
+                )
+                break
+            except WaitTimeout as exc:
+                if time.monotonic() >= deadline:
+                    raise WaitTimeout(what, time.monotonic() - start, exc.last_seen) from None
+            current = kube.find(kind, name, namespace)
+            job_failure = failed_mover_job(kube, current) if current else None
+            if job_failure:
+                raise _mover_failed(kind, name, namespace, job_failure)
     if failure:
         raise _mover_failed(kind, name, namespace, f"log tail:\n{failure[0]}")
     assert obj is not None

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from restore_drill import progress
 from restore_drill.errors import (
     Conflict,
     Forbidden,
@@ -250,3 +251,16 @@ def test_dig_walks_any_depth_and_stops_at_a_missing_level() -> None:
     assert dig(obj, "spec", "trigger", "manual") is None
     assert dig(obj, "status", "conditions", "0") is None  # a list is not a mapping
     assert dig(None, "status") is None and dig(obj) is obj
+
+
+def test_wait_for_reports_to_the_drills_progress_display(kube: Kube, api: StandInApi) -> None:
+    kube.apply(config_map("shown"))
+    events: list[progress.Event] = []
+    later(0.3, lambda: api.store.put("drill", "shown", {"done": "yes"}))
+    with progress.reporting(events.append):
+        kube.wait_for(CONFIG_MAP, "shown", "drill", has("done"), timeout=10, what="shown done")
+    waits = [event for event in events if isinstance(event, progress.Waiting)]
+    assert waits and {(w.what, w.seen, w.timeout) for w in waits} == {
+        ("shown done", "present, no status yet", 10)
+    }
+    assert events[-1] == progress.WaitEnded("shown done")

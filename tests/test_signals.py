@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from restore_drill import cli, steps
+from restore_drill import cli, progress, steps
 from restore_drill.commands import list_scenarios
 from restore_drill.dryrun import Plan, RecordingKube
 from restore_drill.runner import RunOptions, run_drill
@@ -117,8 +117,8 @@ def test_a_signal_during_a_steps_announcement_is_that_steps(tmp_path: Path) -> N
     """The e2e signal test sends its signal as soon as a step is announced: the drill must
     say it stopped in that step, not in the one before."""
 
-    def announce(step: str) -> None:
-        if step == "deploy_app":
+    def announce(event: progress.Event) -> None:
+        if event == progress.StepStarted("deploy_app"):
             raise KeyboardInterrupt  # lands while the progress line is written
 
     with pytest.raises(KeyboardInterrupt):

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 from pathlib import Path
 
-from restore_drill import room, steps
+from restore_drill import room
 from restore_drill.backend import KEEP_CHOICES, Backend, keep_cluster, start_backend
 from restore_drill.clusters import CHOICES, choose_backend
 from restore_drill.commands.clean import leftovers_notice
 from restore_drill.commands.cluster import add_images_argument
+from restore_drill.commands.progress import DrillProgress, drill_header
 from restore_drill.errors import UsageError
 from restore_drill.report import (
     TABLE_HEADER,
@@ -105,29 +105,6 @@ def backend_options(args: argparse.Namespace, backend: str) -> dict[str, object]
     }
 
 
-class Progress:
-    """One line per step: time since the drill began and, from the disaster on, the RTO
-    clock against the target (the clock starts with the disaster step, as RTO does)."""
-
-    def __init__(self, scenario: Scenario) -> None:
-        self.scenario = scenario
-        self.started = time.monotonic()
-        self.disaster_started: float | None = None
-
-    def __call__(self, step: str) -> None:
-        now = time.monotonic()
-        spec = steps.STEPS.get(step)  # fault injections report as "fault <name>"
-        if self.disaster_started is None and spec is not None and spec.disaster:
-            self.disaster_started = now
-        line = f"  [{self.scenario.name}] {step} ({now - self.started:.1f}s into the drill"
-        if self.disaster_started is not None:
-            line += (
-                f", RTO clock {now - self.disaster_started:.1f}s"
-                f" of {self.scenario.target_seconds:g}s"
-            )
-        print(f"{line})", flush=True)
-
-
 def _short_failure(result: DrillResult, lines: int = 6, width: int = 160) -> str:
     """The failure for the terminal: a few short lines (result.json has all of it)."""
     if not result.failure:
@@ -203,20 +180,16 @@ def run(args: argparse.Namespace) -> int:
     interrupted = False
     try:
         for scenario in scenarios:
-            data = f"{scenario.profiles} {args.size or scenario.size} per PVC"
-            print(
-                f"drill {scenario.name} ({data}, RTO target {scenario.target_seconds:g}s): "
-                f"{scenario.description.strip().splitlines()[0]}",
-                flush=True,
-            )
-            result = run_drill(
-                scenario,
-                started.cluster,
-                started.object_store,
-                RunOptions(
-                    out_dir=run_dir, size=args.size, keep=args.keep, progress=Progress(scenario)
-                ),
-            )
+            size = args.size or scenario.size
+            pvcs = len(room.data_per_pvc(scenario.apps, size))
+            print(drill_header(scenario, size, pvcs), flush=True)
+            with DrillProgress(scenario.name, scenario.target_seconds) as progress:
+                result = run_drill(
+                    scenario,
+                    started.cluster,
+                    started.object_store,
+                    RunOptions(out_dir=run_dir, size=args.size, keep=args.keep, progress=progress),
+                )
             append_history(result, args.out)
             results.append(result)
             print(f"drill {scenario.name}: {result.verdict}{_short_failure(result)}")

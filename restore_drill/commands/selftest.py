@@ -7,15 +7,13 @@ import argparse
 
 from restore_drill.backend import keep_cluster
 from restore_drill.clusters import choose_backend
+from restore_drill.commands.progress import DrillProgress
 from restore_drill.commands.run import add_drill_arguments, backend_options, start_run
+from restore_drill.scenario import find_scenario
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_drill_arguments(parser, kept_when="when a damage went unseen")
-
-
-def _progress(step: str) -> None:
-    print(f"  [selftest] {step}", flush=True)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -30,12 +28,14 @@ def run(args: argparse.Namespace) -> int:
     print(f"restore-drill: backend {backend} ({why})", flush=True)
     started, run_dir = start_run(backend, args.out, "selftest", backend_options(args, backend))
     rows: list[selftest.Row] = []
+    target = find_scenario(selftest.SCENARIO).target_seconds
     try:
-        rows = selftest.play(
-            started.cluster,
-            started.object_store,
-            RunOptions(out_dir=run_dir, size=args.size, keep=args.keep, progress=_progress),
-        )
+        with DrillProgress("selftest", target) as progress:
+            rows = selftest.play(
+                started.cluster,
+                started.object_store,
+                RunOptions(out_dir=run_dir, size=args.size, keep=args.keep, progress=progress),
+            )
     finally:
         missed = not rows or not all(row.detected for row in rows)
         started.close(keep_cluster=keep_cluster(args.keep, failed=missed))

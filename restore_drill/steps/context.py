@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from restore_drill.data import Manifest
 from restore_drill.fixtures import AppFixture
 from restore_drill.k8s import Kube, Obj
+from restore_drill.progress import Sink, ignore
 from restore_drill.steps import clock
 from restore_drill.steps.snapshots import RepositoryListing, Snapshot
 
@@ -49,7 +50,7 @@ class Drill:
     seed: int
     step_timeout: float
     target_seconds: float
-    progress: Callable[[str], None] = lambda _line: None
+    progress: Sink = ignore  # the drill's display (restore_drill.progress)
     created_namespaces: set[str] = field(default_factory=set)
     datasets: dict[str, dict[str, Manifest]] = field(default_factory=dict)  # label -> pvc -> m
     last_dataset: str = ""

@@ -84,23 +84,6 @@ def test_ci_says_which_backend_auto_chose_in_the_first_line(
     assert first.startswith("restore-drill: backend ") and "auto" in first
 
 
-def test_progress_starts_the_rto_clock_at_the_disaster_step(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    from restore_drill.commands.run import Progress
-    from restore_drill.scenario import SCENARIOS_DIR, load_scenario_file
-
-    progress = Progress(load_scenario_file(SCENARIOS_DIR / "pvc-delete.yaml"))
-    progress("backup")
-    progress("fault corrupt-repository")
-    before = capsys.readouterr().out
-    assert "RTO clock" not in before and "s into the drill" in before
-    progress("delete_pvc")
-    progress("wait_restored")
-    lines = capsys.readouterr().out.splitlines()
-    assert all("RTO clock" in line and "of 120s" in line for line in lines)
-
-
 def test_kind_without_docker_is_one_line_and_leaves_no_run_directory(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
