@@ -33,6 +33,8 @@ RUN_MARK = "RESTORE_DRILL_RUN"
 
 
 KEEP_CHOICES = ("never", "on-failure", "always")
+# The store's own start bounds its waits (docker run, MinIO's readiness): a margin above.
+STORE_START_TIMEOUT = 300.0
 
 
 def keep_cluster(keep: str, *, failed: bool) -> bool:
@@ -97,6 +99,7 @@ def _object_store(kind: str, options: dict[str, Any]) -> ObjectStore:
 
 def start_backend(backend: str, run_dir: Path, **options: Any) -> Backend:
     """Start the object store, then create (or attach to) the cluster for ``backend``."""
+    from restore_drill.addons.together import Background
     from restore_drill.clusters import BACKENDS, make_cluster
 
     spec = BACKENDS.get(backend)
@@ -113,14 +116,25 @@ def start_backend(backend: str, run_dir: Path, **options: Any) -> Backend:
     mark = secrets.token_hex(8)
     os.environ[RUN_MARK] = mark  # inherited by every tool the run starts from here on
     owned: dict[str, object] = {"pid": os.getpid(), "processes": mark}
-    store.start()
+    # What the cluster must find (MinIO's network) first; the store then starts beside the
+    # cluster's creation, and the cluster's addons are never waited for by the store.
+    starting: Background | None = None
     try:
+        store.prepare()
         owned.update(store.started_resources())
         if backend == "kind" and "name" not in options:
             # A fresh random name: a cluster by that name is this run's, made or half-made.
             owned.update({"kind_cluster": cluster.name, "kubeconfig": str(cluster.kubeconfig)})
-        record.write_text(json.dumps(owned, indent=2) + "\n")
+        if store.starts_beside_cluster:
+            record.write_text(json.dumps(owned, indent=2) + "\n")
+            starting = Background("object store", store.start)
+        else:
+            store.start()
+            owned.update(store.started_resources())
+            record.write_text(json.dumps(owned, indent=2) + "\n")
         cluster.create()
+        if starting is not None:
+            starting.result(STORE_START_TIMEOUT)
     except BaseException:
         # A half-made cluster is not left behind (it is ours only if we created it).
         if cluster.created_by_this_run:
@@ -128,6 +142,8 @@ def start_backend(backend: str, run_dir: Path, **options: Any) -> Backend:
                 cluster.delete()
             except DrillError as exc:
                 log.warning("could not remove the half-made cluster: %s", exc)
+        if starting is not None:
+            starting.ended(STORE_START_TIMEOUT)  # stopped only once its start has ended
         store.stop()
         record.unlink(missing_ok=True)
         raise

@@ -204,7 +204,6 @@ def test_helm_argv(addons: Addons) -> None:
         "--namespace",
         "volsync-system",
         "--create-namespace",
-        "--wait",
         "--timeout",
         "10m",
         "--kubeconfig",
@@ -255,15 +254,37 @@ def test_crd_established(obj: Any, expected: bool) -> None:
     assert crd_established(obj) is expected
 
 
+ROLLED_OUT = {"replicas": 1, "updatedReplicas": 1, "availableReplicas": 1}
+
+
 def test_deployment_available_needs_the_current_generation() -> None:
     ready = {"metadata": {"generation": 2}, **cond("Available", "True")}
-    ready["status"]["observedGeneration"] = 2
+    ready["status"].update(observedGeneration=2, **ROLLED_OUT)
     assert deployment_available(ready)
     stale = {"metadata": {"generation": 3}, **cond("Available", "True")}
     stale["status"]["observedGeneration"] = 2
     assert not deployment_available(stale)
     assert not deployment_available(None)
     assert not deployment_available({"metadata": {}, **cond("Available", "False")})
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        (ROLLED_OUT, True),
+        # An upgrade: the old pod still Available, the new one not ready yet.
+        ({"replicas": 2, "updatedReplicas": 1, "availableReplicas": 1}, False),
+        # The new pod ready, the old one still terminating.
+        ({"replicas": 2, "updatedReplicas": 1, "availableReplicas": 2}, False),
+        # Not yet updated at all.
+        ({"replicas": 1, "updatedReplicas": 0, "availableReplicas": 1}, False),
+        ({}, False),
+    ],
+)
+def test_deployment_available_waits_for_the_rollout(status: dict[str, int], expected: bool) -> None:
+    obj = {"metadata": {"generation": 1}, "spec": {"replicas": 1}, **cond("Available", "True")}
+    obj["status"].update(observedGeneration=1, **status)
+    assert deployment_available(obj) is expected
 
 
 def test_statefulset_ready() -> None:

@@ -39,6 +39,11 @@ def recording(recorder: Recorder) -> Iterator[None]:
         _RECORDER.reset(token)
 
 
+def recording_active() -> bool:
+    """Whether commands are being recorded (``run --dry-run``), not run."""
+    return _RECORDER.get() is not None
+
+
 def run_command(
     argv: Sequence[str],
     *,
@@ -251,7 +256,8 @@ def helm_volsync_argv(
         "--namespace",
         str(vs["namespace"]),
         "--create-namespace",
-        "--wait",
+        # No --wait: helm polls every 2 s; the installer waits with a watch for the rollout
+        # (install.deployment_available), and for the CRDs.
         "--timeout",
         "10m",
         "--kubeconfig",

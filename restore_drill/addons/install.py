@@ -1,8 +1,12 @@
-"""Installing the addons in order, each followed by its readiness wait (watch-driven)."""
+"""Installing the addons, each followed by its readiness wait (watch-driven): the snapshot
+CRDs first (the snapshot-controller, the CSI driver's snapshotter and VolSync watch them),
+then every other addon side by side (``together.run_together``)."""
 
 from __future__ import annotations
 
+import logging
 import shutil
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,8 +32,11 @@ from restore_drill.addons.pins import (
     snapshot_class_manifest,
     storage_class_manifest,
 )
+from restore_drill.addons.together import run_together
 from restore_drill.k8s import CRD, DEPLOYMENT, STATEFUL_SET, STORAGE_CLASS, Kind, Kube, Obj
 from restore_drill.kinds import dig
+
+log = logging.getLogger(__name__)
 
 # csi-driver-host-path's deploy.sh waits up to ~310 s on its own before it prints its
 # diagnostics; a shorter timeout would kill it before it says what went wrong.
@@ -52,12 +59,21 @@ def crd_established(obj: Obj | None) -> bool:
 
 
 def deployment_available(obj: Obj | None) -> bool:
+    """Available, with its current template rolled out: every replica updated and no old
+    one left (as ``kubectl rollout status`` and ``helm --wait`` wait; an upgrade keeps the
+    old pod Available until the new one is ready). Available itself allows what the
+    Deployment's maxUnavailable allows, as before."""
     if obj is None:
         return False
     current = (dig(obj, "status", "observedGeneration") or 0) >= (
         dig(obj, "metadata", "generation") or 0
     )
-    return current and _condition(obj, "Available")
+    replicas = dig(obj, "spec", "replicas")
+    wanted = 1 if replicas is None else replicas
+    status = obj.get("status") or {}
+    updated = status.get("updatedReplicas", 0)
+    rolled_out = updated >= wanted and status.get("replicas", 0) <= updated
+    return current and rolled_out and _condition(obj, "Available")
 
 
 def statefulset_ready(obj: Obj | None) -> bool:
@@ -81,6 +97,7 @@ class Readiness:
     namespace: str | None
 
     def wait(self, kube: Kube, timeout: float) -> None:
+        start = time.monotonic()
         predicate = {
             CRD: crd_established,
             DEPLOYMENT: deployment_available,
@@ -89,6 +106,7 @@ class Readiness:
         kube.wait_for(
             self.kind, self.name, self.namespace, predicate, timeout=timeout, what=self.what
         )
+        log.info("%s (after %.1fs)", self.what, time.monotonic() - start)
 
 
 def snapshotter_readiness(addons: Addons) -> list[Readiness]:
@@ -138,29 +156,41 @@ class AddonInstaller:
         timeout: float = 300,
         offline: bool = False,
         node_images: Callable[[], set[str]] | None = None,
+        images_loaded: Callable[[set[str]], None] | None = None,
     ) -> None:
         self.addons = addons
         self.offline = offline  # sources from the module cache, our CSI driver
         self.node_images = node_images  # what the node has, where nothing may be pulled
+        # Waits until these images are in the node (loaded in the background meanwhile).
+        self.images_loaded = images_loaded
         self.kubeconfig = Path(kubeconfig)
         self.run_dir = Path(run_dir)
         self.timeout = timeout
         self.env = {"KUBECONFIG": str(self.kubeconfig)}
 
     def install_all(self, kube: Kube, volsync_version: str | None = None) -> None:
-        self.install_snapshotter(kube)
-        self.install_data_source_validator(kube)
-        self.install_csi_hostpath(kube)
-        self.install_storage_classes(kube)
-        self.install_volsync(kube, volsync_version or self.addons.volsync_default)
+        """The snapshot CRDs, then every other addon side by side, each with its waits."""
+        version = volsync_version or self.addons.volsync_default
+        self.install_snapshot_crds(kube)
+        run_together(
+            {
+                "snapshot-controller": lambda: self.install_snapshot_controller(kube),
+                "data-source-validator": lambda: self.install_data_source_validator(kube),
+                "csi-hostpath": lambda: self.install_csi_hostpath(kube),
+                "storage-classes": lambda: self.install_storage_classes(kube),
+                f"volsync-{version}": lambda: self.install_volsync(kube, version),
+            }
+        )
 
     def _run_all(self, commands: Iterable[Sequence[str]], **kwargs: Any) -> None:
         for argv in commands:
             run_command(argv, env=self.env, timeout=self.timeout, **kwargs)
 
     def _require_images(self, objects: list[Obj], what: str) -> None:
+        wanted = offline.manifest_images(objects)
+        if self.images_loaded is not None:
+            self.images_loaded(wanted)
         if self.node_images is not None:
-            wanted = offline.manifest_images(objects)
             offline.require_images(wanted, self.node_images(), what)
 
     def _wait_all(self, kube: Kube, checks: Iterable[Readiness]) -> None:
@@ -168,13 +198,19 @@ class AddonInstaller:
             check.wait(kube, self.timeout)
 
     def install_snapshotter(self, kube: Kube) -> None:
+        self.install_snapshot_crds(kube)
+        self.install_snapshot_controller(kube)
+
+    def install_snapshot_crds(self, kube: Kube) -> None:
         if self.offline:
             crds = offline.snapshotter_crds_argv(self.addons, self.kubeconfig)
         else:
-            crds, *controller = snapshotter_argv(self.addons, self.kubeconfig)
+            crds = snapshotter_argv(self.addons, self.kubeconfig)[0]
         run_command(crds, env=self.env, timeout=self.timeout)
         # The controller watches the CRDs: let them settle before it starts.
         self._wait_all(kube, [r for r in snapshotter_readiness(self.addons) if r.kind == CRD])
+
+    def install_snapshot_controller(self, kube: Kube) -> None:
         if self.offline:
             render = offline.snapshot_controller_render_argv(self.addons, self.kubeconfig)
             rendered = run_command(render, env=self.env, timeout=self.timeout).stdout
@@ -188,8 +224,8 @@ class AddonInstaller:
                 stdin=pinned,
             )
         else:
-            self._run_all(controller)
-        self._wait_all(kube, snapshotter_readiness(self.addons))
+            self._run_all(snapshotter_argv(self.addons, self.kubeconfig)[1:])
+        self._wait_all(kube, [r for r in snapshotter_readiness(self.addons) if r.kind != CRD])
 
     def install_data_source_validator(self, kube: Kube) -> None:
         if self.offline:

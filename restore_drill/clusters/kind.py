@@ -26,17 +26,20 @@ from restore_drill.addons import (
     load_addons,
     run_command,
 )
+from restore_drill.addons.together import run_together
 from restore_drill.clusters.base import Cluster
 from restore_drill.clusters.bundle import store_secrets, write_bundle
 from restore_drill.clusters.kind_offline import (
     KIND_OFFLINE_OVERLAY,
+    ImageLoads,
     built_image_versions,
     choose_images,
-    kind_load_argv,
     load_config_overlay,
+    load_order,
     merge_config,
     node_images,
-    set_up_pod_network,
+    wait_pod_network,
+    write_pod_network,
 )
 from restore_drill.errors import BackendUnavailable, DrillError, UsageError
 from restore_drill.images.pins import Offline
@@ -205,12 +208,21 @@ class KindCluster(Cluster):
         else:
             self._create_cluster()
         self.kubeconfig.chmod(0o600)
-        if self.offline:
-            set_up_pod_network(self.kube(), f"{self.name}-control-plane")
-            plan_images = list(Offline(self.addons).addon_images().values())
-            run_command(kind_load_argv(self.name, plan_images), timeout=900)
+        if not self.offline:  # `kind create --wait` waited for the node
+            if self.install_addons:
+                self._installer().install_all(self.kube(), self.volsync_version)
+            return
+        # Offline: the images load in the background while the node's network comes up
+        # and the addons are applied; each addon waits only for its own images.
+        node = f"{self.name}-control-plane"
+        loads = ImageLoads(self.name, load_order(self.addons, self.volsync_version))
+        write_pod_network(self.kube(), node)
+        steps = {"pod network": lambda: wait_pod_network(self.kube(), node)}
         if self.install_addons:
-            self._installer().install_all(self.kube(), self.volsync_version)
+            installer = self._installer(loads)
+            steps["addons"] = lambda: installer.install_all(self.kube(), self.volsync_version)
+        run_together(steps)
+        loads.wait_all()  # what drills run later (the data agent) is in the node too
 
     def volsync_version_named(self, name: str) -> str:
         if self.offline and name == "upgrade_from":
@@ -226,7 +238,7 @@ class KindCluster(Cluster):
     def offline(self) -> bool:
         return self.images == "built"
 
-    def _installer(self) -> AddonInstaller:
+    def _installer(self, loads: ImageLoads | None = None) -> AddonInstaller:
         node = f"{self.name}-control-plane"
         return AddonInstaller(
             self.addons,
@@ -234,6 +246,7 @@ class KindCluster(Cluster):
             self.run_dir,
             offline=self.offline,
             node_images=(lambda: node_images(node)) if self.offline else None,
+            images_loaded=loads.wait_for if loads else None,
         )
 
     def _create_cluster(self) -> None:

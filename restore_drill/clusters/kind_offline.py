@@ -3,21 +3,27 @@
 The node image built here has no kindnetd (its module is not served), so the cluster is
 created with ``disableDefaultCNI`` and the CNI bridge plugin gets a conflist for the
 node's own pod CIDR once the controller-manager has allocated it, as kindnetd would write
-it. Addon images are loaded into the node with ``kind load``, never pulled.
+it. Addon images are loaded into the node with ``kind load``, never pulled: in the
+background, in the order the installs need them (:class:`ImageLoads`), while the node's
+network comes up and the first addons are applied.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
+import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from restore_drill.addons import REPO_ROOT, Addons, deployment_available, run_command
-from restore_drill.errors import ImageMissing, UsageError
-from restore_drill.images.pins import Offline
+from restore_drill.addons import REPO_ROOT, Addons, Readiness, run_command
+from restore_drill.addons.together import Background
+from restore_drill.errors import ImageMissing, UsageError, WaitTimeout
+from restore_drill.images.pins import Offline, volsync_image
 from restore_drill.images.steps import HOW_LABEL, docker_label
 from restore_drill.k8s import DAEMON_SET, DEPLOYMENT, NODE, Kube, Obj
 from restore_drill.kinds import dig
@@ -108,8 +114,9 @@ def has_pod_cidr(node: Obj | None) -> bool:
     return bool(dig(node, "spec", "podCIDR"))
 
 
-def set_up_pod_network(kube: Kube, node_name: str, timeout: float = NODE_READY_TIMEOUT) -> str:
-    """Write the node's CNI conflist from its pod CIDR, then wait for the node to be Ready."""
+def write_pod_network(kube: Kube, node_name: str, timeout: float = NODE_READY_TIMEOUT) -> str:
+    """Write the node's CNI conflist from its pod CIDR (once the controller-manager has
+    allocated it); the node turns Ready soon after (:func:`wait_pod_network`)."""
     node = kube.wait_for(
         NODE, node_name, None, has_pod_cidr, timeout=timeout, what=f"node {node_name} podCIDR"
     )
@@ -124,10 +131,16 @@ def set_up_pod_network(kube: Kube, node_name: str, timeout: float = NODE_READY_T
         ["docker", "exec", node_name, "mv", f"{CNI_CONFIG_PATH}.tmp", CNI_CONFIG_PATH], timeout=60
     )
     log.info("node %s: pod network %s (CNI bridge)", node_name, pod_cidr)
+    return pod_cidr
+
+
+def wait_pod_network(kube: Kube, node_name: str, timeout: float = NODE_READY_TIMEOUT) -> None:
+    """The node Ready, and what pods that resolve names need (movers reach MinIO by name):
+    kube-proxy and CoreDNS."""
     kube.wait_for(
         NODE, node_name, None, node_ready, timeout=timeout, what=f"node {node_name} Ready"
     )
-    # Pods that resolve names (movers reach MinIO by name) need CoreDNS and kube-proxy up.
+    log.info("node %s Ready", node_name)
     kube.wait_for(
         DAEMON_SET,
         "kube-proxy",
@@ -136,14 +149,16 @@ def set_up_pod_network(kube: Kube, node_name: str, timeout: float = NODE_READY_T
         timeout=timeout,
         what="kube-system/kube-proxy ready",
     )
-    kube.wait_for(
-        DEPLOYMENT,
-        "coredns",
-        "kube-system",
-        deployment_available,
-        timeout=timeout,
-        what="kube-system/coredns Available",
+    log.info("kube-system/kube-proxy ready")
+    Readiness("kube-system/coredns Available", DEPLOYMENT, "coredns", "kube-system").wait(
+        kube, timeout
     )
+
+
+def set_up_pod_network(kube: Kube, node_name: str, timeout: float = NODE_READY_TIMEOUT) -> str:
+    """Write the node's CNI conflist from its pod CIDR, then wait for the node to be Ready."""
+    pod_cidr = write_pod_network(kube, node_name, timeout)
+    wait_pod_network(kube, node_name, timeout)
     return pod_cidr
 
 
@@ -161,3 +176,62 @@ def node_images(node: str) -> set[str]:
 
 def kind_load_argv(cluster: str, images: list[str]) -> list[str]:
     return ["kind", "load", "docker-image", "--name", cluster, *images]
+
+
+def load_order(addons: Addons, volsync_version: str) -> list[list[str]]:
+    """The offline images in the order ``kind load`` puts them in, each group's addon
+    started as soon as its group is in: the snapshot-controller's first (small, and last to
+    be Available: upstream's manifest sets minReadySeconds 35 for its leader election), then
+    VolSync's own (its readiness probe starts after 5 s and runs every 10 s), then the CSI
+    driver's, then what drills need later (the data agent, the other VolSync releases and
+    their sidecar)."""
+    images = Offline(addons).addon_images()
+    groups = [
+        [images["snapshot-controller"]],
+        [volsync_image(volsync_version)],
+        [images[name] for name in CSI_IMAGES],
+    ]
+    first = {image for group in groups for image in group}
+    rest = [image for image in images.values() if image not in first]
+    return [*groups, rest] if rest else groups
+
+
+CSI_IMAGES = ("csi-hostpath", "csi-provisioner", "csi-snapshotter")
+LOAD_TIMEOUT = 900.0
+
+
+class ImageLoads:
+    """``kind load`` of ``groups`` into cluster ``cluster``, one group after the other in a
+    background thread; :meth:`wait_for` waits (with a deadline) until given images are in."""
+
+    def __init__(self, cluster: str, groups: Sequence[Sequence[str]]) -> None:
+        self.groups = [list(group) for group in groups if group]
+        self._loaded = [threading.Event() for _ in self.groups]
+        self._groups_loaded = 0
+        self._background = Background("kind load", lambda: self._load(cluster))
+
+    def _load(self, cluster: str) -> None:
+        try:
+            for group, loaded in zip(self.groups, self._loaded, strict=True):
+                run_command(kind_load_argv(cluster, group), timeout=LOAD_TIMEOUT)
+                self._groups_loaded += 1
+                loaded.set()
+        finally:  # a failed load wakes whoever waits for a group it did not load
+            for loaded in self._loaded:
+                loaded.set()
+
+    def wait_for(self, images: set[str], timeout: float = LOAD_TIMEOUT) -> None:
+        """Return once every group holding one of ``images`` is loaded; raise what the load
+        raised, or :class:`WaitTimeout` at the deadline. Images in no group: at once."""
+        start = time.monotonic()
+        for index, (group, loaded) in enumerate(zip(self.groups, self._loaded, strict=True)):
+            if not images.intersection(group):
+                continue
+            if not loaded.wait(max(0.0, start + timeout - time.monotonic())):
+                raise WaitTimeout(f"kind load {' '.join(group)}", timeout, "still loading")
+            if self._groups_loaded <= index:
+                self._background.result(max(0.0, start + timeout - time.monotonic()))
+                raise ImageMissing(f"kind load ended before {' '.join(group)} was loaded")
+
+    def wait_all(self, timeout: float = LOAD_TIMEOUT) -> None:
+        self._background.result(timeout)

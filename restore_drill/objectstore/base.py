@@ -100,6 +100,14 @@ class ObjectStore(abc.ABC):
 
     # --- lifecycle -----------------------------------------------------------------------
 
+    # Whether ``start`` may run beside the cluster's creation (after ``prepare``): a store
+    # the user runs is checked to answer before any cluster is touched.
+    starts_beside_cluster = False
+
+    def prepare(self) -> None:  # noqa: B027 - most stores need nothing made first
+        """Make what must exist before the cluster is created (e.g. a Docker network the
+        cluster joins); ``start`` may then run beside the cluster's creation."""
+
     @abc.abstractmethod
     def start(self) -> None:
         """Start (or connect to) the store and return once it answers."""
@@ -109,8 +117,9 @@ class ObjectStore(abc.ABC):
         """Stop what ``start`` started, nothing else."""
 
     def started_resources(self) -> dict[str, str]:
-        """What ``start`` made that outlives this process if it is killed (e.g. a container),
-        as ``restore-drill clean`` names it; empty for a store the user runs."""
+        """What ``start`` made (or, once ``prepare`` has run, is making) that outlives this
+        process if it is killed (e.g. a container), as ``restore-drill clean`` names it;
+        empty for a store the user runs."""
         return {}
 
     def leave_running(self) -> dict[str, str]:

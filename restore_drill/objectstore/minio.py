@@ -85,6 +85,7 @@ class MinioContainer(ObjectStore):
     """
 
     kind = "minio"
+    starts_beside_cluster = True
 
     def __init__(
         self,
@@ -102,6 +103,7 @@ class MinioContainer(ObjectStore):
             network=network,
         )
         self._started = False
+        self._prepared = False
         self._created_network = False
         self._host_port = 0
         self._down = False
@@ -116,8 +118,9 @@ class MinioContainer(ObjectStore):
     def cluster_endpoint(self) -> str:
         return f"http://{self.settings.name}:{self.settings.port}"
 
-    def start(self) -> None:
-        if self._started:
+    def prepare(self) -> None:
+        """The image is here and the network exists (kind adopts it): before kind create."""
+        if self._prepared:
             return
         settings = self.settings
         try:
@@ -136,13 +139,21 @@ class MinioContainer(ObjectStore):
                 ["docker", "network", "create", "--label", label, settings.network], timeout=60
             )
             self._created_network = True
+        self._prepared = True
+
+    def start(self) -> None:
+        if self._started:
+            return
+        self.prepare()
+        settings = self.settings
+        # From here on a container by this name is ours to remove, even half-made.
+        self._started = True
         run_command(
             settings.run_argv(),
             env=settings.container_env(),
             secrets=settings.container_env().values(),
             timeout=120,
         )
-        self._started = True
         self._host_port = self._mapped_port()
         self._wait_ready()
         log.info(
@@ -198,14 +209,14 @@ class MinioContainer(ObjectStore):
         return str(json.loads(done.stdout)) if done.returncode == 0 else "gone"
 
     def started_resources(self) -> dict[str, str]:
-        if not self._started:
+        if not (self._started or self._prepared):
             return {}
         made = {"container": self.settings.name}
         return {**made, "network": self.settings.network} if self._created_network else made
 
     def leave_running(self) -> dict[str, str]:
         made = self.started_resources()
-        self._started = False
+        self._started = self._prepared = False
         self._created_network = False
         return made
 

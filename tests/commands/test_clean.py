@@ -215,6 +215,11 @@ def test_a_run_records_what_it_makes_before_it_makes_the_cluster(
     seen: dict[str, Any] = {}
 
     class Store(FakeStore):
+        starts_beside_cluster = True  # as MinIO's container does: recorded before either
+
+        def prepare(self) -> None:
+            pass
+
         def start(self) -> None:
             pass
 
