@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from restore_drill import data, selftest
-from restore_drill.data import agent, damage
+from restore_drill.data import damage
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +45,7 @@ def test_every_file_damage_is_caught_by_its_own_finding(
 def test_the_marker_and_an_empty_volume_are_caught(
     written: tuple[Path, data.Manifest], restored: Path
 ) -> None:
-    agent.mark(str(restored))
+    data.mark(restored)
     assert data.diff_manifests(written[1], data.manifest_of(restored)).marker_present
     damage.main(["--root", str(restored), "empty", ""])
     assert not data.manifest_of(restored).entries

@@ -1,8 +1,8 @@
 """Checksummed datasets: profiles, the data agent, manifests and their exact comparison.
 
-The agent (``agent.py``) is one stdlib-only script that runs next to the data (in a pod, or
-as a local process in tests); this package ships it and reads what it prints. Hashing
-happens where the data is; only manifests travel.
+The agent (``data/agent/``, run as ``agent.py``) is a few stdlib-only modules that run next
+to the data (in a pod, or as a local process in tests); this package ships them and reads
+what they print. Hashing happens where the data is; only manifests travel.
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from restore_drill.data import agent, damage
+from restore_drill.data import damage
+from restore_drill.data.agent import check, tree, writer
 from restore_drill.data.diff import STRICT, Change, Diff, Policy, diff_manifests
 from restore_drill.data.manifest import (
     Manifest,
@@ -31,9 +32,10 @@ from restore_drill.errors import UsageError
 
 # Pods run the agent with the cluster's agent image (pinned in clusters/addons.yaml);
 # only the stdlib is used, and the agent stays Python 3.9-compatible.
-AGENT_MOUNT = "/agent"  # ConfigMap with keys agent.py and profile.json
+AGENT_MOUNT = "/agent"  # ConfigMap: the agent's modules, profile.json, damage.py
 DATA_MOUNT = "/data"  # the PVC under test
-MARKER_NAME = agent.MARKER_NAME
+MARKER_NAME = tree.MARKER_NAME
+AGENT_DIR = Path(tree.__file__).parent
 
 __all__ = [
     "AGENT_MOUNT",
@@ -47,7 +49,7 @@ __all__ = [
     "Policy",
     "agent_command",
     "agent_files",
-    "agent_source",
+    "agent_modules",
     "check_dataset",
     "dataset_floor",
     "diff_manifests",
@@ -64,15 +66,19 @@ __all__ = [
 ]
 
 
-def agent_source() -> str:
-    """The agent script's text, for the ConfigMap key ``agent.py``."""
-    return Path(agent.__file__).read_text(encoding="utf-8")
+def agent_modules() -> dict[str, str]:
+    """The agent's modules by file name (``agent.py`` runs them), one ConfigMap key each."""
+    return {
+        path.name: path.read_text(encoding="utf-8")
+        for path in sorted(AGENT_DIR.glob("*.py"))
+        if path.name != "__init__.py"  # the local package's; agent.py makes the pod's
+    }
 
 
 def agent_files(profile: dict[str, Any]) -> dict[str, str]:
     """ConfigMap data: the agent, the profile it writes, and the selftest's damage script."""
     return {
-        "agent.py": agent_source(),
+        **agent_modules(),
         "profile.json": profile_json(profile),
         "damage.py": Path(damage.__file__).read_text(encoding="utf-8"),
     }
@@ -97,15 +103,15 @@ def write_dataset(
 ) -> dict[str, Any]:
     """Write a dataset into an empty local directory (the agent's own code, in process)."""
     try:
-        return agent.write_dataset(str(root), profile, seed, size)
+        return writer.write_dataset(str(root), profile, seed, size)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
 
 
 def mark(root: str | Path) -> Path:
-    return Path(agent.mark(str(root)))
+    return Path(tree.mark(str(root)))
 
 
 def check_dataset(root: str | Path) -> list[str]:
     """App-level problems (SQLite integrity_check); empty when the data is usable."""
-    return agent.check(str(root))
+    return check.check(str(root))

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from restore_drill.data import agent
+from restore_drill.data.agent import listing
 from restore_drill.errors import UsageError
 
 
@@ -51,7 +51,7 @@ def read_manifest(
         if not isinstance(item, dict):
             raise UsageError(f"{source}:{number}: expected a JSON object")
         if "format" in item:
-            if item["format"] != agent.MANIFEST_FORMAT:
+            if item["format"] != listing.MANIFEST_FORMAT:
                 raise UsageError(f"{source}:{number}: unknown manifest format {item['format']!r}")
             manifest.marker_present = bool(item.get("marker_present"))
             headed = True
@@ -82,7 +82,7 @@ def read_manifest(
 def manifest_lines(root: str | Path, workers: int | None = None) -> Iterator[str]:
     """The agent's output for a local directory, line by line (header first, end line last)."""
     try:
-        yield from agent.manifest_lines(str(root), workers=workers)
+        yield from listing.manifest_lines(str(root), workers=workers)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from restore_drill.data import agent
+from restore_drill.data.agent import sizes
 from restore_drill.data.diff import Policy
 from restore_drill.errors import UsageError
 
@@ -72,7 +72,7 @@ def validate_profile(profile: Any, where: str = "profile") -> None:
 def parse_size(text: str, what: str = "size") -> int:
     """'4MiB' -> 4194304; a UsageError that names the option otherwise."""
     try:
-        return agent.parse_size(text)
+        return sizes.parse_size(text)
     except ValueError as exc:
         # The agent's message starts "size ...": said once, after the option's name.
         raise UsageError(f"{what}: {str(exc).removeprefix('size ')}") from None

@@ -25,7 +25,7 @@ APP_LABEL = "app.kubernetes.io/name"
 
 
 def ensure_agent_config_map(drill: Drill, app: AppUnderTest) -> None:
-    """The harness's own ConfigMap (agent + profile); not one of the app's objects."""
+    """The harness's own ConfigMap (the agent's modules + profile); not one of the app's objects."""
     drill.kube().apply(
         {
             "apiVersion": "v1",

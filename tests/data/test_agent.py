@@ -1,4 +1,4 @@
-"""The agent script: sizes, deterministic writing, manifests, the marker, the SQLite check."""
+"""The agent: sizes, deterministic writing, manifests, the marker, the SQLite check."""
 
 from __future__ import annotations
 
@@ -15,9 +15,12 @@ from pathlib import Path
 import pytest
 
 from restore_drill import data
-from restore_drill.data import agent
+from restore_drill.data.agent import listing, sizes, sqlite_writer, tree, writer
+from restore_drill.data.agent.check import check
 
 from .conftest import write_tree
+
+AGENT = str(data.AGENT_DIR / "agent.py")
 
 
 @pytest.mark.parametrize(
@@ -34,13 +37,13 @@ from .conftest import write_tree
     ],
 )
 def test_parse_size_reads_sizes_as_people_write_them(text: str, expected: int) -> None:
-    assert agent.parse_size(text) == expected
+    assert sizes.parse_size(text) == expected
 
 
 @pytest.mark.parametrize("text", ["", "MiB", "4XB", "-1MiB", "0", "1 2MiB", "4 MiB B"])
 def test_parse_size_rejects_nonsense_with_the_input_in_the_message(text: str) -> None:
     with pytest.raises(ValueError, match="size"):
-        agent.parse_size(text)
+        sizes.parse_size(text)
 
 
 @pytest.mark.parametrize("profile", ["smoke", "home-assistant", "paperless", "media", "edge-cases"])
@@ -66,7 +69,7 @@ def test_the_size_parameter_sets_the_amount_of_data(tmp_path: Path) -> None:
 def test_write_refuses_a_directory_that_already_holds_data(tmp_path: Path) -> None:
     (tmp_path / "left-over").write_text("x")
     with pytest.raises(ValueError, match="not empty"):
-        agent.write_dataset(str(tmp_path), data.load_profile("smoke"), 1, 2**16)
+        writer.write_dataset(str(tmp_path), data.load_profile("smoke"), 1, 2**16)
 
 
 def test_write_ignores_lost_and_found_and_the_manifest_leaves_it_out(tmp_path: Path) -> None:
@@ -103,7 +106,7 @@ def test_resealed_wal_keeps_sqlite_checksums_valid_for_any_salt(tmp_path: Path) 
     wal = (tmp_path / "a.db-wal").read_bytes()
     shutil.copyfile(db_path, tmp_path / "b.db")
     db.close()
-    resealed = agent.reseal_wal(wal, 0x12345678, 0x9ABCDEF0)
+    resealed = sqlite_writer.reseal_wal(wal, 0x12345678, 0x9ABCDEF0)
     assert len(resealed) == len(wal) and resealed != wal
     (tmp_path / "b.db-wal").write_bytes(resealed)
     copy = sqlite3.connect(tmp_path / "b.db")
@@ -116,7 +119,7 @@ def test_check_passes_a_good_database_and_leaves_the_tree_untouched(
 ) -> None:
     root = make_tree(profile="home-assistant", size="1MiB")
     before = data.manifest_of(root)
-    assert agent.check(str(root)) == []
+    assert check(str(root)) == []
     assert data.diff_manifests(before, data.manifest_of(root)).ok
 
 
@@ -126,7 +129,7 @@ def test_check_reports_a_damaged_database(make_tree: Callable[..., Path]) -> Non
     with open(root / "home-assistant_v2.db", "r+b") as db:  # wreck page 3 (a b-tree page)
         db.seek(2 * 4096)
         db.write(b"\xff" * 4096)
-    problems = agent.check(str(root))
+    problems = check(str(root))
     assert len(problems) == 1 and problems[0].startswith("home-assistant_v2.db:")
 
 
@@ -166,7 +169,7 @@ def test_the_marker_is_reported_but_never_listed(make_tree: Callable[..., Path])
     marker = data.mark(root)
     assert json.loads(marker.read_text())["written_at"].endswith("Z")
     after = data.manifest_of(root)
-    assert after.marker_present and agent.MARKER_NAME not in after.entries
+    assert after.marker_present and tree.MARKER_NAME not in after.entries
 
 
 def test_parallel_and_single_threaded_manifests_agree(make_tree: Callable[..., Path]) -> None:
@@ -174,15 +177,62 @@ def test_parallel_and_single_threaded_manifests_agree(make_tree: Callable[..., P
     assert list(data.manifest_lines(root, workers=1)) == list(data.manifest_lines(root, workers=4))
 
 
-def test_an_unreadable_file_becomes_an_error_field_not_a_crash(tmp_path: Path) -> None:
-    """A file that vanishes (or cannot be opened) between listing and hashing."""
-    result = agent._hash_or_error(str(tmp_path / "gone"))
-    assert result == {"error": "FileNotFoundError: No such file or directory"}
+def test_each_line_is_json_dumps_sorted_form_of_its_entry(
+    make_tree: Callable[..., Path],
+) -> None:
+    """Lines are put together by hand for speed; they must read as json.dumps wrote them."""
+    root = make_tree(profile="edge-cases", size="1MiB")
+    with open(root / "edge" / "files" / "target.txt", "ab") as grown:  # a sparse file too
+        grown.truncate(4 * 2**20)
+    lines = list(listing.entry_lines(str(root), workers=1))
+    kinds = {json.loads(line)["type"] for line in lines}
+    assert kinds == {"file", "dir", "symlink"}
+    assert any('"sparse": true' in line for line in lines)
+    assert any('"link_group"' in line for line in lines)
+    for line in lines:
+        assert line == json.dumps(json.loads(line), sort_keys=True)
+
+
+def test_manifest_starts_without_what_only_write_and_check_use(tmp_path: Path) -> None:
+    """Verify runs the agent once per volume: its start-up is part of the time it takes."""
+    probe = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import agent; "
+        "agent.sibling('cli').main(['manifest', '--root', sys.argv[2]]); "
+        "print(sorted({'sqlite3', 'random', 'concurrent.futures'} & set(sys.modules)))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", probe, str(data.AGENT_DIR), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.splitlines()[-1] == "[]"
+
+
+def test_an_unreadable_file_becomes_an_error_field_not_a_crash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file that cannot be opened (as root every file can: the refusal is staged)."""
+    (tmp_path / "secret").write_bytes(b"x" * 10)
+    (tmp_path / "shown").write_bytes(b"y")
+    opened = os.open
+
+    def refuse_secret(name: str, flags: int, *args: object, **kwargs: object) -> int:
+        if name == "secret":
+            raise PermissionError(13, os.strerror(13), name)
+        return opened(name, flags, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "open", refuse_secret)
+    entries = data.manifest_of(tmp_path, workers=1).entries
+    assert entries["secret"]["error"] == "PermissionError: Permission denied"
+    assert entries["secret"]["size"] == 10 and "sha256" not in entries["secret"]
+    assert "error" not in entries["shown"]
 
 
 def test_the_script_runs_alone_with_only_the_standard_library(tmp_path: Path) -> None:
     """As in a pod: the file by itself, no site-packages (-I -S), profile as JSON."""
-    shutil.copyfile(agent.__file__, tmp_path / "agent.py")
+    for name, text in data.agent_modules().items():  # exactly what the ConfigMap holds
+        (tmp_path / name).write_text(text)
     (tmp_path / "profile.json").write_text(data.profile_json(data.load_profile("smoke")))
     script = [sys.executable, "-I", "-S", str(tmp_path / "agent.py")]
     root = str(tmp_path / "data")
@@ -209,21 +259,29 @@ def test_the_script_runs_alone_with_only_the_standard_library(tmp_path: Path) ->
     assert refused.returncode == 2 and "not empty" in refused.stderr
 
 
-def test_the_agent_stays_python_39_compatible_and_stdlib_only() -> None:
-    source = data.agent_source()
-    tree = ast.parse(source, feature_version=(3, 9))
+@pytest.mark.parametrize("name", sorted(data.agent_modules()))
+def test_the_agent_stays_python_39_compatible_and_stdlib_only(name: str) -> None:
+    source = data.agent_modules()[name]
+    parsed = ast.parse(source, feature_version=(3, 9))
     imported = {
         alias.name.split(".")[0]
-        for node in ast.walk(tree)
+        for node in ast.walk(parsed)
         if isinstance(node, ast.Import)
         for alias in node.names
     }
     imported |= {
         node.module.split(".")[0]
-        for node in ast.walk(tree)
-        if isinstance(node, ast.ImportFrom) and node.module
+        for node in ast.walk(parsed)
+        if isinstance(node, ast.ImportFrom) and node.module and not node.level
+    }
+    siblings = {  # relative imports: only modules that are shipped beside it
+        f"{node.module or alias.name}.py"
+        for node in ast.walk(parsed)
+        if isinstance(node, ast.ImportFrom) and node.level
+        for alias in node.names
     }
     assert imported <= set(sys.stdlib_module_names) | {"__future__"}
+    assert siblings <= set(data.agent_modules())
     assert "from __future__ import annotations" in source  # annotations stay unevaluated on 3.9
 
 
@@ -231,7 +289,7 @@ def _manifest_peak_rss_kib(root: Path) -> int:
     """Peak resident memory of `agent.py manifest` over root, measured for that child alone."""
     with open(os.devnull, "wb") as sink:
         child = subprocess.Popen(
-            [sys.executable, "-I", "-S", agent.__file__, "manifest", "--root", str(root)],
+            [sys.executable, "-I", "-S", AGENT, "manifest", "--root", str(root)],
             stdout=sink,
         )
         _, status, usage = os.wait4(child.pid, 0)
@@ -300,7 +358,7 @@ def test_a_volume_that_fills_up_is_one_line_in_the_os_words(tmp_path: Path, prof
     volume.mkdir()
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(volume)], check=True)
     try:
-        argv = [sys.executable, agent.__file__, "write", "--profile-file"]
+        argv = [sys.executable, AGENT, "write", "--profile-file"]
         argv += [str(tmp_path / "profile.json"), "--seed", "1", "--size", "4MiB"]
         done = subprocess.run(
             [*argv, "--root", str(volume)], capture_output=True, text=True, check=False

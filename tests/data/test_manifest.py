@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 from restore_drill import data
-from restore_drill.data import agent
+from restore_drill.data.agent import listing
 from restore_drill.data.manifest import load_manifest, write_manifest
 from restore_drill.errors import UsageError
 
-HEADER = json.dumps({"format": agent.MANIFEST_FORMAT, "marker_present": True})
+HEADER = json.dumps({"format": listing.MANIFEST_FORMAT, "marker_present": True})
 ENTRY = json.dumps({"path": "a", "type": "file", "size": 1, "sha256": "ab"})
-END = json.dumps({"end": agent.MANIFEST_FORMAT, "entries": 1})
+END = json.dumps({"end": listing.MANIFEST_FORMAT, "entries": 1})
 
 
 def test_header_and_entries_are_read() -> None:
@@ -39,7 +39,7 @@ def test_a_manifest_without_header_has_no_marker() -> None:
         ([json.dumps({"format": "tarball/9"})], "unknown manifest format"),
         ([HEADER, ENTRY], "x: truncated \\(no end line after 1 entries\\)"),
         (
-            [HEADER, json.dumps({"end": agent.MANIFEST_FORMAT, "entries": 2})],
+            [HEADER, json.dumps({"end": listing.MANIFEST_FORMAT, "entries": 2})],
             "x:2: the end line counts 2 entries, 0 were read",
         ),
         ([HEADER, ENTRY, END, ENTRY.replace('"a"', '"b"')], "x:4: an entry after the end line"),
@@ -73,5 +73,5 @@ def test_an_agent_that_printed_nothing_is_an_error_not_an_empty_manifest() -> No
     assert not data.read_manifest([]).entries  # a hand-written empty list is fine
     with pytest.raises(UsageError, match="printed no manifest"):
         data.read_manifest(["", "  "], "ns/pvc manifest", from_agent=True)
-    empty_volume = [HEADER, json.dumps({"end": agent.MANIFEST_FORMAT, "entries": 0})]
+    empty_volume = [HEADER, json.dumps({"end": listing.MANIFEST_FORMAT, "entries": 0})]
     assert not data.read_manifest(empty_volume, from_agent=True).entries

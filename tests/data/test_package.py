@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -12,8 +13,11 @@ from restore_drill.errors import UsageError
 
 def test_agent_files_hold_the_scripts_and_the_profile() -> None:
     files = data.agent_files(data.load_profile("smoke"))
-    assert set(files) == {"agent.py", "profile.json", "damage.py"}
+    modules = {"agent.py", "cli.py", "sizes.py", "tree.py", "writer.py", "sqlite_writer.py"}
+    modules |= {"listing.py", "check.py"}
+    assert set(files) == modules | {"profile.json", "damage.py"}
     assert files["agent.py"].startswith("#!/usr/bin/env python3")
+    assert len(json.dumps(files).encode()) < 2**20  # a ConfigMap holds at most 1 MiB
     assert '"name": "smoke"' in files["profile.json"]
 
 
