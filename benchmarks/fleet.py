@@ -100,8 +100,9 @@ def restic_alone(backend: Backend, result: DrillResult, password: str) -> tuple[
     version = offline.restic_version(offline.addons.volsync_default)
     binary = cache_dir() / "go" / f"restic-{version}" / "restic"
     store, bucket = backend.object_store, f"rd-{result.run_id}"
-    listing = store.s3_client().list_objects_v2(Bucket=bucket, Delimiter="/")
-    prefixes = [p["Prefix"].rstrip("/") for p in listing.get("CommonPrefixes", [])]
+    pages = store.s3_client().get_paginator("list_objects_v2").paginate(Bucket=bucket)
+    keys = [item["Key"] for page in pages for item in page.get("Contents", [])]
+    prefixes = sorted(key.removesuffix("/config") for key in keys if key.endswith("/config"))
     total, seconds = 0, 0.0
     for prefix in prefixes:
         url = store.repository_url(bucket, prefix, in_cluster=False)
@@ -182,7 +183,10 @@ def main() -> None:
         rows = [run_fleet(backend, fleet_of(scenario, n), args.size, out) for n in sizes]
     finally:
         backend.close()
+    if all(row["passed"] for row in rows):
         shutil.rmtree(out, ignore_errors=True)
+    else:
+        print(f"a fleet failed: its result.json and failure bundle are under {out}")
     one = rows[0]
     print(f"\nfleet-cluster-rebuild on kind, {args.size} per PVC (RTO includes the rebuild)")
     print(

@@ -21,6 +21,7 @@ from restore_drill.k8s import Obj
 
 FIXTURES_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "apps"
 PLACEHOLDERS = (
+    "APP",
     "NAMESPACE",
     "BUCKET",
     "RUN_ID",
@@ -151,3 +152,21 @@ def apply_tier(app: AppFixture, tier: str, schedule: str, retain: Mapping[str, i
         if manifest["kind"] == "ReplicationSource":
             manifest["spec"].setdefault("trigger", {})["schedule"] = schedule
             manifest["spec"]["restic"]["retain"] = dict(retain)
+
+
+def check_own_repositories(apps: list[tuple[str, AppFixture]]) -> None:
+    """Two ReplicationSources that write one restic repository mix their snapshots (and
+    the drill could not tell whose backup came back): refuse before anything is made.
+    ``apps`` holds each app's own name and its rendered fixture."""
+    writers: dict[str, str] = {}
+    for name, app in apps:
+        for source in app.of_kind(k8s.REPLICATION_SOURCE):
+            secret = app.secret(source["spec"]["restic"]["repository"])
+            url = str(secret.get("stringData", {}).get("RESTIC_REPOSITORY", "")).rstrip("/")
+            writer = f"{name}/{source['metadata']['name']}"
+            if url in writers:
+                raise ScenarioError(
+                    f"{writer} and {writers[url]} would back up into the same repository "
+                    f"{url}: each app's RESTIC_REPOSITORY needs ${{APP}} (fixtures/apps/README.md)"
+                )
+            writers[url] = writer

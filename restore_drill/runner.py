@@ -52,6 +52,7 @@ def placeholder_values(
     *,
     object_store: ObjectStore,
     cluster: Cluster,
+    app: str,
     namespace: str,
     bucket: str,
     run_id: str,
@@ -59,6 +60,7 @@ def placeholder_values(
 ) -> dict[str, str]:
     credentials = object_store.credentials
     return {
+        "APP": app,
         "NAMESPACE": namespace,
         "BUCKET": bucket,
         "RUN_ID": run_id,
@@ -94,6 +96,7 @@ def prepare_drill(
         values = placeholder_values(
             object_store=object_store,
             cluster=cluster,
+            app=instance.name,
             namespace=namespace,
             bucket=bucket,
             run_id=run_id,
@@ -105,6 +108,7 @@ def prepare_drill(
             fixtures.apply_tier(fixture, tier.name, tier.backup_schedule, tier.retain)
         profile = data.load_profile(instance.profile) if instance.profile else None
         apps.append(steps.AppUnderTest(fixture, namespace, values, instance.name, profile))
+    fixtures.check_own_repositories([(app.name, app.fixture) for app in apps])
     return steps.Drill(
         scenario=scenario.name,
         run_id=run_id,

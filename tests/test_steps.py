@@ -301,3 +301,26 @@ def test_each_app_has_its_own_rto_on_the_clusters_clock(tmp_path: Any) -> None:
     assert d.app_rto_seconds == {"a": 40.0, "b": 95.0}
     assert clock.clock_record(d)["apps"] == {"a": 40.0, "b": 95.0}
     assert d.cluster_rto_seconds == 95.0, "the fleet's RTO is its slowest app's"
+
+
+def test_two_apps_that_would_write_one_repository_are_refused() -> None:
+    from restore_drill import fixtures
+    from restore_drill.errors import ScenarioError
+    from tests.test_volsync import VALUES
+
+    one = fixtures.load_app("paperless-ngx", VALUES)
+    other = fixtures.load_app("paperless-ngx", {**VALUES, "APP": "paperless-ngx-2"})
+    fixtures.check_own_repositories([("paperless-ngx-1", one), ("paperless-ngx-2", other)])
+    with pytest.raises(ScenarioError, match="paperless-ngx-2/paperless-ngx-data and "):
+        fixtures.check_own_repositories([("paperless-ngx-1", one), ("paperless-ngx-2", one)])
+
+
+def test_every_app_of_the_fleet_backs_up_into_its_own_repository(tmp_path: Any) -> None:
+    from restore_drill.dryrun import Plan, RecordingKube
+    from restore_drill.steps import snapshots
+    from tests.drill_stubs import stub_drill
+
+    d = stub_drill(tmp_path, RecordingKube(Plan(tmp_path)), "fleet-cluster-rebuild")
+    prefixes = [snapshots.repository_prefix(app, pvc, d.bucket) for app, pvc in d.volumes()]
+    assert len(set(prefixes)) == len(prefixes) == 22
+    assert "paperless-ngx-2/paperless-ngx-data" in prefixes

@@ -12,6 +12,7 @@ import yaml
 
 from restore_drill import fixtures, gitops, k8s, volsync
 from restore_drill.errors import ScenarioError, WaitTimeout
+from restore_drill.lint import policy as lint_policy
 
 FIELDS = yaml.safe_load(
     (Path(__file__).parent / "volsync_data" / "volsync_fields.yaml").read_text()
@@ -19,7 +20,10 @@ FIELDS = yaml.safe_load(
 VALUES = {name: f"x-{name.lower().replace('_', '-')}" for name in fixtures.PLACEHOLDERS}
 VALUES |= {"S3_ENDPOINT": "http://127.0.0.1:9000", "NAMESPACE": "rd-1-app"}
 APPS = fixtures.available_apps()
-TIERS = {"hourly": ("0 * * * *", {"hourly": 24, "daily": 7}), "daily": ("0 2 * * *", {"daily": 14})}
+# The lint policy's tiers (the user's design), as the fixtures label them.
+TIERS = {
+    tier.name: (tier.backup_schedule, tier.retain) for tier in lint_policy.default_policy().tiers
+}
 
 
 def test_at_least_one_app_per_tier_and_one_with_two_pvcs() -> None:
@@ -29,7 +33,7 @@ def test_at_least_one_app_per_tier_and_one_with_two_pvcs() -> None:
         for f in rendered
         for rs in f.of_kind(k8s.REPLICATION_SOURCE)
     }
-    assert tiers == {"hourly", "daily"}
+    assert tiers == set(TIERS)
     assert any(len(f.pvcs) >= 2 for f in rendered)
 
 
@@ -79,7 +83,7 @@ def test_the_users_pattern_per_pvc(app: str) -> None:
             m for m in fixture.of_kind(k8s.SECRET) if m["metadata"]["name"] == f"{pvc_name}-restic"
         )
         assert secret["stringData"]["RESTIC_REPOSITORY"] == (
-            f"s3:http://127.0.0.1:9000/{VALUES['BUCKET']}/{pvc_name}"
+            f"s3:http://127.0.0.1:9000/{VALUES['BUCKET']}/{VALUES['APP']}/{pvc_name}"
         )
     deployment = fixture.of_kind(k8s.DEPLOYMENT)[0]
     container = deployment["spec"]["template"]["spec"]["containers"][0]
