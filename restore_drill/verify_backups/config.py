@@ -16,13 +16,16 @@ import yaml
 from croniter import croniter
 
 from restore_drill.errors import UsageError
+from restore_drill.lint.policy import default_policy
 from restore_drill.objectstore import S3Credentials
 
-# The user's tiers (mission.md): what an app gets unless it says otherwise.
+# The user's tiers, as the lint policy has them (their one owner): what an app gets unless
+# it says otherwise. ``daily`` is the non-critical tier's name in older config files.
 DEFAULT_TIERS: dict[str, dict[str, Any]] = {
-    "critical": {"schedule": "0 * * * *", "retention": {"hourly": 24, "daily": 7}},
-    "daily": {"schedule": "0 2 * * *", "retention": {"daily": 14}},
+    tier.name: {"schedule": tier.backup_schedule, "retention": dict(tier.retain)}
+    for tier in default_policy().tiers
 }
+DEFAULT_TIERS["daily"] = DEFAULT_TIERS["non-critical"]
 _SIZE_UNITS = {
     "": 1,
     "B": 1,
