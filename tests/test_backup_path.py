@@ -127,7 +127,7 @@ def test_a_backup_that_succeeds_in_an_outage_fails_the_drill(
     d = outage_backup(tmp_path, {"failed": 1})
     backup_path.backup_fails(d, "unreachable")
     assert "failed loudly (unreachable: the object store did not answer)" in d.notes[-1]
-    assert list(d.failed_backups) == ["home-assistant"]
+    assert list(d.failed_backups) == [("rd-r1-home-assistant", "home-assistant")]
 
 
 def test_a_backup_that_fails_for_another_cause_fails_the_drill(
@@ -196,6 +196,6 @@ def test_a_started_backup_holds_its_mover_and_lets_it_go_when_the_drill_ends(
     backup_path.backup_starts(d, "20m")
     [(name, held)] = kube.patches
     assert held == {"spec": {"restic": {"moverResources": {"limits": {"cpu": "20m"}}}}}
-    assert list(d.running_backups) == ["home-assistant"]
+    assert list(d.running_backups) == [("rd-r1-home-assistant", "home-assistant")]
     d.mend()
     assert kube.patches[-1] == (name, {"spec": {"restic": {"moverResources": None}}})

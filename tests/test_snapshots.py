@@ -81,7 +81,7 @@ def test_the_movers_own_words_name_the_snapshot() -> None:
 def test_the_repository_path_comes_from_the_secret_the_rs_names(tmp_path: Path) -> None:
     d = stub_drill(tmp_path, kube=None)
     app = d.apps[0]
-    assert snapshots.repository_prefix(app, app.fixture.pvcs[0], d.bucket) == "home-assistant"
+    assert snapshots.repository_prefix(app, app.fixture.pvcs[0], d.bucket) == "home-assistant/home-assistant"
     with pytest.raises(MeasurementError, match="is not in other-bucket"):
         snapshots.repository_prefix(app, app.fixture.pvcs[0], "other-bucket")
 
@@ -140,7 +140,7 @@ def test_verify_judges_the_restore_that_filled_the_volume_not_the_latest(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     d, key = newer_backed_up(tmp_path, monkeypatch, PopulatedKube())
-    d.images = {"snap-0": "0ff74383"}  # noted when snap-0 was made
+    d.images = {f"{d.apps[0].namespace}/snap-0": "0ff74383"}  # noted when snap-0 was made
     with pytest.raises(VerificationFailed, match="restored snapshot 0ff74383, but the backup"):
         STEPS["verify"].run(d)
     assert d.verify["pvcs"][key]["populated_from"] == "snap-0"
@@ -150,18 +150,44 @@ def test_an_image_keeps_the_restore_that_made_it_when_the_next_log_comes_first()
     """VolSync writes the next restore's mover log before that restore's latestImage: a
     status read in between must not pair the old image with the new log."""
     image = {"name": "volsync-restore-dest-1"}
-    made_empty = {"status": {"latestImage": image, "latestMoverStatus": {"logs": "No eligible"}}}
+    metadata = {"namespace": "ns"}
+    made_empty = {
+        "metadata": metadata,
+        "status": {"latestImage": image, "latestMoverStatus": {"logs": "No eligible"}},
+    }
     images: dict[str, str | None] = {}
     snapshots.remember_image(images, made_empty)
-    assert images == {"volsync-restore-dest-1": None}
+    assert images == {"ns/volsync-restore-dest-1": None}
     in_between = {
+        "metadata": metadata,
         "status": {
             "latestImage": image,
             "latestMoverStatus": {"logs": "restoring snapshot 919fc6a6 of [/data]"},
-        }
+        },
     }
     snapshots.remember_image(images, in_between)
-    assert images == {"volsync-restore-dest-1": None}
+    assert images == {"ns/volsync-restore-dest-1": None}
     next_image = {**in_between["status"], "latestImage": {"name": "volsync-restore-dest-2"}}
-    snapshots.remember_image(images, {"status": next_image})
-    assert images["volsync-restore-dest-2"] == "919fc6a6"
+    snapshots.remember_image(images, {"metadata": metadata, "status": next_image})
+    assert images["ns/volsync-restore-dest-2"] == "919fc6a6"
+
+
+def test_images_of_the_same_name_in_two_namespaces_are_told_apart() -> None:
+    """Copies of one app make VolumeSnapshots of one name (the RD's and the second): each
+    restore's snapshot is kept for its own namespace."""
+    images: dict[str, str | None] = {}
+    for namespace, snapshot in (("app-1", "339b170c"), ("app-2", "b6fa84e4")):
+        snapshots.remember_image(
+            images,
+            {
+                "metadata": {"namespace": namespace},
+                "status": {
+                    "latestImage": {"name": "volsync-restore-dest-20261203100031"},
+                    "latestMoverStatus": {"logs": f"restoring snapshot {snapshot} of [/data]"},
+                },
+            },
+        )
+    assert images == {
+        "app-1/volsync-restore-dest-20261203100031": "339b170c",
+        "app-2/volsync-restore-dest-20261203100031": "b6fa84e4",
+    }

@@ -98,7 +98,7 @@ def backup_fails(drill: Drill, cause: str = "") -> None:
                 f"the backup of {app.name}/{pvc} failed for {seen} "
                 f"({restic.CAUSES_IN_WORDS[seen]}), not {cause}; {failed}"
             )
-        drill.failed_backups[name] = (app.namespace, tag, asked)
+        drill.failed_backups[app.namespace, name] = (tag, asked)
         drill.notes.append(
             f"backup of {app.name}/{pvc} failed loudly ({seen}: {restic.CAUSES_IN_WORDS[seen]})"
         )
@@ -109,7 +109,7 @@ def wait_backup_retried(drill: Drill) -> None:
     """Wait until the backup that failed is made by the mover Job's retry once the fault is
     cleared, and report the RPO the fault cost."""
     kube = drill.kube()
-    for name, (namespace, tag, asked) in drill.failed_backups.items():
+    for (namespace, name), (tag, asked) in drill.failed_backups.items():
 
         def made(obj: Obj | None, tag: str = tag) -> bool:
             return bool(dig(obj, "status", "lastManualSync") == tag)
@@ -266,7 +266,7 @@ def backup_starts(drill: Drill, mover_cpu: str = "20m") -> None:
         tag, asked = drill.next_tag("backup"), time.time()
         volsync.trigger_manual_sync(kube, k8s.REPLICATION_SOURCE, name, app.namespace, tag)
         running_pod(drill, volsync.mover_job(k8s.REPLICATION_SOURCE, name), app.namespace)
-        drill.running_backups[name] = (app, pvc, tag, asked, before)
+        drill.running_backups[app.namespace, name] = (app, pvc, tag, asked, before)
     drill.notes.append(f"a backup was started with its mover held to {mover_cpu} of CPU")
 
 
@@ -275,7 +275,7 @@ def wait_backup_finished(drill: Drill) -> None:
     """Wait for the backups backup_starts began; each one's snapshot is the last dataset's,
     and the note says which snapshot the RD's restore point, taken meanwhile, holds."""
     kube = drill.kube()
-    for name, (app, pvc, tag, asked, before) in drill.running_backups.items():
+    for (_, name), (app, pvc, tag, asked, before) in drill.running_backups.items():
         synced = volsync.wait_manual_sync(
             kube, k8s.REPLICATION_SOURCE, name, app.namespace, tag, timeout=drill.remaining()
         )
@@ -284,7 +284,7 @@ def wait_backup_finished(drill: Drill) -> None:
         snapshot = record_backup(drill, app, pvc, before, synced)
         rd = app.fixture.destination_for(pvc)["metadata"]["name"]
         image = volsync.latest_image(kube.find(k8s.REPLICATION_DESTINATION, rd, app.namespace))
-        held = drill.images.get(image or "")
+        held = drill.images.get(snapshots.image_key(app.namespace, image or ""))
         label = next(
             (
                 label

@@ -76,13 +76,13 @@ class Drill:
     outage_started: float | None = None  # wall clock
     # wall clock: the fault was undone (the object store back, the locks removed)
     fault_cleared: float | None = None
-    # RS name -> (namespace, manual tag, wall time asked) of backups that failed on a fault
-    failed_backups: dict[str, tuple[str, str, float]] = field(default_factory=dict)
-    # RS name -> (app, PVC, manual tag, wall time asked, the bucket before) of backups that
-    # backup_starts left running
-    running_backups: dict[str, tuple[AppUnderTest, str, str, float, RepositoryListing]] = field(
-        default_factory=dict
-    )
+    # (namespace, RS name) -> (manual tag, wall time asked) of backups that failed on a fault
+    failed_backups: dict[tuple[str, str], tuple[str, float]] = field(default_factory=dict)
+    # (namespace, RS name) -> (app, PVC, manual tag, wall time asked, the bucket before) of
+    # backups that backup_starts left running
+    running_backups: dict[
+        tuple[str, str], tuple[AppUnderTest, str, str, float, RepositoryListing]
+    ] = field(default_factory=dict)
 
     def kube(self) -> Kube:
         return self.cluster.kube()

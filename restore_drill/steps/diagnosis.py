@@ -30,8 +30,9 @@ def restore_behind(drill: Drill, app: AppUnderTest, pvc: str) -> tuple[str | Non
     either is None where no record says."""
     kube = drill.kube()
     source = snapshots.populated_from(restored_volume(kube, app, pvc))
-    if source is not None and source in drill.images:
-        return source, drill.images[source]
+    key = snapshots.image_key(app.namespace, source or "")
+    if source is not None and key in drill.images:
+        return source, drill.images[key]
     name = app.fixture.destination_for(pvc)["metadata"]["name"]
     destination = kube.find(k8s.REPLICATION_DESTINATION, name, app.namespace)
     if source is None or snapshots.image_of(destination) == source:

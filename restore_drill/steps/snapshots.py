@@ -115,6 +115,12 @@ def image_of(destination: Obj | None) -> str | None:
     return str(name) if name else None
 
 
+def image_key(namespace: str, image: str) -> str:
+    """An RD's latestImage in ``Drill.images``: VolumeSnapshot names repeat across
+    namespaces (the RD's name and the second it was made), so the namespace is part of it."""
+    return f"{namespace}/{image}"
+
+
 def remember_image(images: dict[str, str | None], destination: Obj | None) -> None:
     """Note which restic snapshot the restore that made the RD's latestImage restored (None:
     it restored nothing). A later restore replaces the latestImage, but a PVC populated
@@ -124,8 +130,11 @@ def remember_image(images: dict[str, str | None], destination: Obj | None) -> No
     into the status before that restore's latestImage, so a status read in between pairs
     the old image with the new log (a GitOps re-sync's restore did exactly that)."""
     image = image_of(destination)
-    if image is not None and image not in images:
-        images[image] = mover_snapshot(destination, RESTORED)
+    if image is None:
+        return
+    key = image_key(str(dig(destination, "metadata", "namespace") or ""), image)
+    if key not in images:
+        images[key] = mover_snapshot(destination, RESTORED)
 
 
 def populated_from(volume: Obj | None) -> str | None:
