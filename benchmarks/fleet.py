@@ -58,9 +58,12 @@ def fleet_of(scenario: Scenario, count: int) -> Scenario:
 class Sampler(threading.Thread):
     """CPU busy share and mover pods running, once a second, while ``active`` is set."""
 
-    def __init__(self, kube: Any) -> None:
+    def __init__(self, kubeconfig: Path) -> None:
         super().__init__(daemon=True)
-        self.kube, self.active, self.stopped = kube, threading.Event(), threading.Event()
+        self.active, self.stopped = threading.Event(), threading.Event()
+        # A client of its own: the drill's must not be touched from this thread.
+        self.kubeconfig = kubeconfig
+        self.kube: k8s.Kube | None = None
         self.cpu: list[float] = []
         self.movers: list[int] = []
 
@@ -76,8 +79,10 @@ class Sampler(threading.Thread):
 
     def _running_movers(self) -> int:
         try:
-            pods = self.kube().list(k8s.POD, None)
+            kube = self.kube = self.kube or k8s.Kube(self.kubeconfig)
+            pods = kube.list(k8s.POD, None)
         except Exception:  # the cluster is being rebuilt: nothing runs on it yet
+            self.kube = None  # the new cluster has a new kubeconfig
             return 0
         return sum(
             1
@@ -129,7 +134,7 @@ def restore_seconds(result: DrillResult) -> float:
 
 def run_fleet(backend: Backend, scenario: Scenario, size: str, out: Path) -> dict[str, Any]:
     password = secrets.token_urlsafe(24)
-    sampler = Sampler(backend.cluster.kube)
+    sampler = Sampler(backend.cluster.kubeconfig)
     sampler.start()
 
     def progress(event: Event) -> None:

@@ -106,3 +106,29 @@ def test_an_existing_backend_without_an_endpoint_is_one_usage_line() -> None:
         }
     )
     assert elsewhere.cluster_endpoint == "http://nas.lan:9000"
+
+
+def test_a_rebuilt_clusters_new_kubeconfig_gets_a_new_client(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client made from the old kubeconfig while the cluster was rebuilt (another thread
+    asked for one) must not outlive the new kubeconfig: it names the old port."""
+    from restore_drill.clusters import base
+
+    class Client:
+        def __init__(self, kubeconfig: Path, context: str | None) -> None:
+            self.server, self.closed = kubeconfig.read_text(), False
+
+        def close(self) -> None:
+            self.closed = True
+
+    monkeypatch.setattr(base, "Kube", Client)
+    cluster = make_cluster("kind", tmp_path, object(), images="pulled")  # type: ignore[arg-type]
+    cluster.kubeconfig.parent.mkdir(parents=True, exist_ok=True)
+    cluster.kubeconfig.write_text("server: https://127.0.0.1:44583\n")
+    old = cluster.kube()
+    assert cluster.kube() is old, "one client while the kubeconfig stays"
+    cluster.kubeconfig.write_text("server: https://127.0.0.1:40111\n")  # kind wrote a new one
+    new = cluster.kube()
+    assert new is not old and old.closed  # type: ignore[attr-defined]
+    assert new.server == "server: https://127.0.0.1:40111\n"  # type: ignore[attr-defined]

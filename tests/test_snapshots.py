@@ -81,7 +81,10 @@ def test_the_movers_own_words_name_the_snapshot() -> None:
 def test_the_repository_path_comes_from_the_secret_the_rs_names(tmp_path: Path) -> None:
     d = stub_drill(tmp_path, kube=None)
     app = d.apps[0]
-    assert snapshots.repository_prefix(app, app.fixture.pvcs[0], d.bucket) == "home-assistant/home-assistant"
+    assert (
+        snapshots.repository_prefix(app, app.fixture.pvcs[0], d.bucket)
+        == "home-assistant/home-assistant"
+    )
     with pytest.raises(MeasurementError, match="is not in other-bucket"):
         snapshots.repository_prefix(app, app.fixture.pvcs[0], "other-bucket")
 

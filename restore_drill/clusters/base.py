@@ -34,6 +34,7 @@ class Cluster(abc.ABC):
         self.object_store = object_store
         self.created_by_this_run = False
         self._kube: Kube | None = None
+        self._kube_made_from: tuple[int, int] | None = None  # the kubeconfig's (mtime, size)
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -80,8 +81,13 @@ class Cluster(abc.ABC):
         return None
 
     def kube(self) -> Kube:
-        if self._kube is None:
-            self._kube = Kube(self.kubeconfig, self.context)
+        """The client for the cluster's kubeconfig as it is now: a rebuilt cluster's
+        kubeconfig names a new port, and a client made from the old one (by another thread
+        while the cluster was rebuilt) would talk to nothing."""
+        made_from = _stamp(self.kubeconfig)
+        if self._kube is None or made_from != self._kube_made_from:
+            self.close_client()
+            self._kube, self._kube_made_from = Kube(self.kubeconfig, self.context), made_from
         return self._kube
 
     def close_client(self) -> None:
@@ -144,3 +150,11 @@ class Cluster(abc.ABC):
         tb: TracebackType | None,
     ) -> None:
         self.close_client()
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return info.st_mtime_ns, info.st_size
