@@ -31,6 +31,7 @@ from typing import Any
 from restore_drill import k8s
 from restore_drill.addons import load_addons
 from restore_drill.backend import Backend, start_backend
+from restore_drill.errors import DrillError
 from restore_drill.images.cache import cache_dir
 from restore_drill.images.pins import Offline
 from restore_drill.progress import Event, StepStarted
@@ -121,9 +122,13 @@ def restic_alone(backend: Backend, result: DrillResult, password: str) -> tuple[
 
 
 def remove_leftovers(backend: Backend, result: DrillResult) -> None:
-    kube = backend.cluster.kube()
-    for namespace in result.namespaces:
-        kube.delete_and_wait_gone(k8s.NAMESPACE, namespace, timeout=300)
+    """The run kept its namespaces and bucket for restic_alone; remove them now."""
+    try:
+        kube = backend.cluster.kube()
+        for namespace in result.namespaces:
+            kube.delete_and_wait_gone(k8s.NAMESPACE, namespace, timeout=300)
+    except DrillError as exc:  # a run that failed in the rebuild has no cluster to clean
+        print(f"  namespaces left: {exc}", file=sys.stderr)
     backend.object_store.delete_bucket(f"rd-{result.run_id}")
 
 
