@@ -62,7 +62,7 @@ lint: setup
 	$(BIN)/lint-imports
 
 drill: setup
-	@if [ -z "$(SCENARIO)" ]; then $(BIN)/restore-drill list; echo "usage: make drill SCENARIO=<name>|all [CLUSTER=auto|kind|existing] [SIZE=4MiB] [KEEP=never|on-failure|always]"; exit 2; fi
+	@if [ -z "$(SCENARIO)" ]; then $(BIN)/restore-drill list; echo "usage: make drill SCENARIO=<name>|all|faults|fleet [CLUSTER=auto|kind|existing] [SIZE=4MiB] [KEEP=never|on-failure|always]"; exit 2; fi
 	$(BIN)/restore-drill run $(SCENARIO) --cluster $(CLUSTER) --out $(OUT) --keep $(KEEP) $(if $(SIZE),--size $(SIZE),)
 
 list: setup
