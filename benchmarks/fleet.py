@@ -8,7 +8,7 @@ instances round-robin across its entries, so every size keeps the mix of tiers a
 Each run rebuilds the cluster, so its RTO holds the rebuild; the restore part (GitOps
 re-sync to the last app Ready) is printed beside it.
 
-While the fleet restores, a sampler reads this machine's CPU use (/proc/stat: the kind node
+While the fleet restores (the GitOps re-sync to the last app Ready), a sampler reads this machine's CPU use (/proc/stat: the kind node
 is a container here) and counts the restore mover pods running at once, which says which
 limit binds. After each run the fleet's repositories are restored again by the mover's own
 restic on this machine, one after another and alone: restic's restore speed beside the
@@ -146,8 +146,8 @@ def run_fleet(backend: Backend, scenario: Scenario, size: str, out: Path) -> dic
         if not isinstance(event, StepStarted):
             return
         print(f"  [{len(scenario.instances)} apps] {event.step}", flush=True)
-        # From the rebuild to the end of wait_restored: the restore the RTO measures.
-        if event.step == "rebuild_cluster":
+        # From the GitOps re-sync to the last app Ready: the restore, without the rebuild.
+        if event.step == "recreate_app":
             sampler.active.set()
         elif event.step == "verify":
             sampler.active.clear()
@@ -215,7 +215,7 @@ def main() -> None:
             f"{fleet_rate:>11.2f} {alone:>12.2f} {row['cpu_busy']:>8.0%} {row['movers_max']:>6}"
         )
     print(
-        "CPU busy: this machine's mean CPU use from the rebuild to the last app Ready; "
+        "CPU busy: this machine's mean CPU use from the GitOps re-sync to the last app Ready; "
         "movers: the most restore movers seen running at once."
     )
 
