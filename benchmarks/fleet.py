@@ -8,8 +8,9 @@ instances round-robin across its entries, so every size keeps the mix of tiers a
 Each run rebuilds the cluster, so its RTO holds the rebuild; the restore part (GitOps
 re-sync to the last app Ready) is printed beside it.
 
-While the fleet restores (the GitOps re-sync to the last app Ready), a sampler reads this machine's CPU use (/proc/stat: the kind node
-is a container here) and counts the restore mover pods running at once, which says which
+While the fleet restores (the GitOps re-sync to the last app Ready), a sampler reads this
+machine's CPU use (/proc/stat: the kind node is a container here) and counts the restore
+mover pods running at once, which says which
 limit binds. After each run the fleet's repositories are restored again by the mover's own
 restic on this machine, one after another and alone: restic's restore speed beside the
 fleet's. It prints measurements and ratios; it asserts nothing (timings are not tests).
