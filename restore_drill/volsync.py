@@ -213,14 +213,6 @@ def wait_asked_sync(kube: Kube, asked: AskedSync, *, timeout: float) -> Obj:
     )
 
 
-def manual_sync(
-    kube: Kube, kind: k8s.Kind, name: str, namespace: str, tag: str, *, timeout: float
-) -> Obj:
-    """Trigger and wait: one backup (RS) or one restore point (RD), done."""
-    asked = ask_manual_sync(kube, kind, name, namespace, tag)
-    return wait_asked_sync(kube, asked, timeout=timeout)
-
-
 def latest_image(obj: Obj | None) -> str | None:
     image = dig(obj, "status", "latestImage") or {}
     return str(image["name"]) if image.get("name") else None
