@@ -90,6 +90,9 @@ def prepare_drill(
     bucket = f"rd-{run_id}"
     password = password or secrets.token_urlsafe(24)
     policy = default_policy()
+    # Each app's own profile, read once however many copies use it.
+    own = {instance.profile for instance in scenario.instances if instance.profile}
+    profiles = {name: data.load_profile(name) for name in own}
     apps = []
     for instance in scenario.instances:
         namespace = f"rd-{run_id}-{instance.name}"
@@ -106,7 +109,7 @@ def prepare_drill(
         if instance.tier:
             tier = policy.tier_named(instance.tier)
             fixtures.apply_tier(fixture, tier.name, tier.backup_schedule, tier.retain)
-        profile = data.load_profile(instance.profile) if instance.profile else None
+        profile = profiles[instance.profile] if instance.profile else None
         apps.append(steps.AppUnderTest(fixture, namespace, values, instance.name, profile))
     fixtures.check_own_repositories([(app.name, app.fixture) for app in apps])
     return steps.Drill(

@@ -163,6 +163,7 @@ def _app_instances(raw: Any, where: str, known_apps: list[str] | None) -> tuple[
     if not isinstance(raw, list):
         raise _fail(where, "apps", "a list of app names or {app: NAME, copies: N, ...}")
     known = known_apps if known_apps is not None else fixtures.available_apps()
+    tiers = tier_names()
     entries: list[tuple[str, int, str, str]] = []
     for index, item in enumerate(raw):
         field_name = f"apps[{index}]"
@@ -176,7 +177,6 @@ def _app_instances(raw: Any, where: str, known_apps: list[str] | None) -> tuple[
         if isinstance(copies, bool) or not isinstance(copies, int) or copies < 1:
             raise _fail(where, f"{field_name}.copies", f"a whole number >= 1, got {copies!r}")
         tier, profile = str(entry.get("tier") or ""), str(entry.get("profile") or "")
-        tiers = tier_names()
         if tier and tier not in tiers:
             raise _fail(where, f"{field_name}.tier", f"unknown tier {tier!r} ({', '.join(tiers)})")
         if profile and profile not in data.list_profiles():
