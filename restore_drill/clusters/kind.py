@@ -257,7 +257,7 @@ class KindCluster(Cluster):
             config = merge_config(config, load_config_overlay(KIND_OFFLINE_OVERLAY))
             image = Offline(self.addons).node_image
         config_path.write_text(yaml.safe_dump(config))
-        # Offline nodes have no CNI until set_up_pod_network: kind's --wait would time out.
+        # Offline nodes have no CNI until write_pod_network: kind's --wait would time out.
         wait = None if self.offline else KIND_WAIT
         self.created_by_this_run = True  # from here on, a half-made cluster is ours to delete
         run_command(

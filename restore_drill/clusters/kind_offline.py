@@ -155,13 +155,6 @@ def wait_pod_network(kube: Kube, node_name: str, timeout: float = NODE_READY_TIM
     )
 
 
-def set_up_pod_network(kube: Kube, node_name: str, timeout: float = NODE_READY_TIMEOUT) -> str:
-    """Write the node's CNI conflist from its pod CIDR, then wait for the node to be Ready."""
-    pod_cidr = write_pod_network(kube, node_name, timeout)
-    wait_pod_network(kube, node_name, timeout)
-    return pod_cidr
-
-
 def daemonset_ready(obj: Obj | None) -> bool:
     status = dig(obj, "status") or {}
     wanted = status.get("desiredNumberScheduled", 0)
