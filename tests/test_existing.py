@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from restore_drill.clusters.base import _stamp
 from restore_drill.clusters.existing import ExistingCluster
 from restore_drill.errors import KubeError, RefusedDestructiveAction, UsageError
 from restore_drill.k8s import Kind
@@ -62,6 +63,8 @@ def make(
     options.update(kwargs)
     cluster = ExistingCluster("staging", tmp_path / "run", object(), **options)  # type: ignore[arg-type]
     cluster._kube = kube or FakeKube()  # type: ignore[assignment]
+    # Made from the kubeconfig as it is: the cluster keeps this client while it stays so.
+    cluster._kube_made_from = _stamp(cluster.kubeconfig)
     return cluster
 
 
