@@ -6,13 +6,11 @@ A scenario lists them under ``faults:``; each strikes right after the step it na
 from __future__ import annotations
 
 from restore_drill import k8s
+from restore_drill.errors import ObjectStoreError
 from restore_drill.steps.context import Drill
 from restore_drill.steps.registry import fault
+from restore_drill.steps.snapshots import repository_prefix
 from restore_drill.steps.workloads import run_agent_job
-
-
-def _repository_prefixes(drill: Drill) -> list[str]:
-    return [pvc for app in drill.apps for pvc in app.fixture.pvcs]
 
 
 @fault("corrupt-repository", after="backup")
@@ -20,8 +18,13 @@ def corrupt_repository(drill: Drill) -> None:
     """Overwrite each repository's ``config`` object in S3 (bit rot on the NAS): restic can
     no longer open the repository, so every later restore fails."""
     s3 = drill.object_store.s3_client()
-    for prefix in _repository_prefixes(drill):
-        s3.put_object(Bucket=drill.bucket, Key=f"{prefix}/config", Body=b"corrupted by the drill")
+    for app, pvc in drill.volumes():
+        key = f"{repository_prefix(app, pvc, drill.bucket)}/config"
+        # A fault that strikes nothing would let the drill "recover" for the wrong reason.
+        listed = s3.list_objects_v2(Bucket=drill.bucket, Prefix=key, MaxKeys=1)
+        if not any(item["Key"] == key for item in listed.get("Contents", [])):
+            raise ObjectStoreError(f"{drill.bucket}/{key} does not exist: nothing to corrupt")
+        s3.put_object(Bucket=drill.bucket, Key=key, Body=b"corrupted by the drill")
 
 
 @fault("restore-previous-snapshot", after="backup")
