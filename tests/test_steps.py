@@ -243,6 +243,51 @@ def test_a_drill_refuses_a_namespace_it_did_not_create(tmp_path: Any) -> None:
     assert not d.created_namespaces
 
 
+def test_a_fleet_drill_refuses_before_it_applies_anything(tmp_path: Any) -> None:
+    from restore_drill import k8s
+    from restore_drill.dryrun import Plan, RecordingKube
+    from restore_drill.errors import RefusedDestructiveAction
+    from tests.drill_stubs import stub_drill
+
+    class LastTaken(RecordingKube):
+        def find(self, kind: Any, name: str, namespace: Any = None) -> Any:
+            taken = kind == k8s.NAMESPACE and name.endswith("-jellyfin-5")
+            return {"metadata": {"name": name}} if taken else None
+
+    kube = LastTaken(Plan(tmp_path))
+    d = stub_drill(tmp_path, kube, "fleet-cluster-rebuild")
+    with pytest.raises(RefusedDestructiveAction, match="jellyfin-5 exists"):
+        steps.STEPS["deploy_app"].run(d)
+    assert not d.created_namespaces
+    assert not [line for line in kube.plan.lines if line.startswith("apply")]
+
+
+def test_a_fleet_is_re_synced_all_at_once(tmp_path: Any) -> None:
+    import threading
+
+    from restore_drill.dryrun import Plan, RecordingKube
+    from tests.drill_stubs import stub_drill
+
+    apps = 18
+    # Each app's namespace is applied only once every app has started: one after another,
+    # the first would wait here until the barrier breaks.
+    everyone = threading.Barrier(apps, timeout=20)
+
+    class AllAtOnce(RecordingKube):
+        def apply(self, manifest: Any, *, field_manager: str = "") -> Any:
+            if manifest["kind"] == "Namespace":
+                everyone.wait()
+            return super().apply(manifest, field_manager=field_manager)
+
+    d = stub_drill(tmp_path, AllAtOnce(Plan(tmp_path)), "fleet-cluster-rebuild")
+    assert len(d.apps) == apps
+    steps.STEPS["recreate_app"].run(d)
+    assert d.created_namespaces == {a.namespace for a in d.apps}
+    applied = [line for line in d.kube().plan.lines if line.startswith("apply")]
+    for app in d.apps:
+        assert any(f"PersistentVolumeClaim {app.namespace}/" in line for line in applied)
+
+
 def test_a_fleet_drill_renders_each_app_on_its_tier_in_its_own_namespace(tmp_path: Any) -> None:
     from restore_drill import k8s
     from restore_drill.dryrun import Plan, RecordingKube

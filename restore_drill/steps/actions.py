@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
+from functools import partial
 
 from restore_drill import gitops, k8s, volsync
+from restore_drill.addons.together import run_together
 from restore_drill.errors import RefusedDestructiveAction
 from restore_drill.kinds import Obj, dig
 from restore_drill.steps import clock, snapshots
@@ -34,6 +36,14 @@ def sync_app(drill: Drill, app: AppUnderTest) -> None:
     gitops.gitops_sync(kube, app.fixture.manifests)
 
 
+def sync_apps(drill: Drill) -> None:
+    """Sync every app at once, as ArgoCD's operation processors do: a fleet's apps do not
+    wait for each other's manifests to be applied."""
+    for app in drill.apps:
+        drill.created_namespaces.add(app.namespace)
+    run_together({f"sync {app.name}": partial(sync_app, drill, app) for app in drill.apps})
+
+
 @step("deploy_app")
 def deploy_app(drill: Drill) -> None:
     """Deploy each app as GitOps would; its PVCs start from the first (empty) restore."""
@@ -44,8 +54,7 @@ def deploy_app(drill: Drill) -> None:
             raise RefusedDestructiveAction(
                 f"namespace {app.namespace} exists and was not created by this run"
             )
-        drill.created_namespaces.add(app.namespace)
-        sync_app(drill, app)
+    sync_apps(drill)
     wait_restored_quietly(drill)
     wait_first_backups(drill)
 
@@ -269,9 +278,7 @@ def upgrade_volsync(drill: Drill) -> None:
 @step("recreate_app")
 def recreate_app(drill: Drill) -> None:
     """GitOps re-sync: apply the app's manifests as they are in git."""
-    for app in drill.apps:
-        drill.created_namespaces.add(app.namespace)
-        sync_app(drill, app)
+    sync_apps(drill)
 
 
 @step("wait_restored")
