@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from restore_drill.backend import Backend
-from restore_drill.plugin import SideBySide, drill_options, remember
-from restore_drill.runner import run_drill
+from restore_drill.plugin import SideBySide, drill_options, remember, run_shown
 from restore_drill.scenario import Scenario
 
 
@@ -28,10 +27,10 @@ def test_drill(
 ) -> None:
     if drill_backend.cluster.backend not in drill_scenario.backends:
         pytest.skip(f"{drill_scenario.name} does not run on {drill_backend.cluster.backend}")
-    result = side_by_side.result(drill_scenario) or run_drill(
+    result = side_by_side.result(drill_scenario) or run_shown(
+        request.config,
         drill_scenario,
-        drill_backend.cluster,
-        drill_backend.object_store,
+        drill_backend,
         drill_options(request.config, drill_out, drill_password),
     )
     remember(request.node, result)

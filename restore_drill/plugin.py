@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ import pytest
 from restore_drill import kinds
 from restore_drill.backend import KEEP_CHOICES, Backend, keep_cluster
 from restore_drill.clusters import CHOICES, choose_backend
+from restore_drill.commands.progress import shown
 from restore_drill.errors import DrillError, UsageError
 from restore_drill.report import DrillResult
 from restore_drill.runner import RunOptions, run_drill
@@ -53,6 +55,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="drills run side by side on the session's cluster, each in its own namespaces "
         "(those that rebuild the cluster, reinstall VolSync or take the store down run alone, "
         "after them); default 1",
+    )
+    group.addoption(
+        "--drill-quiet",
+        action="store_true",
+        help="no progress lines from the drills (by default each drill prints its steps, "
+        "with their durations, to the terminal as it runs)",
     )
 
 
@@ -132,12 +140,49 @@ def drill_options(config: pytest.Config, out_dir: Path, password: str) -> RunOpt
     )
 
 
+class _Terminal:
+    """pytest's terminal as a stream: what is written there passes its output capture,
+    from any thread, and shows between the test results."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.writer = config.get_terminal_writer()
+        self.reporter = config.pluginmanager.get_plugin("terminalreporter")
+
+    def write(self, text: str, /) -> int:
+        if self.reporter is not None:
+            self.reporter.ensure_newline()  # not after a test file's name or its dots
+        self.writer.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        self.writer.flush()
+
+    def isatty(self) -> bool:
+        return False  # plain lines: pytest's own output shares the screen
+
+
+def run_shown(
+    config: pytest.Config, scenario: Scenario, backend: Backend, options: RunOptions
+) -> DrillResult:
+    """:func:`run_drill`, its progress on the terminal unless ``--drill-quiet``."""
+    if config.getoption("--drill-quiet"):
+        return run_drill(scenario, backend.cluster, backend.object_store, options)
+    with shown(scenario, options.size or scenario.size, _Terminal(config)) as display:
+        return run_drill(
+            scenario, backend.cluster, backend.object_store, replace(options, progress=display)
+        )
+
+
 class SideBySide:
     """The session's drills that share the cluster, started together on first request
     (``--drill-jobs`` at a time); each drill's test waits for its own result."""
 
     def __init__(
-        self, backend: Backend, planned: dict[str, tuple[Scenario, RunOptions]], jobs: int
+        self,
+        config: pytest.Config,
+        backend: Backend,
+        planned: dict[str, tuple[Scenario, RunOptions]],
+        jobs: int,
     ) -> None:
         if planned:
             # The client's discovery fills its cache on first use of a kind, which is not
@@ -150,9 +195,7 @@ class SideBySide:
                     pass  # not served here (an optional CRD): no drill of this cluster uses it
         self.pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="drill")
         self.futures = {
-            name: self.pool.submit(
-                run_drill, scenario, backend.cluster, backend.object_store, options
-            )
+            name: self.pool.submit(run_shown, config, scenario, backend, options)
             for name, (scenario, options) in planned.items()
         }
 
@@ -195,7 +238,7 @@ def side_by_side(
         and not scenario.runs_alone
         and drill_backend.cluster.backend in scenario.backends
     }
-    together = SideBySide(drill_backend, planned, jobs)
+    together = SideBySide(config, drill_backend, planned, jobs)
     yield together
     together.close()
 

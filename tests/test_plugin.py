@@ -130,6 +130,13 @@ class Backend:
     object_store = None
 
 
+class Quiet:
+    @staticmethod
+    def getoption(name: str) -> bool:
+        assert name == "--drill-quiet"
+        return True
+
+
 def test_drills_side_by_side_run_at_the_same_time(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -144,13 +151,48 @@ def test_drills_side_by_side_run_at_the_same_time(
         name: (find_scenario(name), RunOptions(out_dir=tmp_path))
         for name in ("pvc-delete", "app-delete")
     }
-    together = plugin.SideBySide(Backend(), planned, jobs=2)  # type: ignore[arg-type]
+    together = plugin.SideBySide(Quiet(), Backend(), planned, jobs=2)  # type: ignore[arg-type]
     try:
         assert together.result(find_scenario("pvc-delete")) == "pvc-delete done"
         assert together.result(find_scenario("app-delete")) == "app-delete done"
         assert together.result(find_scenario("cluster-rebuild")) is None  # it runs alone
     finally:
         together.close()
+
+
+SHOWN_TEST = """
+from restore_drill import plugin, progress
+from restore_drill.runner import RunOptions
+from restore_drill.scenario import find_scenario
+
+
+def test_one(request, monkeypatch, tmp_path):
+    def run_drill(scenario, cluster, store, options):
+        options.progress(progress.StepStarted("backup"))
+        options.progress(progress.StepEnded("backup", 1.5))
+        return "result"
+
+    monkeypatch.setattr(plugin, "run_drill", run_drill)
+    class Backend:
+        cluster = object_store = None
+
+    scenario, options = find_scenario("pvc-delete"), RunOptions(out_dir=tmp_path)
+    assert plugin.run_shown(request.config, scenario, Backend(), options) == "result"
+"""
+
+
+def test_a_drill_shows_its_steps_past_the_capture_unless_quiet(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(SHOWN_TEST)
+    shown = pytester.runpytest("-q")
+    shown.assert_outcomes(passed=1)
+    shown.stdout.fnmatch_lines(
+        ["drill pvc-delete (dataset *", "*[[]pvc-delete] backup done in 1.5s*"]
+    )
+    # Each line starts on a line of its own, not after the test file's name.
+    pytester.runpytest().stdout.fnmatch_lines(["drill pvc-delete (dataset *"])
+    quiet = pytester.runpytest("-q", "--drill-quiet")
+    quiet.assert_outcomes(passed=1)
+    assert "[pvc-delete]" not in quiet.stdout.str()
 
 
 def test_what_runs_alone_is_what_changes_what_others_share() -> None:

@@ -15,10 +15,12 @@ import shutil
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from types import TracebackType
-from typing import TextIO
+from typing import Protocol
 
+from restore_drill import room
 from restore_drill.progress import Event, StepEnded, StepStarted, WaitEnded, Waiting
 from restore_drill.scenario import Scenario
 
@@ -28,6 +30,16 @@ BAR_WIDTH = 10
 ERASE_LINE = "\r\x1b[K"  # to the line's start, then clear it
 
 _writes = threading.Lock()  # one line at a time from drills side by side
+
+
+class Stream(Protocol):
+    """Where the lines go: ``sys.stdout``, or pytest's terminal past its capture."""
+
+    def write(self, text: str, /) -> int: ...
+
+    def flush(self) -> None: ...
+
+    def isatty(self) -> bool: ...
 
 
 def drill_header(scenario: Scenario, size: str, pvcs: int) -> str:
@@ -52,7 +64,7 @@ class DrillProgress:
         self,
         scenario: str,
         target_seconds: float,
-        stream: TextIO | None = None,
+        stream: Stream | None = None,
         *,
         live: bool | None = None,
         clock: Callable[[], float] = time.monotonic,
@@ -187,3 +199,14 @@ class DrillProgress:
             with _writes:
                 self.stream.write(ERASE_LINE)
                 self.stream.flush()
+
+
+@contextmanager
+def shown(scenario: Scenario, size: str, stream: Stream | None = None) -> Iterator[DrillProgress]:
+    """The drill's header line, then its display for as long as the block runs."""
+    out = stream if stream is not None else sys.stdout
+    with _writes:
+        out.write(drill_header(scenario, size, len(room.data_per_pvc(scenario.apps, size))) + "\n")
+        out.flush()
+    with DrillProgress(scenario.name, scenario.target_seconds, out) as display:
+        yield display

@@ -14,7 +14,7 @@ from restore_drill.backend import KEEP_CHOICES, Backend, keep_cluster, start_bac
 from restore_drill.clusters import CHOICES, choose_backend
 from restore_drill.commands.clean import leftovers_notice
 from restore_drill.commands.cluster import add_images_argument
-from restore_drill.commands.progress import DrillProgress, drill_header
+from restore_drill.commands.progress import shown
 from restore_drill.errors import UsageError
 from restore_drill.report import (
     TABLE_HEADER,
@@ -180,10 +180,7 @@ def run(args: argparse.Namespace) -> int:
     interrupted = False
     try:
         for scenario in scenarios:
-            size = args.size or scenario.size
-            pvcs = len(room.data_per_pvc(scenario.apps, size))
-            print(drill_header(scenario, size, pvcs), flush=True)
-            with DrillProgress(scenario.name, scenario.target_seconds) as progress:
+            with shown(scenario, args.size or scenario.size) as progress:
                 result = run_drill(
                     scenario,
                     started.cluster,
