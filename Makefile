@@ -6,6 +6,7 @@ SCENARIO ?=
 CLUSTER ?= auto
 SIZE ?=
 KEEP ?= on-failure
+JOBS ?= 1
 OUT ?= runs
 # built: make every image here from Go modules and Debian packages (no registry needed);
 # pulled: use upstream images from their registries (skips the build).
@@ -62,8 +63,8 @@ lint: setup
 	$(BIN)/lint-imports
 
 drill: setup
-	@if [ -z "$(SCENARIO)" ]; then $(BIN)/restore-drill list; echo "usage: make drill SCENARIO=<name>|all|faults|fleet [CLUSTER=auto|kind|existing] [SIZE=4MiB] [KEEP=never|on-failure|always]"; exit 2; fi
-	$(BIN)/restore-drill run $(SCENARIO) --cluster $(CLUSTER) --out $(OUT) --keep $(KEEP) $(if $(SIZE),--size $(SIZE),)
+	@if [ -z "$(SCENARIO)" ]; then $(BIN)/restore-drill list; echo "usage: make drill SCENARIO=<name>|all|faults|fleet [CLUSTER=auto|kind|existing] [SIZE=4MiB] [KEEP=never|on-failure|always] [JOBS=3]"; exit 2; fi
+	$(BIN)/restore-drill run $(SCENARIO) --cluster $(CLUSTER) --out $(OUT) --keep $(KEEP) --jobs $(JOBS) $(if $(SIZE),--size $(SIZE),)
 
 list: setup
 	$(BIN)/restore-drill list

@@ -7,8 +7,10 @@ Thin on purpose: drills run through :mod:`restore_drill.runner`, exactly as
 
 from __future__ import annotations
 
+import contextlib
 import secrets
-from collections.abc import Generator, Iterator
+import threading
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -19,7 +21,9 @@ from restore_drill import kinds
 from restore_drill.backend import KEEP_CHOICES, Backend, keep_cluster
 from restore_drill.clusters import CHOICES, choose_backend
 from restore_drill.commands.progress import shown
+from restore_drill.commands.side_by_side import Stoppable
 from restore_drill.errors import DrillError, UsageError
+from restore_drill.progress import Sink, ignore
 from restore_drill.report import DrillResult
 from restore_drill.runner import RunOptions, run_drill
 from restore_drill.scenario import GROUPS, Scenario, load_group
@@ -162,14 +166,22 @@ class _Terminal:
 
 
 def run_shown(
-    config: pytest.Config, scenario: Scenario, backend: Backend, options: RunOptions
+    config: pytest.Config,
+    scenario: Scenario,
+    backend: Backend,
+    options: RunOptions,
+    wrap: Callable[[Sink], Sink] | None = None,
 ) -> DrillResult:
-    """:func:`run_drill`, its progress on the terminal unless ``--drill-quiet``."""
-    if config.getoption("--drill-quiet"):
-        return run_drill(scenario, backend.cluster, backend.object_store, options)
-    with shown(scenario, options.size or scenario.size, _Terminal(config)) as display:
+    """:func:`run_drill`, its progress on the terminal unless ``--drill-quiet``; its
+    events pass through ``wrap`` (a side-by-side drill's stop)."""
+    with contextlib.ExitStack() as stack:
+        sink: Sink = ignore
+        if not config.getoption("--drill-quiet"):
+            size = options.size or scenario.size
+            sink = stack.enter_context(shown(scenario, size, _Terminal(config), live=False))
+        progress = wrap(sink) if wrap else sink
         return run_drill(
-            scenario, backend.cluster, backend.object_store, replace(options, progress=display)
+            scenario, backend.cluster, backend.object_store, replace(options, progress=progress)
         )
 
 
@@ -193,9 +205,10 @@ class SideBySide:
                     kube.resource(kind)
                 except DrillError:
                     pass  # not served here (an optional CRD): no drill of this cluster uses it
+        self.stop = threading.Event()
         self.pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="drill")
         self.futures = {
-            name: self.pool.submit(run_shown, config, scenario, backend, options)
+            name: self.pool.submit(run_shown, config, scenario, backend, options, self._stoppable)
             for name, (scenario, options) in planned.items()
         }
 
@@ -204,7 +217,13 @@ class SideBySide:
         future = self.futures.get(scenario.name)
         return None if future is None else future.result()
 
+    def _stoppable(self, sink: Sink) -> Sink:
+        return Stoppable(sink, self.stop)
+
     def close(self) -> None:
+        """Wait for the drills; those still running (the session was stopped) end at their
+        next event and tear down."""
+        self.stop.set()
         self.pool.shutdown(wait=True, cancel_futures=True)
 
 

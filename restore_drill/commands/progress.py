@@ -202,11 +202,14 @@ class DrillProgress:
 
 
 @contextmanager
-def shown(scenario: Scenario, size: str, stream: Stream | None = None) -> Iterator[DrillProgress]:
-    """The drill's header line, then its display for as long as the block runs."""
+def shown(
+    scenario: Scenario, size: str, stream: Stream | None = None, *, live: bool | None = None
+) -> Iterator[DrillProgress]:
+    """The drill's header line, then its display for as long as the block runs. Drills
+    side by side pass ``live=False``: one status line cannot be redrawn for several."""
     out = stream if stream is not None else sys.stdout
     with _writes:
         out.write(drill_header(scenario, size, len(room.data_per_pvc(scenario.apps, size))) + "\n")
         out.flush()
-    with DrillProgress(scenario.name, scenario.target_seconds, out) as display:
+    with DrillProgress(scenario.name, scenario.target_seconds, out, live=live) as display:
         yield display

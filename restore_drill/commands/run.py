@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import threading
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from restore_drill import room
@@ -15,7 +18,9 @@ from restore_drill.clusters import CHOICES, choose_backend
 from restore_drill.commands.clean import leftovers_notice
 from restore_drill.commands.cluster import add_images_argument
 from restore_drill.commands.progress import shown
+from restore_drill.commands.side_by_side import run_side_by_side
 from restore_drill.errors import UsageError
+from restore_drill.progress import Sink
 from restore_drill.report import (
     TABLE_HEADER,
     DrillResult,
@@ -65,10 +70,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_drill_arguments(parser, kept_when="when a drill failed")
     parser.add_argument(
+        "--jobs",
+        type=_jobs,
+        default=1,
+        help="drills run side by side on the run's cluster, each in its own namespaces; those "
+        "that rebuild the cluster, reinstall VolSync or stop the store run alone, after them "
+        "(default 1: one after another)",
+    )
+    parser.add_argument(
         "--dry-run",
         action="store_true",
         help="print every command and manifest a kind run would run, in order; run none",
     )
+
+
+def _jobs(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of drills, 1 or more")
+    return int(text)
 
 
 def _scenarios(name: str, backend: str) -> list[Scenario]:
@@ -156,6 +175,37 @@ def start_run(
         raise
 
 
+_history = threading.Lock()  # drills side by side append to one history file
+
+
+def _drill(
+    scenario: Scenario,
+    wrap: Callable[[Sink], Sink] | None = None,
+    *,
+    started: Backend,
+    run_dir: Path,
+    args: argparse.Namespace,
+    live: bool | None,
+) -> DrillResult:
+    """One drill with its display (its events passed through ``wrap``), then its verdict."""
+    with shown(scenario, args.size or scenario.size, live=live) as display:
+        result = run_drill(
+            scenario,
+            started.cluster,
+            started.object_store,
+            RunOptions(
+                out_dir=run_dir,
+                size=args.size,
+                keep=args.keep,
+                progress=wrap(display) if wrap else display,
+            ),
+        )
+    with _history:
+        append_history(result, args.out)
+    print(f"drill {scenario.name}: {result.verdict}{_short_failure(result)}", flush=True)
+    return result
+
+
 def run(args: argparse.Namespace) -> int:
     # Mistyped input is named before anything is probed or started.
     if args.scenario not in GROUPS:
@@ -172,24 +222,23 @@ def run(args: argparse.Namespace) -> int:
     backend, why = choose_backend(args.cluster)
     print(f"restore-drill: backend {backend} ({why})", flush=True)
     scenarios = _scenarios(args.scenario, backend)
+    side_by_side = args.jobs > 1
+    together = [s for s in scenarios if side_by_side and not s.runs_alone]
     if backend == "kind":
         written = [room.data_per_pvc(s.apps, args.size or s.size) for s in scenarios]
+        # Drills side by side hold their data on the node at the same time.
+        written.append(
+            [size for s in together for size in room.data_per_pvc(s.apps, args.size or s.size)]
+        )
         room.check_fits_disk(max(written, key=sum))
     started, run_dir = start_run(backend, args.out, "run", backend_options(args, backend))
     results: list[DrillResult] = []
     interrupted = False
+    live = False if side_by_side else None  # None: a status line when stdout is a TTY
+    drill = partial(_drill, started=started, run_dir=run_dir, args=args, live=live)
     try:
-        for scenario in scenarios:
-            with shown(scenario, args.size or scenario.size) as progress:
-                result = run_drill(
-                    scenario,
-                    started.cluster,
-                    started.object_store,
-                    RunOptions(out_dir=run_dir, size=args.size, keep=args.keep, progress=progress),
-                )
-            append_history(result, args.out)
-            results.append(result)
-            print(f"drill {scenario.name}: {result.verdict}{_short_failure(result)}")
+        results += run_side_by_side(together, args.jobs, drill)
+        results += [drill(s) for s in scenarios if s not in together]
     except KeyboardInterrupt:
         interrupted = True  # a stopped run leaves nothing behind unless told to keep it
         raise

@@ -104,3 +104,13 @@ def test_an_unusable_out_directory_is_one_line_and_exit_2(
     assert main(["run", "pvc-delete", "--cluster", "kind", "--out", "/proc/nope"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "--out /proc/nope" in err
+
+
+def test_jobs_must_be_a_whole_number_of_drills(capsys: pytest.CaptureFixture[str]) -> None:
+    from restore_drill.cli import main
+
+    for bad in ("0", "-1", "two"):
+        with pytest.raises(SystemExit) as exit_:
+            main(["run", "pvc-delete", "--jobs", bad])
+        assert exit_.value.code == 2
+        assert f"{bad!r} is not a whole number of drills" in capsys.readouterr().err
