@@ -153,8 +153,11 @@ class _Terminal:
         self.reporter = config.pluginmanager.get_plugin("terminalreporter")
 
     def write(self, text: str, /) -> int:
+        # A line of its own, not after a test file's name or the results' dots.
         if self.reporter is not None:
-            self.reporter.ensure_newline()  # not after a test file's name or its dots
+            self.reporter.ensure_newline()  # and the next result names its file again
+        if self.writer.width_of_current_line:
+            self.writer.line()
         self.writer.write(text)
         return len(text)
 
