@@ -252,19 +252,6 @@ class Kube:
             raise _error(exc, f"patch {kind} {namespace or ''}/{name}") from exc
         return dict(patched.to_dict())
 
-    def replace_status(self, obj: Mapping[str, Any]) -> Obj:
-        """Write ``obj['status']`` through the status subresource (optimistic concurrency)."""
-        kind = kind_of(obj)
-        meta = obj["metadata"]
-        resource = self.resource(kind).subresources["status"]
-        try:
-            replaced = resource.replace(
-                body=dict(obj), name=meta["name"], namespace=meta.get("namespace")
-            )
-        except api_errors() as exc:
-            raise _error(exc, f"update status of {kind} {meta['name']}") from exc
-        return dict(replaced.to_dict())
-
     def delete(
         self,
         kind: Kind,

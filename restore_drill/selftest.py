@@ -26,7 +26,7 @@ from restore_drill.errors import (
 )
 from restore_drill.runner import RunOptions, clean_up, judge, prepare_drill, run_steps
 from restore_drill.scenario import find_scenario
-from restore_drill.steps.workloads import run_agent_job
+from restore_drill.steps.workloads import MARK, run_agent_job
 
 if TYPE_CHECKING:
     from restore_drill.clusters.base import Cluster
@@ -147,9 +147,7 @@ def play(cluster: Cluster, store: ObjectStore, options: RunOptions) -> list[Row]
         for kind, path in targets.items():
             by = finding(verdict, kind, path) if files.detected else None
             rows.append(Row(FILE_DAMAGES[kind][0], by is not None, by or files.by))
-        run_agent_job(
-            drill, app, app.fixture.pvcs[0], "mark", "python3 /agent/agent.py mark --root /data"
-        )
+        run_agent_job(drill, app, app.fixture.pvcs[0], "mark", MARK)
         rows.append(
             _caught("marker left present", lambda: verify(drill), VerificationFailed, "marker")
         )

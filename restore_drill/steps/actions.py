@@ -14,6 +14,7 @@ from restore_drill.steps import clock, snapshots
 from restore_drill.steps.context import AppUnderTest, Drill
 from restore_drill.steps.registry import step
 from restore_drill.steps.workloads import (
+    MARK,
     AgentTask,
     app_pods,
     ensure_agent_config_map,
@@ -192,8 +193,7 @@ def restore_point(drill: Drill) -> None:
 @step("write_marker")
 def write_marker(drill: Drill) -> None:
     """Write the post-backup marker: a correct restore must not contain it."""
-    mark = "python3 /agent/agent.py mark --root /data"
-    run_agent_jobs(drill, [AgentTask(app, pvc, "mark", mark) for app, pvc in drill.volumes()])
+    run_agent_jobs(drill, [AgentTask(app, pvc, "mark", MARK) for app, pvc in drill.volumes()])
 
 
 def _delete_pods(drill: Drill, app: AppUnderTest) -> None:

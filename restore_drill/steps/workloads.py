@@ -8,12 +8,13 @@ app would keep writing while backups run.
 
 from __future__ import annotations
 
+import shlex
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from restore_drill import k8s
-from restore_drill.data import Manifest, agent_files, read_manifest
+from restore_drill.data import Manifest, agent_command, agent_files, read_manifest
 from restore_drill.errors import AgentFailed, DiskFull
 from restore_drill.k8s import Kube, Obj
 from restore_drill.kinds import dig, job_ended
@@ -135,7 +136,8 @@ def remove_job(kube: Kube, name: str, namespace: str, pods: list[Obj]) -> None:
 
 
 CLEAR = "find /data -mindepth 1 -maxdepth 1 ! -name lost+found -exec rm -rf {} + && "
-MANIFEST = "python3 /agent/agent.py manifest --root /data"
+MANIFEST = shlex.join(agent_command("manifest"))
+MARK = shlex.join(agent_command("mark"))
 
 
 def write_and_list_all(drill: Drill, seeds: dict[str, int]) -> dict[str, Manifest]:
@@ -149,10 +151,8 @@ def write_and_list_all(drill: Drill, seeds: dict[str, int]) -> dict[str, Manifes
 
 
 def _write_script(drill: Drill, seed: int) -> str:
-    return (
-        CLEAR + "python3 /agent/agent.py write --profile-file /agent/profile.json "
-        f"--seed {seed} --size {drill.size} --root /data >/dev/null && " + MANIFEST
-    )
+    write = shlex.join(agent_command("write", seed=seed, size=drill.size))
+    return f"{CLEAR}{write} >/dev/null && {MANIFEST}"
 
 
 def list_all_data(drill: Drill) -> dict[str, Manifest]:
