@@ -8,14 +8,19 @@ Thin on purpose: drills run through :mod:`restore_drill.runner`, exactly as
 from __future__ import annotations
 
 import contextlib
+import io
+import os
 import secrets
+import sys
 import threading
 from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
+from typing import TextIO
 
 import pytest
+from _pytest._io import TerminalWriter
 
 from restore_drill import kinds
 from restore_drill.backend import KEEP_CHOICES, Backend, keep_cluster
@@ -87,6 +92,13 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError("--drill-jobs: at least 1")
     if cluster:
         selected_scenarios(config)  # unknown names are a usage error before collection
+    config.stash[terminal_key] = _Terminal(config)  # here, where the capture is paused
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    terminal = config.stash.get(terminal_key, None)
+    if terminal is not None:
+        terminal.close()
 
 
 def selected_scenarios(config: pytest.Config) -> list[Scenario]:
@@ -145,27 +157,50 @@ def drill_options(config: pytest.Config, out_dir: Path, password: str) -> RunOpt
 
 
 class _Terminal:
-    """pytest's terminal as a stream: what is written there passes its output capture,
-    from any thread, and shows between the test results."""
+    """Where the drills' lines go: the output as it was before pytest's capture (a copy
+    of its file descriptor, taken while the capture is paused), so that lines from any
+    thread show as they come, between the test results. An in-process pytest (pytester)
+    has no descriptor to copy: its terminal writer is used instead."""
 
     def __init__(self, config: pytest.Config) -> None:
-        self.writer = config.get_terminal_writer()
-        self.reporter = config.pluginmanager.get_plugin("terminalreporter")
+        self.config = config
+        self.file: TextIO | None = None
+        self.width_seen = 0  # pytest's line as the last line here left it
+        try:
+            fd = os.dup(sys.stdout.fileno())
+        except (AttributeError, OSError, io.UnsupportedOperation):
+            return
+        self.file = os.fdopen(fd, "w", encoding="utf-8", errors="replace", buffering=1)
+
+    @property
+    def writer(self) -> TerminalWriter:
+        return self.config.get_terminal_writer()  # the reporter's, there once configured
 
     def write(self, text: str, /) -> int:
-        # A line of its own, not after a test file's name or the results' dots.
-        if self.reporter is not None:
-            self.reporter.ensure_newline()  # and the next result names its file again
-        if self.writer.width_of_current_line:
-            self.writer.line()
-        self.writer.write(text)
+        # A line of its own, not after a test file's name or the results' dots that
+        # pytest wrote since the last line here.
+        width = self.writer.width_of_current_line
+        if width and width != self.width_seen:
+            text = "\n" + text
+        self.width_seen = width
+        if self.file is None:
+            self.writer.write(text)
+        else:
+            self.file.write(text)
         return len(text)
 
     def flush(self) -> None:
-        self.writer.flush()
+        (self.writer if self.file is None else self.file).flush()
 
     def isatty(self) -> bool:
         return False  # plain lines: pytest's own output shares the screen
+
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.close()
+
+
+terminal_key = pytest.StashKey[_Terminal]()
 
 
 def run_shown(
@@ -181,7 +216,8 @@ def run_shown(
         sink: Sink = ignore
         if not config.getoption("--drill-quiet"):
             size = options.size or scenario.size
-            sink = stack.enter_context(shown(scenario, size, _Terminal(config), live=False))
+            terminal = config.stash[terminal_key]
+            sink = stack.enter_context(shown(scenario, size, terminal, live=False))
         progress = wrap(sink) if wrap else sink
         return run_drill(
             scenario, backend.cluster, backend.object_store, replace(options, progress=progress)

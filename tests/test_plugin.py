@@ -187,14 +187,15 @@ def test_one(request, monkeypatch, tmp_path):
 
 def test_a_drill_shows_its_steps_past_the_capture_unless_quiet(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(SHOWN_TEST)
-    shown = pytester.runpytest("-q")
+    # A pytest of its own: in-process, pytester's capture would hide what the real one does.
+    shown = pytester.runpytest_subprocess("-q")
     shown.assert_outcomes(passed=2)
     shown.stdout.fnmatch_lines(
         ["drill pvc-delete (dataset *", "*[[]pvc-delete] backup done in 1.5s*"]
     )
     # Each line starts on a line of its own, not after the test file's name.
-    pytester.runpytest().stdout.fnmatch_lines(["drill pvc-delete (dataset *"])
-    quiet = pytester.runpytest("-q", "--drill-quiet")
+    pytester.runpytest_subprocess().stdout.fnmatch_lines(["drill pvc-delete (dataset *"])
+    quiet = pytester.runpytest_subprocess("-q", "--drill-quiet")
     quiet.assert_outcomes(passed=2)
     assert "[pvc-delete]" not in quiet.stdout.str()
 
