@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -107,10 +108,47 @@ def test_an_unusable_out_directory_is_one_line_and_exit_2(
 
 
 def test_jobs_must_be_a_whole_number_of_drills(capsys: pytest.CaptureFixture[str]) -> None:
-    from restore_drill.cli import main
-
     for bad in ("0", "-1", "two"):
         with pytest.raises(SystemExit) as exit_:
             main(["run", "pvc-delete", "--jobs", bad])
         assert exit_.value.code == 2
         assert f"{bad!r} is not a whole number of drills" in capsys.readouterr().err
+
+
+def test_run_all_with_jobs_runs_the_shared_drills_together_and_the_rest_alone_after(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import threading
+    import time
+
+    from restore_drill import room
+    from restore_drill.commands import run as run_command
+    from restore_drill.report import DrillResult
+
+    ran: list[tuple[str, str, float, float]] = []  # scenario, thread, start, end
+
+    class Started:
+        cluster = object_store = None
+
+        def close(self, keep_cluster: bool) -> None:
+            pass
+
+    def run_drill(scenario: Any, cluster: Any, store: Any, options: Any) -> DrillResult:
+        start = time.monotonic()
+        time.sleep(0.1)
+        ran.append((scenario.name, threading.current_thread().name, start, time.monotonic()))
+        return DrillResult(scenario.name, "kind", "r1", True, scenario.target_seconds)
+
+    monkeypatch.setattr(run_command, "choose_backend", lambda name: ("kind", "asked"))
+    monkeypatch.setattr(run_command, "start_run", lambda *a: (Started(), tmp_path / "run-1"))
+    monkeypatch.setattr(run_command, "run_drill", run_drill)
+    monkeypatch.setattr(room, "check_fits_disk", lambda sizes: None)
+    assert main(["run", "all", "--jobs", "3", "--out", str(tmp_path)]) == 0
+    alone = {"cluster-rebuild", "volsync-upgrade"}
+    shared = [r for r in ran if r[0] not in alone]
+    assert len(shared) == 4 and all(r[1].startswith("drill") for r in shared)
+    assert len({r[1] for r in shared}) == 3  # three at a time
+    assert [r[0] for r in ran if r[0] in alone] == ["cluster-rebuild", "volsync-upgrade"]
+    assert all(r[1] == "MainThread" and r[2] >= max(s[3] for s in shared) for r in ran[4:])
+    out = capsys.readouterr().out
+    assert all(f"drill {name}: PASS" in out for name, *_ in ran)
