@@ -290,11 +290,10 @@ class Kube:
             raise error from exc
         return dict(answer.to_dict()) if hasattr(answer, "to_dict") else {}
 
-    def delete_and_wait_gone(
+    def wait_gone(
         self, kind: Kind, name: str, namespace: str | None = None, *, timeout: float = 120
     ) -> None:
-        """Delete an object and wait (by watch) until the API no longer has it."""
-        self.delete(kind, name, namespace)
+        """Wait (by watch) until the API no longer has the object (finalizers done)."""
         self.wait_for(
             kind, name, namespace, lambda obj: obj is None, timeout=timeout, what=f"{name} gone"
         )

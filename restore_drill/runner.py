@@ -313,11 +313,20 @@ def clean_up(
         return
     from restore_drill import k8s
 
-    # Namespaces first, and gone, so that no mover still writes into the bucket.
+    # Namespaces first, and gone, so that no mover still writes into the bucket. Each is
+    # deleted before any is waited for: the namespace controller empties them side by side
+    # (a fleet's 18 took minutes one after another).
+    deleting: list[str] = []
     for namespace in sorted(drill.created_namespaces):
         try:
             cluster.assert_may_delete_namespace(namespace, drill.created_namespaces)
-            cluster.kube().delete_and_wait_gone(k8s.NAMESPACE, namespace, timeout=120)
+            cluster.kube().delete(k8s.NAMESPACE, namespace)
+            deleting.append(namespace)
+        except DrillError as exc:
+            drill.notes.append(f"clean-up: {exc}")
+    for namespace in deleting:
+        try:
+            cluster.kube().wait_gone(k8s.NAMESPACE, namespace, timeout=120)
         except DrillError as exc:
             drill.notes.append(f"clean-up: {exc}")
     try:

@@ -20,7 +20,6 @@ class FakeKube:
         self.namespaces = set(namespaces)
         self.deployments = list(deployments)
         self.applied: list[dict[str, Any]] = []
-        self.deleted: list[str] = []
 
     def find(self, kind: Kind, name: str, namespace: str | None = None) -> dict[str, Any] | None:
         return {"metadata": {"name": name}} if name in self.namespaces else None
@@ -29,12 +28,6 @@ class FakeKube:
         self.applied.append(manifest)
         self.namespaces.add(manifest["metadata"]["name"])
         return manifest
-
-    def delete_and_wait_gone(
-        self, kind: Kind, name: str, namespace: str | None = None, *, timeout: float
-    ) -> None:
-        self.deleted.append(name)
-        self.namespaces.discard(name)
 
     def list(self, kind: Kind, namespace: str | None = None, **_: Any) -> list[dict[str, Any]]:
         if kind.kind == "Deployment":

@@ -139,9 +139,10 @@ def test_wait_for_timeout_says_what_it_saw_last(kube: Kube, api: StandInApi) -> 
     assert "stuck done" in str(caught.value)
 
 
-def test_delete_and_wait_gone(kube: Kube) -> None:
+def test_delete_then_wait_gone(kube: Kube) -> None:
     kube.apply(config_map("bye"))
-    kube.delete_and_wait_gone(CONFIG_MAP, "bye", "drill", timeout=5)
+    kube.delete(CONFIG_MAP, "bye", "drill")
+    kube.wait_gone(CONFIG_MAP, "bye", "drill", timeout=5)
     assert kube.find(CONFIG_MAP, "bye", "drill") is None
 
 
@@ -180,11 +181,12 @@ def test_describe_summarises_state() -> None:
     )
 
 
-def test_delete_and_wait_gone_waits_for_the_finalizer(kube: Kube, api: StandInApi) -> None:
+def test_wait_gone_waits_for_the_finalizer(kube: Kube, api: StandInApi) -> None:
     kube.apply(config_map("held"))
     api.store.hold("drill", "held", "kubernetes.io/pvc-protection")
+    kube.delete(CONFIG_MAP, "held", "drill")
     with pytest.raises(WaitTimeout) as caught:
-        kube.delete_and_wait_gone(CONFIG_MAP, "held", "drill", timeout=1)
+        kube.wait_gone(CONFIG_MAP, "held", "drill", timeout=1)
     assert "terminating" in caught.value.last_seen and "pvc-protection" in caught.value.last_seen
     later(0.3, lambda: api.store.release("drill", "held"))
     kube.wait_for(CONFIG_MAP, "held", "drill", lambda o: o is None, timeout=10)

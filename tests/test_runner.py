@@ -80,3 +80,23 @@ def test_a_volume_that_fills_up_under_the_agent_is_named_in_one_line(
         assert str(caught.value) == (
             f"PVC {app.namespace}/home-assistant filled up during write: No space left on device"
         )
+
+
+def test_teardown_deletes_every_namespace_before_it_waits_for_any(tmp_path: Path) -> None:
+    from restore_drill.runner import clean_up
+
+    calls: list[str] = []
+
+    class Kube(RecordingKube):
+        def delete(self, kind: Any, name: str, namespace: Any = None, **_: Any) -> bool:
+            calls.append(f"delete {name}")
+            return True
+
+        def wait_gone(self, kind: Any, name: str, namespace: Any = None, **_: Any) -> None:
+            calls.append(f"wait {name}")
+
+    d = stub_drill(tmp_path, Kube(Plan(tmp_path)), "fleet-cluster-rebuild")
+    d.created_namespaces = {app.namespace for app in d.apps}
+    clean_up(d.cluster, Store(), d, keep="never", failed=False)  # type: ignore[arg-type]
+    assert len(calls) == 2 * 18
+    assert all(call.startswith("delete") for call in calls[:18]), calls
