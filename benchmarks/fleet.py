@@ -127,7 +127,9 @@ def remove_leftovers(backend: Backend, result: DrillResult) -> None:
     try:
         kube = backend.cluster.kube()
         for namespace in result.namespaces:
-            kube.delete_and_wait_gone(k8s.NAMESPACE, namespace, timeout=300)
+            kube.delete(k8s.NAMESPACE, namespace)
+        for namespace in result.namespaces:
+            kube.wait_gone(k8s.NAMESPACE, namespace, timeout=300)
     except DrillError as exc:  # a run that failed in the rebuild has no cluster to clean
         print(f"  namespaces left: {exc}", file=sys.stderr)
     backend.object_store.delete_bucket(f"rd-{result.run_id}")
