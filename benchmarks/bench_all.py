@@ -23,6 +23,11 @@ from pathlib import Path
 GOAL_SECONDS = 360.0  # six drills, cluster up and rebuild included
 
 
+def seconds(value: object) -> str:
+    """A time from result.json as one decimal; a missing one (the drill never got there) as -."""
+    return f"{value:.1f} s" if isinstance(value, int | float) else "-"
+
+
 def load_average() -> str:
     return " ".join(Path("/proc/loadavg").read_text(encoding="utf-8").split()[:3])
 
@@ -72,7 +77,7 @@ def main() -> None:
         for r in results:
             print(
                 f"       {r['scenario']!s:<18} {r.get('verdict')!s:<5} "
-                f"RTO {r.get('rto_seconds')} s of {r.get('rto_target_seconds')} s, "
+                f"RTO {seconds(r.get('rto_seconds'))} of {seconds(r.get('rto_target_seconds'))}, "
                 f"steps {drill_seconds(r):.1f} s"
             )
     print(f"load average after: {load_average()}")
