@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import TextIO
 
@@ -247,7 +248,9 @@ class SideBySide:
         self.stop = threading.Event()
         self.pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="drill")
         self.futures = {
-            name: self.pool.submit(run_shown, config, scenario, backend, options, self._stoppable)
+            name: self.pool.submit(
+                run_shown, config, scenario, backend, options, partial(Stoppable, stop=self.stop)
+            )
             for name, (scenario, options) in planned.items()
         }
 
@@ -255,9 +258,6 @@ class SideBySide:
         """The drill's result, once it ends; None for a drill that runs alone."""
         future = self.futures.get(scenario.name)
         return None if future is None else future.result()
-
-    def _stoppable(self, sink: Sink) -> Sink:
-        return Stoppable(sink, self.stop)
 
     def close(self) -> None:
         """Wait for the drills; those still running (the session was stopped) end at their

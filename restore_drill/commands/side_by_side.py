@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 from restore_drill.errors import Terminated
 from restore_drill.progress import Event, Sink, StepStarted, Waiting
@@ -39,13 +40,11 @@ def run_side_by_side(scenarios: Sequence[Scenario], jobs: int, drill: Drill) -> 
     """Each scenario's result, in order, with up to ``jobs`` drills running at once.
     ``drill(scenario, wrap)`` runs one drill, its display wrapped by ``wrap``."""
     stop = threading.Event()
-
-    def stoppable(sink: Sink) -> Sink:
-        return Stoppable(sink, stop)
-
     # Leaving the block waits for the drills that run: each tears down what it made.
     with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="drill") as pool:
-        futures = [pool.submit(drill, scenario, stoppable) for scenario in scenarios]
+        futures = [
+            pool.submit(drill, scenario, partial(Stoppable, stop=stop)) for scenario in scenarios
+        ]
         try:
             return [future.result() for future in futures]
         except BaseException:
