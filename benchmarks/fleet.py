@@ -38,7 +38,7 @@ from restore_drill.images.pins import Offline
 from restore_drill.progress import Event, StepStarted
 from restore_drill.report import DrillResult
 from restore_drill.restic import Restic
-from restore_drill.runner import RunOptions, run_drill
+from restore_drill.runner import RunOptions, delete_namespaces, run_drill
 from restore_drill.scenario import AppInstance, Scenario, find_scenario
 
 SCENARIO = "fleet-cluster-rebuild"
@@ -125,13 +125,11 @@ def restic_alone(backend: Backend, result: DrillResult, password: str) -> tuple[
 def remove_leftovers(backend: Backend, result: DrillResult) -> None:
     """The run kept its namespaces and bucket for restic_alone; remove them now."""
     try:
-        kube = backend.cluster.kube()
-        for namespace in result.namespaces:
-            kube.delete(k8s.NAMESPACE, namespace)
-        for namespace in result.namespaces:
-            kube.wait_gone(k8s.NAMESPACE, namespace, timeout=300)
+        failures = delete_namespaces(backend.cluster.kube(), result.namespaces, timeout=300)
     except DrillError as exc:  # a run that failed in the rebuild has no cluster to clean
-        print(f"  namespaces left: {exc}", file=sys.stderr)
+        failures = [exc]
+    for failure in failures:
+        print(f"  namespace left: {failure}", file=sys.stderr)
     backend.object_store.delete_bucket(f"rd-{result.run_id}")
 
 

@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from restore_drill.clusters.base import Cluster
+    from restore_drill.k8s import Kube
     from restore_drill.objectstore import ObjectStore
 
 
@@ -306,29 +307,46 @@ def _bundle(cluster: Cluster, dest: Path, drill: steps.Drill) -> None:
         drill.notes.append(f"failure bundle incomplete: {exc}")
 
 
+def delete_namespaces(kube: Kube, names: list[str], *, timeout: float = 120) -> list[DrillError]:
+    """Delete every namespace named, then wait until each is gone; return what failed.
+    None is waited for before all are deleted: the namespace controller empties them side
+    by side (a fleet's 18 took minutes one after another)."""
+    from restore_drill import k8s
+
+    failures: list[DrillError] = []
+    deleting: list[str] = []
+    for name in names:
+        try:
+            kube.delete(k8s.NAMESPACE, name)
+            deleting.append(name)
+        except DrillError as exc:
+            failures.append(exc)
+    for name in deleting:
+        try:
+            kube.wait_gone(k8s.NAMESPACE, name, timeout=timeout)
+        except DrillError as exc:
+            failures.append(exc)
+    return failures
+
+
 def clean_up(
     cluster: Cluster, object_store: ObjectStore, drill: steps.Drill, *, keep: str, failed: bool
 ) -> None:
     if keep == "always" or (keep == "on-failure" and failed):
         return
-    from restore_drill import k8s
-
-    # Namespaces first, and gone, so that no mover still writes into the bucket. Each is
-    # deleted before any is waited for: the namespace controller empties them side by side
-    # (a fleet's 18 took minutes one after another).
-    deleting: list[str] = []
+    # Namespaces first, and gone, so that no mover still writes into the bucket.
+    ours: list[str] = []
     for namespace in sorted(drill.created_namespaces):
         try:
             cluster.assert_may_delete_namespace(namespace, drill.created_namespaces)
-            cluster.kube().delete(k8s.NAMESPACE, namespace)
-            deleting.append(namespace)
+            ours.append(namespace)
         except DrillError as exc:
             drill.notes.append(f"clean-up: {exc}")
-    for namespace in deleting:
-        try:
-            cluster.kube().wait_gone(k8s.NAMESPACE, namespace, timeout=120)
-        except DrillError as exc:
-            drill.notes.append(f"clean-up: {exc}")
+    try:
+        failures = delete_namespaces(cluster.kube(), ours)
+    except DrillError as exc:  # no client: the cluster is gone
+        failures = [exc]
+    drill.notes.extend(f"clean-up: {exc}" for exc in failures)
     try:
         object_store.delete_bucket(drill.bucket)
     except DrillError as exc:

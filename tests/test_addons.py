@@ -34,6 +34,7 @@ from restore_drill.addons import (
     snapshotter_argv,
     statefulset_ready,
     storage_class_manifest,
+    with_controller_args,
 )
 from restore_drill.addons import install as addons_module
 from restore_drill.errors import BackendUnavailable, CommandFailed, UsageError
@@ -146,12 +147,35 @@ def test_snapshotter_argv(addons: Addons) -> None:
         "-k",
         "https://github.com/kubernetes-csi/external-snapshotter/client/config/crd?ref=v8.4.0",
     ]
-    assert controller[-4:] == [
-        "-n",
-        "kube-system",
-        "-k",
+    assert controller[-2:] == [
+        "kustomize",
         "https://github.com/kubernetes-csi/external-snapshotter/deploy/kubernetes/snapshot-controller?ref=v8.4.0",
     ]
+
+
+def _controller(args: list[str]) -> dict[str, Any]:
+    return {
+        "kind": "Deployment",
+        "metadata": {"name": "snapshot-controller"},
+        "spec": {"template": {"spec": {"containers": [
+            {"name": "snapshot-controller", "args": args},
+            {"name": "sidecar", "args": ["--retry-interval-max=1m"]},
+        ]}}},
+    }  # fmt: skip
+
+
+def test_controller_args_replace_upstreams_value_of_the_same_flag(addons: Addons) -> None:
+    upstream = ["--v=5", "--leader-election=true", "--retry-interval-max=5m"]
+    objects = with_controller_args([{"kind": "ServiceAccount"}, _controller(upstream)], addons)
+    containers = objects[1]["spec"]["template"]["spec"]["containers"]
+    assert containers[0]["args"] == ["--v=5", "--leader-election=true", "--retry-interval-max=5s"]
+    assert containers[1]["args"] == ["--retry-interval-max=1m"]  # not the controller
+
+
+def test_controller_args_without_the_controller_are_refused(addons: Addons) -> None:
+    with pytest.raises(UsageError, match="no container 'snapshot-controller'"):
+        with_controller_args([{"kind": "Deployment", "metadata": {"name": "other"}}], addons)
+    assert with_controller_args([], addons) == []  # a dry run renders nothing
 
 
 def test_data_source_validator_argv_uses_raw_urls_at_the_tag(addons: Addons) -> None:
@@ -388,11 +412,16 @@ def test_installer_runs_commands_in_order(
     addons: Addons, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ran: list[list[str]] = []
-    monkeypatch.setattr(
-        addons_module,
-        "run_command",
-        lambda argv, **kw: ran.append(list(argv)) or subprocess.CompletedProcess(argv, 0, "", ""),
-    )
+    applied: list[str] = []
+    rendered = yaml.safe_dump(_controller(["--v=5"]))
+
+    def run(argv: list[str], stdin: str | None = None, **kw: Any) -> Any:
+        ran.append(list(argv))
+        applied.append(stdin or "")
+        out = rendered if "kustomize" in argv else ""
+        return subprocess.CompletedProcess(argv, 0, out, "")
+
+    monkeypatch.setattr(addons_module, "run_command", run)
     waited: list[str] = []
     monkeypatch.setattr(
         addons_module.Readiness, "wait", lambda self, kube, timeout: waited.append(self.what)
@@ -400,7 +429,10 @@ def test_installer_runs_commands_in_order(
     installer = AddonInstaller(addons, KUBECONFIG, tmp_path)
     installer.install_snapshotter(kube=None)  # type: ignore[arg-type]
     installer.install_volsync(kube=None, version="0.16.0")  # type: ignore[arg-type]
-    assert [argv[0] for argv in ran] == ["kubectl", "kubectl", "helm", "helm", "helm"]
+    assert [argv[0] for argv in ran] == ["kubectl", "kubectl", "kubectl", "helm", "helm", "helm"]
+    assert ran[1][-2] == "kustomize" and ran[2][-2:] == ["-f", "-"]
+    controller = yaml.safe_load(applied[2])["spec"]["template"]["spec"]["containers"][0]
+    assert controller["args"] == ["--v=5", "--retry-interval-max=5s"]
     assert waited[:3] == [f"CRD {n} Established" for n in addons.section("snapshotter")["crds"]]
     assert "kube-system/snapshot-controller Available" in waited
     assert waited[-1] == "VolSync volsync-system/volsync Available"

@@ -21,6 +21,7 @@ from restore_drill.addons.commands import (
     recording,
     run_command,
     snapshotter_argv,
+    with_controller_args,
 )
 from restore_drill.addons.install import (
     AddonInstaller,
@@ -77,4 +78,5 @@ __all__ = [
     "statefulset_ready",
     "storage_class_manifest",
     "volsync_readiness",
+    "with_controller_args",
 ]

@@ -11,10 +11,12 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
+from typing import Any
 
 from restore_drill.addons.pins import Addons
-from restore_drill.errors import BackendUnavailable, CommandFailed
+from restore_drill.errors import BackendUnavailable, CommandFailed, UsageError
 from restore_drill.images.tools import TOOLS, tool
+from restore_drill.kinds import dig
 
 log = logging.getLogger(__name__)
 
@@ -165,22 +167,37 @@ def _raw_url(repository: str, ref: str, path: str) -> str:
 
 
 def snapshotter_argv(addons: Addons, kubeconfig: Path) -> list[list[str]]:
-    """VolumeSnapshot CRDs, then the snapshot-controller, as kustomizations at the tag."""
+    """VolumeSnapshot CRDs applied, then the snapshot-controller rendered (its flags are
+    set before it is applied), as kustomizations at the tag."""
     snap = addons.section("snapshotter")
     repo, tag = str(snap["repository"]), str(snap["version"])
     # Server-side apply: CRDs are too large for client-side apply's annotation.
     apply = ["apply", "--server-side", f"--field-manager={FIELD_MANAGER}", "--force-conflicts"]
     return [
         kubectl(kubeconfig, *apply, "-k", _kustomize_url(repo, str(snap["crds_path"]), tag)),
-        kubectl(
-            kubeconfig,
-            *apply,
-            "-n",
-            str(snap["controller_namespace"]),
-            "-k",
-            _kustomize_url(repo, str(snap["controller_path"]), tag),
-        ),
+        kubectl(kubeconfig, "kustomize", _kustomize_url(repo, str(snap["controller_path"]), tag)),
     ]
+
+
+def with_controller_args(objects: list[dict[str, Any]], addons: Addons) -> list[dict[str, Any]]:
+    """The snapshot-controller's objects with ``controller_args`` from clusters/addons.yaml
+    in its container's args: each replaces upstream's value of the same flag, if any."""
+    snap = addons.section("snapshotter")
+    wanted = [str(arg) for arg in snap.get("controller_args") or []]
+    names = {arg.split("=", 1)[0] for arg in wanted}
+    name = str(snap["controller_deployment"])
+    found = False
+    for obj in objects:
+        if obj.get("kind") != "Deployment" or dig(obj, "metadata", "name") != name:
+            continue
+        for container in dig(obj, "spec", "template", "spec", "containers") or []:
+            if container.get("name") == name:
+                kept = [a for a in container.get("args") or [] if a.split("=", 1)[0] not in names]
+                container["args"] = [*kept, *wanted]
+                found = True
+    if wanted and objects and not found:  # none: a dry run, which renders nothing
+        raise UsageError(f"no container {name!r} in Deployment {name!r} to give {wanted}")
+    return objects
 
 
 def data_source_validator_argv(addons: Addons, kubeconfig: Path) -> list[list[str]]:

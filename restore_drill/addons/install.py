@@ -25,6 +25,7 @@ from restore_drill.addons.commands import (
     kubectl,
     run_command,
     snapshotter_argv,
+    with_controller_args,
 )
 from restore_drill.addons.pins import (
     Addons,
@@ -214,17 +215,20 @@ class AddonInstaller:
         if self.offline:
             render = offline.snapshot_controller_render_argv(self.addons, self.kubeconfig)
             rendered = run_command(render, env=self.env, timeout=self.timeout).stdout
-            pinned = offline.pin_controller_image(rendered, self.addons)
-            self._require_images(list(yaml.safe_load_all(pinned)), "the snapshot-controller")
-            namespace = str(self.addons.section("snapshotter")["controller_namespace"])
-            run_command(
-                kubectl(self.kubeconfig, *offline.SERVER_SIDE, "-n", namespace, "-f", "-"),
-                env=self.env,
-                timeout=self.timeout,
-                stdin=pinned,
-            )
+            rendered = offline.pin_controller_image(rendered, self.addons)
         else:
-            self._run_all(snapshotter_argv(self.addons, self.kubeconfig)[1:])
+            render = snapshotter_argv(self.addons, self.kubeconfig)[1]
+            rendered = run_command(render, env=self.env, timeout=self.timeout).stdout
+        objects = [doc for doc in yaml.safe_load_all(rendered) if isinstance(doc, dict)]
+        if self.offline:
+            self._require_images(objects, "the snapshot-controller")
+        namespace = str(self.addons.section("snapshotter")["controller_namespace"])
+        run_command(
+            kubectl(self.kubeconfig, *offline.SERVER_SIDE, "-n", namespace, "-f", "-"),
+            env=self.env,
+            timeout=self.timeout,
+            stdin=yaml.safe_dump_all(with_controller_args(objects, self.addons)),
+        )
         self._wait_all(kube, [r for r in snapshotter_readiness(self.addons) if r.kind != CRD])
 
     def install_data_source_validator(self, kube: Kube) -> None:

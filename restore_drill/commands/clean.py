@@ -133,6 +133,11 @@ def remove_network(name: str, owner: str) -> str:
         return "already gone"
     if label != owner:
         return f"left alone: it does not carry {minio.RUN_LABEL}={owner}"
+    # Another run's cluster or store may have joined it since (kind adopts the network).
+    inspect = ["docker", "network", "inspect", "--format", "{{range .Containers}}{{.Name}} {{end}}"]
+    users = run_command([*inspect, name], timeout=60).stdout.split()
+    if users:
+        return f"left in place: still used by {', '.join(sorted(users))}"
     run_command(["docker", "network", "rm", name], timeout=60)
     return "removed"
 

@@ -151,17 +151,39 @@ def test_a_container_without_this_runs_label_is_left_alone(monkeypatch: pytest.M
     assert clean.remove_container("m-1") == "removed" and removed == ["m-1"]
 
 
+def docker(ran: list[list[str]], network_users: str) -> Any:
+    """A docker CLI double: records each command; ``network inspect`` names the users."""
+
+    def run(argv: list[str], **_: Any) -> subprocess.CompletedProcess[str]:
+        ran.append(argv)
+        return subprocess.CompletedProcess(argv, 0, network_users if "inspect" in argv else "", "")
+
+    return run
+
+
 def test_a_network_is_removed_only_with_its_owners_label(monkeypatch: pytest.MonkeyPatch) -> None:
     ran: list[list[str]] = []
-    monkeypatch.setattr(clean, "run_command", lambda argv, **_: ran.append(argv))
+    monkeypatch.setattr(clean, "run_command", docker(ran, network_users=""))
     monkeypatch.setattr(minio, "run_label", lambda name, kind="container": "")
     assert clean.remove_network("kind", "m-1").startswith("left alone") and ran == []
     monkeypatch.setattr(minio, "run_label", lambda name, kind="container": "m-1")
     assert clean.remove_network("kind", "m-1") == "removed"
-    assert ran == [["docker", "network", "rm", "kind"]]
+    assert ran[-1] == ["docker", "network", "rm", "kind"]
     monkeypatch.setattr(clean, "remove_container", lambda name: "removed")
     done = clean.remove_kept({"container": "m-1", "network": "kind"})
     assert done[-1] == "network kind: removed", "the network goes last"
+
+
+def test_a_network_another_run_still_uses_is_left_in_place(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ran: list[list[str]] = []
+    users = "rd-kind-b-control-plane minio-b "
+    monkeypatch.setattr(clean, "run_command", docker(ran, network_users=users))
+    monkeypatch.setattr(minio, "run_label", lambda name, kind="container": "m-1")
+    done = clean.remove_network("kind", "m-1")
+    assert done == "left in place: still used by minio-b, rd-kind-b-control-plane"
+    assert ["docker", "network", "rm", "kind"] not in ran
 
 
 def dead_pid() -> int:
