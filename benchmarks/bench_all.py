@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from restore_drill.scenario import load_group
+
 GOAL_SECONDS = 360.0  # six drills, cluster up and rebuild included
 
 
@@ -69,7 +71,9 @@ def main() -> None:
     for jobs, wall, results in rounds:
         drills = sum(drill_seconds(r) for r in results)
         passed = sum(1 for r in results if r.get("verdict") == "PASS")
-        goal = "met" if wall <= GOAL_SECONDS else "missed"
+        # Met only by a whole run: every disaster drilled, and passed.
+        whole = passed == len(results) == len(load_group("all"))
+        goal = "met" if whole and wall <= GOAL_SECONDS else "missed"
         print(
             f"{jobs:>4} {wall:7.1f} {wall / first:7.2f} {drills:8.1f} {passed:>3}/{len(results)}"
             f"  <= {GOAL_SECONDS:.0f} s: {goal}"
@@ -80,6 +84,8 @@ def main() -> None:
                 f"RTO {seconds(r.get('rto_seconds'))} of {seconds(r.get('rto_target_seconds'))}, "
                 f"steps {drill_seconds(r):.1f} s"
             )
+            if r.get("verdict") != "PASS":  # why, in a line: the run's directory is gone
+                print(f"         {r.get('failure_type')}: {str(r.get('failure'))[:300]}")
     print(f"load average after: {load_average()}")
 
 

@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,7 @@ log = logging.getLogger(__name__)
 if TYPE_CHECKING:
     from restore_drill.clusters.base import Cluster
     from restore_drill.objectstore import ObjectStore
+    from restore_drill.report import DrillResult
 
 # What a kept run leaves running, in its backend directory (read by `restore-drill clean`).
 KEPT_FILE = "kept.json"
@@ -97,6 +99,18 @@ def _object_store(kind: str, options: dict[str, Any]) -> ObjectStore:
     return ExternalS3.from_env()
 
 
+_mark: list[str] = []  # this process's
+
+
+def _process_mark() -> str:
+    """The mark every tool this process starts carries (the environment is the process's:
+    backends started side by side share one), made on first use."""
+    if not _mark:
+        _mark.append(secrets.token_hex(8))
+        os.environ[RUN_MARK] = _mark[0]  # inherited by every tool the run starts from here on
+    return _mark[0]
+
+
 def start_backend(backend: str, run_dir: Path, **options: Any) -> Backend:
     """Start the object store, then create (or attach to) the cluster for ``backend``."""
     from restore_drill.addons.together import Background
@@ -113,8 +127,7 @@ def start_backend(backend: str, run_dir: Path, **options: Any) -> Backend:
     cluster = make_cluster(backend, run_dir / "cluster", store, **options)
     run_dir.mkdir(parents=True, exist_ok=True)
     record = run_dir / RUNNING_FILE
-    mark = secrets.token_hex(8)
-    os.environ[RUN_MARK] = mark  # inherited by every tool the run starts from here on
+    mark = _process_mark()
     owned: dict[str, object] = {"pid": os.getpid(), "processes": mark}
     # What the cluster must find (MinIO's network) first; the store then starts beside the
     # cluster's creation, and the cluster's addons are never waited for by the store.
@@ -148,3 +161,23 @@ def start_backend(backend: str, run_dir: Path, **options: Any) -> Backend:
         record.unlink(missing_ok=True)
         raise
     return Backend(cluster, store, created_cluster=backend != "existing", run_dir=run_dir)
+
+
+def on_own_backend(
+    backend: str,
+    where: Path,
+    keep: str,
+    drill: Callable[[Backend], DrillResult],
+    **options: Any,
+) -> DrillResult:
+    """``drill`` on a cluster and object store of its own, started in ``where`` and closed
+    after it: kept as ``keep`` says for its verdict; one that raised (stopped, crashed) is
+    kept only with ``always``, as a stopped run's is."""
+    started = start_backend(backend, where, **options)
+    kept = keep == "always"
+    try:
+        result = drill(started)
+        kept = keep_cluster(keep, failed=not result.passed)
+        return result
+    finally:
+        started.close(keep_cluster=kept)

@@ -11,6 +11,7 @@ import builtins
 import functools
 import json
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -105,10 +106,17 @@ class Kube:
         )
         self.api_client = k8s_client.ApiClient(configuration)
         self._dynamic: DynamicClient | None = None
+        # Discovery fills its cache on a kind's first use and is not made for threads:
+        # drills side by side, and a drill's own threads, share one client.
+        self._discovery = threading.RLock()
 
     @property
     def dynamic(self) -> DynamicClient:
         # Discovery is done lazily: a freshly started API server may still be warming up.
+        with self._discovery:
+            return self._dynamic_client()
+
+    def _dynamic_client(self) -> DynamicClient:
         if self._dynamic is None:
             from kubernetes.dynamic import DynamicClient
 
@@ -129,7 +137,8 @@ class Kube:
         from kubernetes.dynamic.exceptions import ResourceNotFoundError
 
         try:
-            return self.dynamic.resources.get(api_version=kind.api_version, kind=kind.kind)
+            with self._discovery:
+                return self.dynamic.resources.get(api_version=kind.api_version, kind=kind.kind)
         except ResourceNotFoundError as exc:
             raise KubeError(f"the API server does not serve {kind}") from exc
 

@@ -23,12 +23,11 @@ from typing import TextIO
 import pytest
 from _pytest._io import TerminalWriter
 
-from restore_drill import kinds
 from restore_drill.backend import KEEP_CHOICES, Backend, keep_cluster
 from restore_drill.clusters import CHOICES, choose_backend
 from restore_drill.commands.progress import shown
 from restore_drill.commands.side_by_side import Stoppable
-from restore_drill.errors import DrillError, UsageError
+from restore_drill.errors import UsageError
 from restore_drill.progress import Sink, ignore
 from restore_drill.report import DrillResult
 from restore_drill.runner import RunOptions, run_drill
@@ -236,15 +235,6 @@ class SideBySide:
         planned: dict[str, tuple[Scenario, RunOptions]],
         jobs: int,
     ) -> None:
-        if planned:
-            # The client's discovery fills its cache on first use of a kind, which is not
-            # made for threads: every kind is looked up once before they share the client.
-            kube = backend.cluster.kube()
-            for kind in (v for v in vars(kinds).values() if isinstance(v, kinds.Kind)):
-                try:
-                    kube.resource(kind)
-                except DrillError:
-                    pass  # not served here (an optional CRD): no drill of this cluster uses it
         self.stop = threading.Event()
         self.pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="drill")
         self.futures = {

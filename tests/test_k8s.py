@@ -7,6 +7,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -216,6 +217,49 @@ def test_discovery_leaves_no_cache_file_behind(
     assert client.get(CONFIG_MAP, "seen", "drill")["metadata"]["name"] == "seen"
     client.close()
     assert list(temp.iterdir()) == []
+
+
+def test_threads_sharing_a_client_look_kinds_up_one_at_a_time(
+    api: StandInApi, tmp_path: Path
+) -> None:
+    import time
+
+    client = Kube(api.write_kubeconfig(tmp_path / "kubeconfig"))
+    inside: list[int] = []
+
+    class Resources:
+        """A lookup that fails when two threads are in it at once, as a half-filled
+        discovery cache does."""
+
+        def get(self, **_: Any) -> str:
+            inside.append(1)
+            try:
+                if len(inside) > 1:
+                    raise RuntimeError("two lookups at once")
+                time.sleep(0.02)
+                return "resource"
+            finally:
+                inside.pop()
+
+    class Dynamic:
+        resources = Resources()
+
+    client._dynamic = Dynamic()  # type: ignore[assignment]
+    failures: list[BaseException] = []
+
+    def look_up() -> None:
+        try:
+            client.resource(CONFIG_MAP)
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=look_up) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    client.close()
+    assert failures == []
 
 
 class Answer(Exception):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -280,3 +281,32 @@ def test_the_kind_network_is_matched_by_its_exact_name(
         store.start()
     label = f"restore-drill.run={store.settings.name}"
     assert (["docker", "network", "create", "--label", label, "kind"] in ran) is created
+
+
+def test_stores_started_at_once_make_one_network(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import threading
+    import time
+
+    from restore_drill.objectstore import minio as minio_module
+
+    monkeypatch.setenv("RESTORE_DRILL_CACHE", str(tmp_path))
+    created: list[str] = []
+
+    def docker(argv: list[str], **kw: object) -> subprocess.CompletedProcess[str]:
+        if argv[:3] == ["docker", "network", "create"]:
+            time.sleep(0.1)  # Docker names no network until its create ends
+            created.append(argv[-1])
+        out = "\n".join(created) if argv[:3] == ["docker", "network", "ls"] else ""
+        return subprocess.CompletedProcess(argv, 0, out, "")
+
+    monkeypatch.setattr(minio_module, "run_command", docker)
+    stores = [MinioContainer() for _ in range(3)]
+    threads = [threading.Thread(target=store.prepare) for store in stores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert created == ["kind"]  # two would make every `--network kind` ambiguous
+    assert sum("network" in store.started_resources() for store in stores) == 1

@@ -9,17 +9,24 @@ import argparse
 import os
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
 from functools import partial
 from pathlib import Path
 
 from restore_drill import room
-from restore_drill.backend import KEEP_CHOICES, Backend, keep_cluster, start_backend
+from restore_drill.backend import (
+    KEEP_CHOICES,
+    Backend,
+    keep_cluster,
+    on_own_backend,
+    start_backend,
+)
 from restore_drill.clusters import CHOICES, choose_backend
 from restore_drill.commands.clean import leftovers_notice
 from restore_drill.commands.cluster import add_images_argument
 from restore_drill.commands.progress import shown
-from restore_drill.commands.side_by_side import run_side_by_side
-from restore_drill.errors import UsageError
+from restore_drill.commands.side_by_side import Stoppable, first_crash, run_side_by_side
+from restore_drill.errors import Terminated, UsageError
 from restore_drill.progress import Sink
 from restore_drill.report import (
     TABLE_HEADER,
@@ -73,9 +80,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--jobs",
         type=_jobs,
         default=1,
-        help="drills run side by side on the run's cluster, each in its own namespaces; those "
-        "that rebuild the cluster, reinstall VolSync or stop the store run alone, after them "
-        "(default 1: one after another)",
+        help="drills run side by side on the run's cluster, each in its own namespaces; on "
+        "kind, those that rebuild the cluster, reinstall VolSync or stop the store run at the "
+        "same time on a cluster and store of their own (default 1: one after another)",
     )
     parser.add_argument(
         "--dry-run",
@@ -159,20 +166,55 @@ def _dry_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def start_run(
-    backend: str, out: Path, prefix: str, options: dict[str, object]
-) -> tuple[Backend, Path]:
-    """Name what earlier runs left behind, make this run's directory under ``out`` and
-    start its backend there; a run that cannot start leaves no directory."""
+def open_run(out: Path, prefix: str) -> Path:
+    """Name what earlier runs left behind, then make this run's directory under ``out``."""
     notice = leftovers_notice(out)
     if notice:
         print(notice, flush=True)
-    run_dir = new_run_dir(out, prefix)
+    return new_run_dir(out, prefix)
+
+
+def start_in(run_dir: Path, backend: str, options: dict[str, object]) -> Backend:
+    """Start the run's backend in ``run_dir``; a run that cannot start leaves no directory."""
     try:
-        return start_backend(backend, run_dir / "backend", **options), run_dir
+        return start_backend(backend, run_dir / "backend", **options)
     except BaseException:
         remove_if_empty(run_dir)
         raise
+
+
+def start_run(
+    backend: str, out: Path, prefix: str, options: dict[str, object]
+) -> tuple[Backend, Path]:
+    run_dir = open_run(out, prefix)
+    return start_in(run_dir, backend, options), run_dir
+
+
+def _on_run_cluster(
+    started: Backend,
+    run_dir: Path,
+    args: argparse.Namespace,
+    scenarios: list[Scenario],
+    *,
+    together: list[Scenario],
+    stop: threading.Event,
+) -> list[DrillResult]:
+    """The drills on the run's own cluster: ``together`` side by side, then the rest."""
+    results: list[DrillResult] = []
+    interrupted = False
+    live = False if args.jobs > 1 else None  # None: a status line when stdout is a TTY
+    drill = partial(_drill, started=started, run_dir=run_dir, args=args, live=live)
+    try:
+        results += run_side_by_side(together, args.jobs, drill, stop=stop)
+        results += [drill(s) for s in scenarios if s not in together]
+    except KeyboardInterrupt:
+        interrupted = True  # a stopped run leaves nothing behind unless told to keep it
+        raise
+    finally:
+        failed = not results or any(not r.passed for r in results)
+        keep = args.keep == "always" if interrupted else keep_cluster(args.keep, failed=failed)
+        started.close(keep_cluster=keep)
+    return results
 
 
 _history = threading.Lock()  # drills side by side append to one history file
@@ -206,6 +248,33 @@ def _drill(
     return result
 
 
+def _on_own_cluster(
+    scenario: Scenario,
+    stop: threading.Event,
+    *,
+    backend: str,
+    run_dir: Path,
+    args: argparse.Namespace,
+) -> DrillResult:
+    """A drill that changes what others share (the cluster, VolSync, the store) on a kind
+    cluster and object store of its own, started and closed in the drill's thread. It
+    stops when ``stop`` is set; its crash sets it."""
+    wrap = partial(Stoppable, stop=stop)
+    try:
+        return on_own_backend(
+            backend,
+            run_dir / f"backend-{scenario.name}",
+            args.keep,
+            lambda started: _drill(
+                scenario, wrap, started=started, run_dir=run_dir, args=args, live=False
+            ),
+            **backend_options(args, backend),
+        )
+    except BaseException:
+        stop.set()
+        raise
+
+
 def run(args: argparse.Namespace) -> int:
     # Mistyped input is named before anything is probed or started.
     if args.scenario not in GROUPS:
@@ -224,28 +293,46 @@ def run(args: argparse.Namespace) -> int:
     scenarios = _scenarios(args.scenario, backend)
     side_by_side = args.jobs > 1
     together = [s for s in scenarios if side_by_side and not s.runs_alone]
+    # Each on a cluster of its own, at the same time as the shared ones (kind only).
+    own = [s for s in scenarios if side_by_side and backend == "kind" and s.runs_alone]
     if backend == "kind":
         written = [room.data_per_pvc(s.apps, args.size or s.size) for s in scenarios]
-        # Drills side by side hold their data on the node at the same time.
+        # Drills side by side hold their data on the machine at the same time.
         written.append(
-            [size for s in together for size in room.data_per_pvc(s.apps, args.size or s.size)]
+            [
+                size
+                for s in together + own
+                for size in room.data_per_pvc(s.apps, args.size or s.size)
+            ]
         )
         room.check_fits_disk(max(written, key=sum))
-    started, run_dir = start_run(backend, args.out, "run", backend_options(args, backend))
+    options = backend_options(args, backend)  # checks its input: before anything is made
+    run_dir = open_run(args.out, "run")
     results: list[DrillResult] = []
-    interrupted = False
-    live = False if side_by_side else None  # None: a status line when stdout is a TTY
-    drill = partial(_drill, started=started, run_dir=run_dir, args=args, live=live)
-    try:
-        results += run_side_by_side(together, args.jobs, drill)
-        results += [drill(s) for s in scenarios if s not in together]
-    except KeyboardInterrupt:
-        interrupted = True  # a stopped run leaves nothing behind unless told to keep it
-        raise
-    finally:
-        failed = not results or any(not r.passed for r in results)
-        keep = args.keep == "always" if interrupted else keep_cluster(args.keep, failed=failed)
-        started.close(keep_cluster=keep)
+    stop = threading.Event()
+    with ThreadPoolExecutor(max_workers=len(own) or 1, thread_name_prefix="cluster") as pool:
+        elsewhere = [
+            pool.submit(_on_own_cluster, s, stop, backend=backend, run_dir=run_dir, args=args)
+            for s in own
+        ]
+        try:
+            here = [s for s in scenarios if s not in own]
+            if here:  # a run of drills that each need their own cluster makes no other
+                started = start_in(run_dir, backend, options)
+                results += _on_run_cluster(
+                    started, run_dir, args, here, together=together, stop=stop
+                )
+            results += [future.result() for future in elsewhere]
+        except Terminated as stopped:
+            stop.set()  # the drills on clusters of their own stop at their next step
+            wait(elsewhere)
+            crash = first_crash(elsewhere)  # stopped by their crash: name it, not the stop
+            if crash is None or isinstance(crash, Terminated):
+                raise
+            raise crash from stopped
+        except BaseException:
+            stop.set()
+            raise
     paths = write_reports(results, run_dir, history_dir=args.out)
     write_reports(results, args.out)  # the latest run's report at a stable path
     print()

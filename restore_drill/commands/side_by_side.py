@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from functools import partial
+from typing import Any
 
 from restore_drill.errors import Terminated
 from restore_drill.progress import Event, Sink, StepStarted, Waiting
@@ -36,19 +37,37 @@ class Stoppable:
         self.sink(event)
 
 
-def run_side_by_side(scenarios: Sequence[Scenario], jobs: int, drill: Drill) -> list[DrillResult]:
+def run_side_by_side(
+    scenarios: Sequence[Scenario], jobs: int, drill: Drill, *, stop: threading.Event | None = None
+) -> list[DrillResult]:
     """Each scenario's result, in order, with up to ``jobs`` drills running at once.
-    ``drill(scenario, wrap)`` runs one drill, its display wrapped by ``wrap``."""
-    stop = threading.Event()
+    ``drill(scenario, wrap)`` runs one drill, its display wrapped by ``wrap``; setting
+    ``stop`` (the run's, when other drills run elsewhere) stops them all."""
+    if stop is None:
+        stop = threading.Event()
     # Leaving the block waits for the drills that run: each tears down what it made.
     with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="drill") as pool:
         futures = [
             pool.submit(drill, scenario, partial(Stoppable, stop=stop)) for scenario in scenarios
         ]
         try:
+            # The first crash stops the others at once, whichever drill it was.
+            wait(futures, return_when=FIRST_EXCEPTION)
+            crash = first_crash(futures)
+            if crash is not None:
+                raise crash
             return [future.result() for future in futures]
         except BaseException:
             stop.set()
             for future in futures:
                 future.cancel()  # those not started yet never start
             raise
+
+
+def first_crash(futures: Sequence[Future[Any]]) -> BaseException | None:
+    """What ended the first of the finished drills that raised, the cause before the stops
+    it caused (``Terminated``, raised by the others once the run was stopped)."""
+    raised = [f.exception() for f in futures if f.done() and not f.cancelled()]
+    crashes = [exc for exc in raised if exc is not None]
+    causes = [exc for exc in crashes if not isinstance(exc, Terminated)]
+    return next(iter(causes or crashes), None)

@@ -7,6 +7,7 @@ that what a killed run left can be found and removed.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import secrets
@@ -14,10 +15,13 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from restore_drill.addons import load_addons, run_command
 from restore_drill.errors import BackendUnavailable, CommandFailed, ObjectStoreError, WaitTimeout
+from restore_drill.images.cache import cache_dir
 from restore_drill.images.pins import Offline
 from restore_drill.objectstore.base import ObjectStore, S3Credentials
 
@@ -77,6 +81,18 @@ class MinioSettings:
         return [*argv, self.image, "server", "/data", "--address", f":{self.port}"]
 
 
+@contextmanager
+def _one_at_a_time(what: str) -> Iterator[None]:
+    """An exclusive lock on this machine (threads and processes): two ``docker network
+    create`` of one name at once make two networks, and every later ``--network kind``
+    is then refused as ambiguous."""
+    path = cache_dir() / f"{what}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes
+        yield
+
+
 class MinioContainer(ObjectStore):
     """MinIO in a Docker container on the ``kind`` network (kind backend).
 
@@ -130,16 +146,21 @@ class MinioContainer(ObjectStore):
                 f"MinIO image {settings.image} is not here (no image is pulled): "
                 "run 'restore-drill images build'"
             ) from None
-        networks = run_command(["docker", "network", "ls", "--format", "{{.Name}}"], timeout=60)
-        if settings.network not in networks.stdout.split():
-            # kind adopts an existing "kind" network; we remove it later only if we made it,
-            # and its label says whose it is to `restore-drill clean`.
-            label = f"{RUN_LABEL}={settings.name}"
-            run_command(
-                ["docker", "network", "create", "--label", label, settings.network], timeout=60
-            )
-            self._created_network = True
+        with _one_at_a_time("network"):
+            if not self._network_exists():
+                # kind adopts an existing "kind" network; we remove it later only if we
+                # made it, and its label says whose it is to `restore-drill clean`.
+                label = f"{RUN_LABEL}={settings.name}"
+                run_command(
+                    ["docker", "network", "create", "--label", label, settings.network],
+                    timeout=60,
+                )
+                self._created_network = True
         self._prepared = True
+
+    def _network_exists(self) -> bool:
+        networks = run_command(["docker", "network", "ls", "--format", "{{.Name}}"], timeout=60)
+        return self.settings.network in networks.stdout.split()
 
     def start(self) -> None:
         if self._started:

@@ -115,40 +115,140 @@ def test_jobs_must_be_a_whole_number_of_drills(capsys: pytest.CaptureFixture[str
         assert f"{bad!r} is not a whole number of drills" in capsys.readouterr().err
 
 
-def test_run_all_with_jobs_runs_the_shared_drills_together_and_the_rest_alone_after(
+class Started:
+    """A started backend that records where it was started and how it was closed."""
+
+    cluster = object_store = None
+
+    def __init__(self, where: Path, closed: list[tuple[str, bool]]) -> None:
+        self.where, self.closed = where, closed
+
+    def close(self, keep_cluster: bool) -> None:
+        self.closed.append((self.where.name, keep_cluster))
+
+
+def fake_backends(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, run_drill: Any
+) -> list[tuple[str, bool]]:
+    """``run`` on kind with every backend a :class:`Started`; returns the closes seen."""
+    from restore_drill import backend, room
+    from restore_drill.commands import run as run_command
+
+    closed: list[tuple[str, bool]] = []
+    monkeypatch.setattr(run_command, "choose_backend", lambda name: ("kind", "asked"))
+    monkeypatch.setattr(run_command, "open_run", lambda out, prefix: tmp_path / "run-1")
+    monkeypatch.setattr(
+        run_command, "start_in", lambda run_dir, *a: Started(run_dir / "backend", closed)
+    )
+    monkeypatch.setattr(backend, "start_backend", lambda b, where, **o: Started(where, closed))
+    monkeypatch.setattr(run_command, "run_drill", run_drill)
+    monkeypatch.setattr(room, "check_fits_disk", lambda sizes: None)
+    return closed
+
+
+def test_run_all_with_jobs_runs_the_rebuilds_on_clusters_of_their_own_beside_the_rest(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     import threading
     import time
 
-    from restore_drill import room
-    from restore_drill.commands import run as run_command
     from restore_drill.report import DrillResult
 
     ran: list[tuple[str, str, float, float]] = []  # scenario, thread, start, end
 
-    class Started:
-        cluster = object_store = None
-
-        def close(self, keep_cluster: bool) -> None:
-            pass
-
     def run_drill(scenario: Any, cluster: Any, store: Any, options: Any) -> DrillResult:
         start = time.monotonic()
-        time.sleep(0.1)
+        time.sleep(0.2)
         ran.append((scenario.name, threading.current_thread().name, start, time.monotonic()))
         return DrillResult(scenario.name, "kind", "r1", True, scenario.target_seconds)
 
-    monkeypatch.setattr(run_command, "choose_backend", lambda name: ("kind", "asked"))
-    monkeypatch.setattr(run_command, "start_run", lambda *a: (Started(), tmp_path / "run-1"))
-    monkeypatch.setattr(run_command, "run_drill", run_drill)
-    monkeypatch.setattr(room, "check_fits_disk", lambda sizes: None)
+    closed = fake_backends(monkeypatch, tmp_path, run_drill)
     assert main(["run", "all", "--jobs", "3", "--out", str(tmp_path)]) == 0
     alone = {"cluster-rebuild", "volsync-upgrade"}
     shared = [r for r in ran if r[0] not in alone]
     assert len(shared) == 4 and all(r[1].startswith("drill") for r in shared)
     assert len({r[1] for r in shared}) == 3  # three at a time
-    assert [r[0] for r in ran if r[0] in alone] == ["cluster-rebuild", "volsync-upgrade"]
-    assert all(r[1] == "MainThread" and r[2] >= max(s[3] for s in shared) for r in ran[4:])
+    own = [r for r in ran if r[0] in alone]
+    assert len(own) == 2 and all(r[1].startswith("cluster") for r in own)
+    assert all(r[2] < min(s[3] for s in shared) for r in own), "beside the shared drills"
+    assert sorted(closed) == [
+        ("backend", False),
+        ("backend-cluster-rebuild", False),
+        ("backend-volsync-upgrade", False),
+    ]
     out = capsys.readouterr().out
     assert all(f"drill {name}: PASS" in out for name, *_ in ran)
+
+
+@pytest.mark.parametrize("where", ["a drill", "the cluster's start"])
+def test_a_crash_on_the_run_cluster_stops_the_drills_on_their_own_clusters(
+    where: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import time
+
+    from restore_drill.commands import run as run_command
+    from restore_drill.errors import Terminated
+    from restore_drill.progress import StepStarted
+    from restore_drill.report import DrillResult
+
+    stopped: list[str] = []
+
+    def run_drill(scenario: Any, cluster: Any, store: Any, options: Any) -> Any:
+        if scenario.name == "pvc-delete":
+            time.sleep(0.2)
+            raise RuntimeError("the harness broke")
+        if not scenario.runs_alone:
+            return DrillResult(scenario.name, "kind", "r1", True, scenario.target_seconds)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                options.progress(StepStarted("backup"))
+            except Terminated:
+                stopped.append(scenario.name)
+                raise
+            time.sleep(0.02)
+        raise AssertionError(f"{scenario.name} was never stopped")
+
+    closed = fake_backends(monkeypatch, tmp_path, run_drill)
+    if where == "the cluster's start":
+
+        def start_in(*args: Any) -> Any:
+            time.sleep(0.2)
+            raise RuntimeError("the harness broke")
+
+        monkeypatch.setattr(run_command, "start_in", start_in)
+    with pytest.raises(RuntimeError, match="the harness broke"):
+        main(["run", "all", "--jobs", "3", "--out", str(tmp_path)])
+    assert sorted(stopped) == ["cluster-rebuild", "volsync-upgrade"]
+    assert ("backend-cluster-rebuild", False) in closed  # stopped: not kept
+
+
+def test_a_crash_on_a_cluster_of_its_own_stops_the_rest_and_is_what_the_run_reports(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import time
+
+    from restore_drill.errors import Terminated
+    from restore_drill.progress import StepStarted
+
+    stopped: list[str] = []
+
+    def run_drill(scenario: Any, cluster: Any, store: Any, options: Any) -> Any:
+        if scenario.name == "cluster-rebuild":
+            time.sleep(0.2)
+            raise RuntimeError("the rebuild broke")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                options.progress(StepStarted("backup"))
+            except Terminated:
+                stopped.append(scenario.name)
+                raise
+            time.sleep(0.02)
+        raise AssertionError(f"{scenario.name} was never stopped")
+
+    fake_backends(monkeypatch, tmp_path, run_drill)
+    with pytest.raises(RuntimeError, match="the rebuild broke"):  # not the stops it caused
+        main(["run", "all", "--jobs", "3", "--out", str(tmp_path)])
+    running = {"app-delete", "namespace-delete", "point-in-time", "volsync-upgrade"}
+    assert running <= set(stopped)  # pvc-delete, queued, is cancelled or stopped at once
