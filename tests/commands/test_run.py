@@ -180,6 +180,24 @@ def test_run_all_with_jobs_runs_the_rebuilds_on_clusters_of_their_own_beside_the
     assert all(f"drill {name}: PASS" in out for name, *_ in ran)
 
 
+def until_stopped(name: str, progress: Any, stopped: list[str]) -> None:
+    """A drill that keeps stepping until the run stops it; its name goes in ``stopped``."""
+    import time
+
+    from restore_drill.errors import Terminated
+    from restore_drill.progress import StepStarted
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            progress(StepStarted("backup"))
+        except Terminated:
+            stopped.append(name)
+            raise
+        time.sleep(0.02)
+    raise AssertionError(f"{name} was never stopped")
+
+
 @pytest.mark.parametrize("where", ["a drill", "the cluster's start"])
 def test_a_crash_on_the_run_cluster_stops_the_drills_on_their_own_clusters(
     where: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
@@ -187,8 +205,6 @@ def test_a_crash_on_the_run_cluster_stops_the_drills_on_their_own_clusters(
     import time
 
     from restore_drill.commands import run as run_command
-    from restore_drill.errors import Terminated
-    from restore_drill.progress import StepStarted
     from restore_drill.report import DrillResult
 
     stopped: list[str] = []
@@ -199,15 +215,7 @@ def test_a_crash_on_the_run_cluster_stops_the_drills_on_their_own_clusters(
             raise RuntimeError("the harness broke")
         if not scenario.runs_alone:
             return DrillResult(scenario.name, "kind", "r1", True, scenario.target_seconds)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                options.progress(StepStarted("backup"))
-            except Terminated:
-                stopped.append(scenario.name)
-                raise
-            time.sleep(0.02)
-        raise AssertionError(f"{scenario.name} was never stopped")
+        until_stopped(scenario.name, options.progress, stopped)
 
     closed = fake_backends(monkeypatch, tmp_path, run_drill)
     if where == "the cluster's start":
@@ -228,24 +236,13 @@ def test_a_crash_on_a_cluster_of_its_own_stops_the_rest_and_is_what_the_run_repo
 ) -> None:
     import time
 
-    from restore_drill.errors import Terminated
-    from restore_drill.progress import StepStarted
-
     stopped: list[str] = []
 
     def run_drill(scenario: Any, cluster: Any, store: Any, options: Any) -> Any:
         if scenario.name == "cluster-rebuild":
             time.sleep(0.2)
             raise RuntimeError("the rebuild broke")
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                options.progress(StepStarted("backup"))
-            except Terminated:
-                stopped.append(scenario.name)
-                raise
-            time.sleep(0.02)
-        raise AssertionError(f"{scenario.name} was never stopped")
+        until_stopped(scenario.name, options.progress, stopped)
 
     fake_backends(monkeypatch, tmp_path, run_drill)
     with pytest.raises(RuntimeError, match="the rebuild broke"):  # not the stops it caused
