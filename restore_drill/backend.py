@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import secrets
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,15 +101,17 @@ def _object_store(kind: str, options: dict[str, Any]) -> ObjectStore:
 
 
 _mark: list[str] = []  # this process's
+_marking = threading.Lock()  # backends start side by side, in threads
 
 
 def _process_mark() -> str:
     """The mark every tool this process starts carries (the environment is the process's:
     backends started side by side share one), made on first use."""
-    if not _mark:
-        _mark.append(secrets.token_hex(8))
-        os.environ[RUN_MARK] = _mark[0]  # inherited by every tool the run starts from here on
-    return _mark[0]
+    with _marking:
+        if not _mark:
+            _mark.append(secrets.token_hex(8))
+            os.environ[RUN_MARK] = _mark[0]  # inherited by every tool started from here on
+        return _mark[0]
 
 
 def start_backend(backend: str, run_dir: Path, **options: Any) -> Backend:

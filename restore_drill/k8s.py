@@ -108,15 +108,11 @@ class Kube:
         self._dynamic: DynamicClient | None = None
         # Discovery fills its cache on a kind's first use and is not made for threads:
         # drills side by side, and a drill's own threads, share one client.
-        self._discovery = threading.RLock()
+        self._discovery = threading.Lock()
 
     @property
     def dynamic(self) -> DynamicClient:
         # Discovery is done lazily: a freshly started API server may still be warming up.
-        with self._discovery:
-            return self._dynamic_client()
-
-    def _dynamic_client(self) -> DynamicClient:
         if self._dynamic is None:
             from kubernetes.dynamic import DynamicClient
 

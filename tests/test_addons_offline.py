@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-import yaml
 
 from restore_drill.addons import load_addons, offline
 from restore_drill.errors import ImageMissing
@@ -25,14 +24,14 @@ def test_csi_driver_objects_run_the_pinned_images_and_leave_classes_to_pins() ->
 
 
 def test_snapshot_controller_runs_the_pinned_build() -> None:
-    rendered = yaml.safe_dump_all([
+    rendered = [
         {"kind": "Deployment", "spec": {"template": {"spec": {"containers": [
             {"name": "snapshot-controller",
              "image": "registry.k8s.io/sig-storage/snapshot-controller:v8.2.1"},
             {"name": "other", "image": "example/other:1"},
         ]}}}},
-    ])  # fmt: skip
-    pinned = list(yaml.safe_load_all(offline.pin_controller_image(rendered, ADDONS)))
+    ]  # fmt: skip
+    pinned = offline.pin_controller_image(rendered, ADDONS)
     assert offline.manifest_images(pinned) == {
         "registry.k8s.io/sig-storage/snapshot-controller:v8.4.0",
         "example/other:1",

@@ -214,13 +214,12 @@ class AddonInstaller:
     def install_snapshot_controller(self, kube: Kube) -> None:
         if self.offline:
             render = offline.snapshot_controller_render_argv(self.addons, self.kubeconfig)
-            rendered = run_command(render, env=self.env, timeout=self.timeout).stdout
-            rendered = offline.pin_controller_image(rendered, self.addons)
         else:
             render = snapshotter_argv(self.addons, self.kubeconfig)[1]
-            rendered = run_command(render, env=self.env, timeout=self.timeout).stdout
+        rendered = run_command(render, env=self.env, timeout=self.timeout).stdout
         objects = [doc for doc in yaml.safe_load_all(rendered) if isinstance(doc, dict)]
         if self.offline:
+            offline.pin_controller_image(objects, self.addons)
             self._require_images(objects, "the snapshot-controller")
         namespace = str(self.addons.section("snapshotter")["controller_namespace"])
         run_command(

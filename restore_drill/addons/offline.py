@@ -39,18 +39,17 @@ def snapshot_controller_render_argv(addons: Addons, kubeconfig: Path) -> list[st
     return kubectl(kubeconfig, "kustomize", str(controller))
 
 
-def pin_controller_image(rendered: str, addons: Addons) -> str:
+def pin_controller_image(objects: list[Obj], addons: Addons) -> list[Obj]:
     """The kustomization's objects, its controller running the pinned build: upstream's
     manifest at v8.4.0 still names controller image v8.2.1, which is not built here."""
     image = Offline(addons).addon_images()["snapshot-controller"]
     repository = image.rsplit(":", 1)[0]
-    objects = [doc for doc in yaml.safe_load_all(rendered) if isinstance(doc, dict)]
     for obj in objects:
         pod = dig(obj, "spec", "template", "spec") or {}
         for container in pod.get("containers") or []:
             if str(container.get("image", "")).rsplit(":", 1)[0] == repository:
                 container["image"] = image
-    return yaml.safe_dump_all(objects)
+    return objects
 
 
 def csi_driver_objects(addons: Addons) -> list[Obj]:
